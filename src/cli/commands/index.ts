@@ -1,0 +1,8 @@
+/** Every command group, registered on the root program. One file per command under each group. */
+import type { Command } from 'commander';
+import type { CliDeps } from '../main.js';
+import pool from './pool/index.js';
+
+export type RegisterGroup = (program: Command, deps: CliDeps) => void;
+
+export const COMMAND_GROUPS: RegisterGroup[] = [pool];
