@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import type { CliDeps } from '../main.js';
 import pool from './pool/index.js';
+import image from './image/index.js';
 
 export type RegisterGroup = (program: Command, deps: CliDeps) => void;
 
-export const COMMAND_GROUPS: RegisterGroup[] = [pool];
+export const COMMAND_GROUPS: RegisterGroup[] = [pool, image];

@@ -1,0 +1,50 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { Command } from 'commander';
+import type { CliDeps } from '../../main.js';
+import { contextFrom } from '../../context.js';
+import { printResult } from '../../output.js';
+import { byteProgress, type Progress } from '../../progress.js';
+import { openPool, DEFAULT_POOL } from '../../../storage/pools.js';
+import { importImage } from '../../../storage/images/transfer.js';
+import { formatImageRef } from '../../../sys/names.js';
+import { UserError } from '../../../sys/errors.js';
+
+export default function register(group: Command, deps: CliDeps): void {
+  group
+    .command('import')
+    .description('receive an image stream made by `image export`; verifies it and leaves nothing behind if it is incomplete or corrupted')
+    .argument('<file>', 'stream file, or - for standard input')
+    .option('--pool <name>', 'pool to receive into (the default pool is created on first use)', DEFAULT_POOL)
+    .addHelpText('after', '\nExamples:\n  cellblock image import site-v1.cbi\n  cellblock image import - < site-v2.cbi')
+    .action(async (file: string, opts: { pool: string }, cmd: Command) => {
+      const ctx = contextFrom(cmd, deps);
+      let input: Readable;
+      let total: number | undefined;
+      if (file === '-') {
+        input = process.stdin;
+      } else {
+        const st = await stat(file).catch(() => undefined);
+        if (!st?.isFile()) throw new UserError(`${file} is not a file`, 'give the file written by: cellblock image export NAME:TAG -o FILE (or - for standard input)');
+        total = st.size;
+        input = createReadStream(file);
+      }
+      const driver = await openPool(ctx, opts.pool, { create: true });
+      let progress: Progress | undefined;
+      try {
+        const rec = await importImage({
+          dataDir: ctx.dataDir,
+          driver,
+          input,
+          onHeader: (h) => { progress = byteProgress(ctx, `import ${formatImageRef(h.image)}`, total); },
+          onProgress: (b) => progress?.update(b),
+        });
+        progress?.stop();
+        progress = undefined;
+        printResult(ctx, `imported image ${formatImageRef(rec)} into pool ${rec.pool}`, rec);
+      } finally {
+        progress?.stop();
+      }
+    });
+}
