@@ -166,12 +166,21 @@ export function spawnDetached(argv: readonly string[], opts: { cwd?: string; env
   return child.pid;
 }
 
+/** Where `name` is found as an executable on PATH (then /usr/sbin, /sbin), or undefined. */
+export async function whichTool(name: string): Promise<string | undefined> {
+  const { access, stat, constants } = await import('node:fs/promises');
+  const dirs = (process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':').filter(Boolean);
+  for (const d of [...dirs, '/usr/sbin', '/sbin']) {
+    const p = `${d}/${name}`;
+    try {
+      await access(p, constants.X_OK);
+      if ((await stat(p)).isFile()) return p;
+    } catch { /* next */ }
+  }
+  return undefined;
+}
+
 /** True when `name` is an executable on PATH. */
 export async function hasTool(name: string): Promise<boolean> {
-  const { access, constants } = await import('node:fs/promises');
-  const dirs = (process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':');
-  for (const d of [...dirs, '/usr/sbin', '/sbin']) {
-    try { await access(`${d}/${name}`, constants.X_OK); return true; } catch { /* next */ }
-  }
-  return false;
+  return (await whichTool(name)) !== undefined;
 }

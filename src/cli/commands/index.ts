@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 import type { CliDeps } from '../main.js';
 import pool from './pool/index.js';
+import host from './host/index.js';
 import image from './image/index.js';
 
 export type RegisterGroup = (program: Command, deps: CliDeps) => void;
 
-export const COMMAND_GROUPS: RegisterGroup[] = [pool, image];
+export const COMMAND_GROUPS: RegisterGroup[] = [pool, image, host];
