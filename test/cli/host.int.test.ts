@@ -62,3 +62,16 @@ test('host bootstrap --dry-run --json reports the plan', async () => {
   if (rep.packages.length) assert.deepEqual(rep.commands[1], ['apt-get', 'install', '-y', '--no-install-recommends', ...rep.packages]);
   else assert.deepEqual(rep.commands, []);
 });
+
+test('host check exits 1 and points at bootstrap when required tools are missing (empty PATH)', async () => {
+  // With PATH unusable only /usr/sbin and /sbin are searched: btrfs, rsync, tar (in /usr/bin) go missing.
+  const r = await exec([process.execPath, `${ROOT}bin/cellblock`, 'host', 'check', '--json'], {
+    cwd: ROOT, timeoutMs: 60_000, env: { PATH: '/nonexistent' }, okCodes: [0, 1],
+  });
+  assert.equal(r.code, 1);
+  const doc = JSON.parse(r.stdout) as { ok: boolean; missingRequired: string[] };
+  assert.equal(doc.ok, false);
+  assert.ok(doc.missingRequired.includes('rsync'), doc.missingRequired.join(','));
+  assert.match(r.stderr, /^error: this host lacks what storage and jails need: .*rsync/m);
+  assert.match(r.stderr, /fix: run `cellblock host bootstrap`/);
+});
