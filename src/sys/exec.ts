@@ -19,6 +19,13 @@ export interface ExecOptions {
   env?: NodeJS.ProcessEnv;
   /** Exit codes that count as success (default [0]). */
   okCodes?: number[];
+  /**
+   * exec() only: give the command this file descriptor as stdout and stderr instead of
+   * capturing them (the result's stdout and stderr are then ''), and /dev/null as stdin unless
+   * `input` is given. For `runc run --detach`, whose container inherits runc's stdio and keeps
+   * it open long after runc exits: a pipe would never close, a log file can.
+   */
+  outputFd?: number;
 }
 
 export interface ExecResult {
@@ -109,10 +116,11 @@ function feedInput(child: ChildProcess, input: ExecOptions['input']): void {
 export const exec: Exec = async (argv, opts = {}) => {
   assertArgv(argv);
   if (opts.signal?.aborted) throw new ExecError(argv, null, '', 'aborted');
+  const fd = opts.outputFd;
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: opts.cwd,
     env: opts.env ?? process.env,
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: fd === undefined ? ['pipe', 'pipe', 'pipe'] : [opts.input === undefined ? 'ignore' : 'pipe', fd, fd],
   });
   const out: Buffer[] = [];
   const err: Buffer[] = [];

@@ -1,0 +1,106 @@
+/**
+ * `ip` (iproute2) command lines for jail networking, and the plans that wire a jail (pure).
+ *
+ * Wiring of one host:
+ *   bridge BR (one per host) holds the gateway address, e.g. 10.77.0.1/24
+ *   per jail: netns cb-<instance>-<jail>; veth pair cbv<hash> (host side, enslaved to BR)
+ *   <-> eth0 (created directly inside the netns); lo up; eth0 has the jail's address;
+ *   default route via the gateway.
+ * Commands inside a jail's namespace use `ip -n NS`, which switches only the netlink
+ * socket's namespace (unlike `ip netns exec`, it does not remount /sys).
+ */
+import { UserError } from '../sys/errors.js';
+import { addressCidr, gatewayCidr, gatewayOf, type Subnet } from './ipam.js';
+import type { JailNames } from './naming.js';
+
+export type Argv = string[];
+
+/** `ip [-n NS] ARGS...`; an undefined netns is dropped. */
+export function ip(netns: string | undefined, ...args: string[]): Argv {
+  return netns === undefined ? ['ip', ...args] : ['ip', '-n', netns, ...args];
+}
+
+export const netnsAdd = (name: string): Argv => ip(undefined, 'netns', 'add', name);
+export const netnsDel = (name: string): Argv => ip(undefined, 'netns', 'del', name);
+export const netnsList = (): Argv => ip(undefined, '-j', 'netns', 'list');
+export const bridgeAdd = (bridge: string): Argv => ip(undefined, 'link', 'add', 'name', bridge, 'type', 'bridge');
+/** A veth pair whose peer is born inside `peerNetns` under the name `peer`. */
+export const vethAdd = (host: string, peer: string, peerNetns: string): Argv =>
+  ip(undefined, 'link', 'add', host, 'type', 'veth', 'peer', 'name', peer, 'netns', peerNetns);
+export const linkSetNetns = (dev: string, netns: string): Argv => ip(undefined, 'link', 'set', 'dev', dev, 'netns', netns);
+export const linkSetMaster = (dev: string, bridge: string): Argv => ip(undefined, 'link', 'set', 'dev', dev, 'master', bridge);
+export const linkSetUp = (dev: string, netns?: string): Argv => ip(netns, 'link', 'set', 'dev', dev, 'up');
+export const linkDel = (dev: string): Argv => ip(undefined, 'link', 'del', 'dev', dev);
+export const linkShow = (dev: string, netns?: string): Argv => ip(netns, '-j', '-d', 'link', 'show', 'dev', dev);
+export const addrAdd = (cidr: string, dev: string, netns?: string): Argv => ip(netns, 'addr', 'add', cidr, 'dev', dev);
+export const addrShow = (dev: string, netns?: string): Argv => ip(netns, '-j', '-4', 'addr', 'show', 'dev', dev);
+export const routeAddDefault = (gateway: string, netns?: string): Argv => ip(netns, 'route', 'add', 'default', 'via', gateway);
+
+/** Linux interface names: 1-15 characters, no "/", no whitespace, not "." or "..". */
+export function checkIfName(field: string, name: string): string {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,15}$/.test(name) || name === '.' || name === '..') {
+    throw new UserError(`${field}: invalid interface name ${JSON.stringify(name)}`, 'use 1-15 letters, digits, ".", "_" or "-", for example cb0');
+  }
+  return name;
+}
+
+/** One step of a plan: the command, and the command that undoes it (if it needs undoing). */
+export interface NetStep { argv: Argv; undo?: Argv }
+
+/** Creates the host's bridge with the gateway address, and brings it up. */
+export function bridgePlan(bridge: string, subnet: Subnet): NetStep[] {
+  return [
+    { argv: bridgeAdd(bridge), undo: linkDel(bridge) },
+    { argv: addrAdd(gatewayCidr(subnet), bridge) },
+    { argv: linkSetUp(bridge) },
+  ];
+}
+
+/**
+ * Wires one jail with address `jailIp`. Deleting the namespace also deletes eth0 and with it
+ * the whole veth pair; the explicit link del undo covers a failure before the move.
+ */
+export function jailNetworkPlan(n: JailNames, bridge: string, subnet: Subnet, jailIp: string): NetStep[] {
+  return [
+    { argv: netnsAdd(n.netns), undo: netnsDel(n.netns) },
+    { argv: vethAdd(n.vethHost, n.vethJail, n.netns), undo: linkDel(n.vethHost) },
+    { argv: linkSetMaster(n.vethHost, bridge) },
+    { argv: linkSetUp(n.vethHost) },
+    { argv: linkSetUp('lo', n.netns) },
+    { argv: addrAdd(addressCidr(subnet, jailIp), n.vethJail, n.netns) },
+    { argv: linkSetUp(n.vethJail, n.netns) },
+    { argv: routeAddDefault(gatewayOf(subnet), n.netns) },
+  ];
+}
+
+/** Removes a jail's wiring, namespace last so nothing is left dangling; each may be missing. */
+export function jailTeardownPlan(n: JailNames): Argv[] {
+  return [linkDel(n.vethHost), netnsDel(n.netns)];
+}
+
+/** Addresses (`A.B.C.D/P`) in the output of `ip -j -4 addr show dev DEV`. */
+export function parseAddrShow(stdout: string): string[] {
+  const out: string[] = [];
+  const links = stdout.trim() ? (JSON.parse(stdout) as { addr_info?: { family?: string; local?: string; prefixlen?: number }[] }[]) : [];
+  for (const l of links) {
+    for (const a of l.addr_info ?? []) if (a.family === 'inet' && a.local) out.push(`${a.local}/${a.prefixlen}`);
+  }
+  return out;
+}
+
+/** Facts about one link from `ip -j link show dev DEV`. */
+export function parseLinkShow(stdout: string): { name: string; up: boolean; kind?: string; master?: string } | undefined {
+  const links = stdout.trim() ? (JSON.parse(stdout) as { ifname: string; flags?: string[]; master?: string; linkinfo?: { info_kind?: string } }[]) : [];
+  const l = links[0];
+  if (!l) return undefined;
+  const r: { name: string; up: boolean; kind?: string; master?: string } = { name: l.ifname, up: (l.flags ?? []).includes('UP') };
+  if (l.linkinfo?.info_kind) r.kind = l.linkinfo.info_kind;
+  if (l.master) r.master = l.master;
+  return r;
+}
+
+/** Names in the output of `ip -j netns list` (iproute2 prints nothing at all when there are none). */
+export function parseNetnsList(stdout: string): string[] {
+  const list = stdout.trim() ? (JSON.parse(stdout) as { name: string }[] | null) : [];
+  return (list ?? []).map((n) => n.name);
+}

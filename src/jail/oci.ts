@@ -1,0 +1,197 @@
+/**
+ * The OCI runtime config (config.json) of a jail (pure: the same spec and host give the same
+ * object, byte for byte once serialized). runc runs it; nothing else reads it.
+ *
+ * Layout inside the jail:
+ *   /            the bundle's skeleton rootfs, read-only (root.readonly), holding only
+ *                mount points and, on merged-/usr hosts, the symlinks bin -> usr/bin etc.
+ *   /usr         the host's /usr, read-only, nosuid, nodev
+ *   /bin ...     on hosts without merged /usr: the host's dirs, read-only
+ *   /etc         BUNDLE/etc, rendered by etc.ts, read-only
+ *   /app         the image, read-only
+ *   /tmp, /var   WRITABLE/tmp, WRITABLE/var
+ *   --rw DIR     WRITABLE/DIR (unless DIR is under /tmp, /var or another --rw dir, which
+ *                already makes it writable)
+ * Writes anywhere else fail with EROFS.
+ */
+import type { JailSpec } from './model.js';
+import { jailNames } from './naming.js';
+import { buildSeccompProfile, type SeccompArch, type SeccompProfile } from './seccomp.js';
+
+export interface HostInfo {
+  arch: SeccompArch;
+  /** /bin, /sbin, /lib* are symlinks into /usr (lstat says so). */
+  usrMerged: boolean;
+  /** Top-level dirs to bind read-only from the host when /usr is not merged (e.g. bin, sbin, lib, lib64). */
+  hostRootDirs: readonly string[];
+  /** runc writes the same resources to v1 controllers or the v2 unified tree; recorded for probes and messages. */
+  cgroupVersion: 1 | 2;
+  /** The kernel supports cgroup namespaces (4.6+). */
+  cgroupNamespace: boolean;
+  /** memory+swap can be limited (cgroup v1 memsw files exist, or cgroup v2 memory.swap.max). */
+  swapAccounting: boolean;
+}
+
+export const JAIL_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const CPU_PERIOD_US = 100_000;
+/** Writable in every jail, from the writable dataset. */
+export const WRITABLE_DIRS = ['/tmp', '/var'];
+
+/**
+ * Capabilities of a jail whose process runs as root (uid 0):
+ * - CHOWN, DAC_OVERRIDE, FOWNER, FSETID: root manages files in its own writable dirs (e.g. an
+ *   entrypoint that chowns a data dir before dropping privileges). Writes stay confined to
+ *   the writable dirs by the read-only mounts.
+ * - SETUID, SETGID: servers that start as root and drop to a user (postgres, nginx workers).
+ * - KILL: signal the jail's processes of other users (the pid namespace confines it).
+ * - NET_BIND_SERVICE: listen on ports below 1024 of the jail's own address.
+ * Left out on purpose: NET_RAW (ARP/ICMP spoofing on the shared bridge), NET_ADMIN,
+ * SYS_ADMIN, SYS_MODULE, SYS_PTRACE, SYS_RAWIO, MKNOD, SYS_CHROOT (no server needs it; it
+ * helps escapes), SETPCAP, SETFCAP, AUDIT_WRITE (only PAM logins use it), SYS_TIME, SYS_BOOT.
+ * A jail running as another user gets none effective (as with Docker): the set is only its
+ * bounding set.
+ */
+export const JAIL_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL',
+  'CAP_NET_BIND_SERVICE', 'CAP_SETGID', 'CAP_SETUID',
+];
+
+/** As runc's and Docker's defaults: kernel state readable in /proc and /sys that leaks host information. */
+export const MASKED_PATHS = [
+  '/proc/acpi', '/proc/asound', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
+  '/proc/sched_debug', '/proc/scsi', '/proc/timer_list', '/proc/timer_stats',
+  '/sys/devices/virtual/powercap', '/sys/firmware',
+];
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+export interface OciMount { destination: string; type: string; source: string; options: string[] }
+
+/**
+ * Read-only binds are not recursive: runc remounts only the top mount read-only, so a
+ * submount (say a separate /usr/local) would stay writable. Writable binds are recursive.
+ */
+function bind(destination: string, source: string, writable: boolean, extra: string[] = []): OciMount {
+  return { destination, type: 'bind', source, options: [writable ? 'rbind' : 'bind', writable ? 'rw' : 'ro', 'nosuid', 'nodev', ...extra] };
+}
+
+/** The kernel filesystems every Linux process expects, as in runc's default spec. */
+function kernelMounts(): OciMount[] {
+  return [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    {
+      destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup',
+      options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'],
+    },
+  ];
+}
+
+/** --rw dirs that need a mount of their own: not under /tmp, /var or an earlier --rw dir. */
+export function rwMountDirs(rw: readonly string[]): string[] {
+  const covered = [...WRITABLE_DIRS];
+  const out: string[] = [];
+  for (const d of [...rw].sort()) {
+    if (covered.some((c) => d === c || d.startsWith(`${c}/`))) continue;
+    covered.push(d);
+    out.push(d);
+  }
+  return out;
+}
+
+/** Every mount of the jail, in the order runc must make them (parents before children). */
+export function jailMounts(spec: JailSpec, host: HostInfo, bundleDir: string): OciMount[] {
+  const w = spec.writablePath;
+  const os: OciMount[] = [bind('/usr', '/usr', false)];
+  if (!host.usrMerged) for (const d of host.hostRootDirs) os.push(bind(`/${d}`, `/${d}`, false));
+  return [
+    ...kernelMounts(),
+    ...os,
+    bind('/etc', `${bundleDir}/etc`, false, ['noexec']),
+    bind('/app', spec.imagePath, false),
+    ...WRITABLE_DIRS.map((d) => bind(d, `${w}${d}`, true)),
+    ...rwMountDirs(spec.rw).map((d) => bind(d, `${w}${d}`, true)),
+  ];
+}
+
+export function jailEnv(spec: JailSpec): string[] {
+  const env = [`PATH=${spec.env.PATH ?? JAIL_PATH}`];
+  for (const [k, v] of Object.entries(spec.env)) if (k !== 'PATH') env.push(`${k}=${v}`);
+  return env;
+}
+
+function resources(spec: JailSpec, host: HostInfo): Record<string, unknown> {
+  const r: Record<string, unknown> = {
+    // deny every device; runc appends its allow list (null, zero, full, random, urandom, tty, ptmx, pts)
+    devices: [{ allow: false, access: 'rwm' }],
+    pids: { limit: spec.pids },
+  };
+  if (spec.memoryBytes !== undefined) {
+    // swap equal to the limit: memory+swap may not exceed the limit, i.e. no swap at all
+    r.memory = host.swapAccounting ? { limit: spec.memoryBytes, swap: spec.memoryBytes } : { limit: spec.memoryBytes };
+  }
+  if (spec.cpus !== undefined) r.cpu = { quota: Math.round(spec.cpus * CPU_PERIOD_US), period: CPU_PERIOD_US };
+  return r;
+}
+
+export interface OciConfig {
+  ociVersion: string;
+  process: Record<string, unknown>;
+  root: { path: string; readonly: boolean };
+  hostname: string;
+  mounts: OciMount[];
+  annotations: Record<string, string>;
+  linux: {
+    namespaces: { type: string; path?: string }[];
+    cgroupsPath: string;
+    resources: Record<string, unknown>;
+    seccomp: SeccompProfile;
+    maskedPaths: string[];
+    readonlyPaths: string[];
+  };
+}
+
+/** config.json of a jail whose bundle is `bundleDir` (rootfs at bundleDir/rootfs, /etc at bundleDir/etc). */
+export function buildOciConfig(spec: JailSpec, host: HostInfo, bundleDir: string): OciConfig {
+  const names = jailNames(spec.instance, spec.name);
+  const caps = [...JAIL_CAPABILITIES];
+  const effective = spec.user.uid === 0 ? caps : [];
+  const namespaces: { type: string; path?: string }[] = [
+    { type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' },
+    { type: 'network', path: spec.netnsPath },
+  ];
+  if (host.cgroupNamespace) namespaces.push({ type: 'cgroup' });
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: { uid: spec.user.uid, gid: spec.user.gid },
+      args: [...spec.command],
+      env: jailEnv(spec),
+      cwd: '/app',
+      capabilities: { bounding: caps, effective, permitted: effective, inheritable: [], ambient: [] },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 65536, soft: 65536 }],
+      noNewPrivileges: true,
+    },
+    root: { path: 'rootfs', readonly: true },
+    hostname: spec.hostname,
+    mounts: jailMounts(spec, host, bundleDir),
+    annotations: {
+      'org.cellblock.instance': spec.instance,
+      'org.cellblock.jail': spec.name,
+      'org.cellblock.image': `${spec.image.name}:${spec.image.tag}`,
+      'org.cellblock.restart': spec.restart,
+    },
+    linux: {
+      namespaces,
+      cgroupsPath: names.cgroupsPath,
+      resources: resources(spec, host),
+      seccomp: buildSeccompProfile(host.arch),
+      maskedPaths: [...MASKED_PATHS],
+      readonlyPaths: [...READONLY_PATHS],
+    },
+  };
+}
