@@ -1,11 +1,57 @@
-// PLACEHOLDER, being replaced by the real driver in this session.
-import { NotSupportedError } from '../../sys/errors.js';
+/**
+ * The btrfs storage driver (the default): pools on a sparse loop file or an existing btrfs
+ * mount; datasets are subvolumes, snapshots read-only subvolumes, send/receive native.
+ *
+ * Split like Incus's drivers: argv.ts (tool command lines), parse.ts (tool output),
+ * classify.ts (how a tool failed), layout.ts (paths in a pool), stream.ts (send stream
+ * header), pool.ts (create/open/destroy), driver.ts (datasets, snapshots, space,
+ * migration), receive.ts (all-or-nothing receive).
+ */
+import { UserError } from '../../sys/errors.js';
+import { hasTool } from '../../sys/exec.js';
 import type { DriverFactory } from '../driver.js';
+import { BTRFS_INFO, BtrfsDriver } from './driver.js';
+import { createPool, destroyPool, ensurePool } from './pool.js';
+
+export const BTRFS_TOOLS = [
+  { tool: 'btrfs', pkg: 'btrfs-progs' },
+  { tool: 'mkfs.btrfs', pkg: 'btrfs-progs' },
+  { tool: 'losetup', pkg: 'mount' },
+  { tool: 'mount', pkg: 'mount' },
+  { tool: 'umount', pkg: 'mount' },
+] as const;
+
+let toolsChecked: Promise<void> | undefined;
+
+/** Checks the tools once per process (a failed check is repeated next time). */
+export function checkBtrfsTools(has: (tool: string) => Promise<boolean> = hasTool): Promise<void> {
+  toolsChecked ??= (async () => {
+    for (const t of BTRFS_TOOLS) {
+      if (!(await has(t.tool))) {
+        throw new UserError(`${t.tool} is not installed; the btrfs storage driver needs it`, `install it with: apt-get install ${t.pkg} (or run: cellblock host bootstrap)`);
+      }
+    }
+  })().catch((e: unknown) => {
+    toolsChecked = undefined;
+    throw e;
+  });
+  return toolsChecked;
+}
+
 export const btrfsDriver: DriverFactory = {
   name: 'btrfs',
-  info: { name: 'btrfs', copyOnWrite: false, incrementalSend: false, streamFormat: 'tar', snapshotsOutliveDataset: false, note: '' },
-  tools: [],
-  createPool: () => { throw new NotSupportedError('btrfs'); },
-  open: () => { throw new NotSupportedError('btrfs'); },
-  destroyPool: () => { throw new NotSupportedError('btrfs'); },
+  info: BTRFS_INFO,
+  tools: BTRFS_TOOLS,
+  async createPool(ctx, req) {
+    await checkBtrfsTools();
+    return createPool(ctx, req);
+  },
+  async open(ctx, record) {
+    await checkBtrfsTools();
+    return new BtrfsDriver(ctx, await ensurePool(ctx, record));
+  },
+  async destroyPool(ctx, record) {
+    await checkBtrfsTools();
+    return destroyPool(ctx, record);
+  },
 };

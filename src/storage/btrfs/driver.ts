@@ -1,0 +1,300 @@
+/**
+ * The btrfs StorageDriver of one open pool: datasets are subvolumes, snapshots read-only
+ * subvolumes (layout in ./layout.ts), send/receive are `btrfs send` / `btrfs receive`.
+ * Every command goes through ctx.exec (streams through spawnStream), failures are
+ * classified in ./classify.ts.
+ */
+import { lstatSync } from 'node:fs';
+import { mkdir, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { ExecError, ExistsError, NotFoundError, UserError } from '../../sys/errors.js';
+import { spawnStream } from '../../sys/exec.js';
+import { checkDataset, checkName, type SnapshotRef } from '../../sys/names.js';
+import type { DatasetInfo, DriverInfo, PoolContext, PoolRecord, SendStream, SnapshotInfo, SpaceUsage, StorageDriver } from '../driver.js';
+import * as argv from './argv.js';
+import { classify, isKind, run } from './classify.js';
+import * as layout from './layout.js';
+import { parseFilesystemDu, parseSubvolumeList, parseSubvolumeShow, type SubvolumeListEntry } from './parse.js';
+import { receiveSnapshot } from './receive.js';
+
+export const BTRFS_INFO: DriverInfo = {
+  name: 'btrfs',
+  copyOnWrite: true,
+  incrementalSend: true,
+  streamFormat: 'btrfs-send',
+  snapshotsOutliveDataset: true,
+  note: 'copy-on-write: snapshots and clones are instant and share blocks',
+};
+
+export type Spawn = typeof spawnStream;
+
+const fmt = (r: SnapshotRef) => `${r.dataset}@${r.snapshot}`;
+
+function checkRef(ref: SnapshotRef): SnapshotRef {
+  return { dataset: checkDataset(ref.dataset), snapshot: checkName('snapshot', ref.snapshot) };
+}
+
+/** Runs fn over items, at most `limit` at a time, keeping order. */
+async function mapLimit<T, U>(items: readonly T[], limit: number, fn: (t: T) => Promise<U>): Promise<U[]> {
+  const out: U[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export class BtrfsDriver implements StorageDriver {
+  readonly info = BTRFS_INFO;
+  private prefix: Promise<string> | undefined;
+
+  constructor(
+    private readonly ctx: PoolContext,
+    readonly pool: PoolRecord,
+    private readonly spawn: Spawn = spawnStream,
+  ) {}
+
+  private get root(): string {
+    return this.pool.mountpoint;
+  }
+
+  datasetPath(ds: string): string {
+    return layout.datasetPath(this.root, ds);
+  }
+
+  snapshotPath(ref: SnapshotRef): string {
+    return layout.snapshotPath(this.root, checkRef(ref));
+  }
+
+  async datasetExists(ds: string): Promise<boolean> {
+    return layout.isSubvolume(this.datasetPath(ds));
+  }
+
+  async snapshotExists(ref: SnapshotRef): Promise<boolean> {
+    return layout.isSubvolume(this.snapshotPath(ref));
+  }
+
+  // --- datasets ---
+
+  async createDataset(ds: string): Promise<DatasetInfo> {
+    const path = this.datasetPath(ds);
+    if (await layout.pathExists(path)) {
+      const what = (await layout.isSubvolume(path)) ? `dataset ${ds} already exists` : `${ds} is a directory holding other datasets`;
+      throw new ExistsError(what, 'choose another dataset name');
+    }
+    const made = await mkdir(dirname(path), { recursive: true });
+    try {
+      await run(this.ctx.exec, argv.subvolumeCreate(path));
+    } catch (e) {
+      if (made) await layout.removeEmptyParents(this.root, dirname(path));
+      if (isKind(e, 'exists')) throw new ExistsError(`dataset ${ds} already exists`, 'choose another dataset name');
+      throw e;
+    }
+    return { name: ds, path };
+  }
+
+  async destroyDataset(ds: string, opts: { keepSnapshots?: boolean } = {}): Promise<void> {
+    const path = this.datasetPath(ds);
+    if (await layout.isSubvolume(path)) {
+      await this.refuseNested(ds, 'remove');
+      await this.deleteSubvolume(path, `dataset ${ds}`);
+      await layout.removeEmptyParents(this.root, dirname(path));
+    }
+    if (!opts.keepSnapshots) {
+      for (const s of await this.listSnapshots(ds)) await this.destroySnapshot({ dataset: s.dataset, snapshot: s.name });
+    }
+  }
+
+  async listDatasets(): Promise<DatasetInfo[]> {
+    const entries = await this.entries();
+    const snapByUuid = new Map<string, SnapshotRef>();
+    for (const e of entries) if (e.entry.kind === 'snapshot' && e.sub.uuid) snapByUuid.set(e.sub.uuid, e.entry.ref);
+    const out: DatasetInfo[] = [];
+    for (const { entry, sub } of entries) {
+      if (entry.kind !== 'dataset') continue;
+      const from = sub.parentUuid ? snapByUuid.get(sub.parentUuid) : undefined;
+      // a head made by rollback comes from its own snapshot: that is not a clone
+      const origin = from && from.dataset !== entry.dataset ? fmt(from) : undefined;
+      out.push({ name: entry.dataset, path: this.datasetPath(entry.dataset), ...(origin ? { origin } : {}) });
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  // --- snapshots ---
+
+  async createSnapshot(ref: SnapshotRef): Promise<SnapshotInfo> {
+    const path = this.snapshotPath(ref);
+    const head = this.datasetPath(ref.dataset);
+    if (!(await layout.isSubvolume(head))) throw new NotFoundError(`dataset ${ref.dataset} does not exist`, `create it first: cellblock dataset create ${ref.dataset}`);
+    if (await layout.pathExists(path)) throw new ExistsError(`snapshot ${fmt(ref)} already exists`, 'choose another snapshot name, or remove the old one first');
+    const made = await mkdir(dirname(path), { recursive: true });
+    try {
+      await run(this.ctx.exec, argv.subvolumeSnapshot(head, path, { readonly: true }));
+    } catch (e) {
+      if (made) await layout.removeEmptyParents(layout.snapshotsRoot(this.root), dirname(path));
+      if (isKind(e, 'exists')) throw new ExistsError(`snapshot ${fmt(ref)} already exists`, 'choose another snapshot name');
+      throw e;
+    }
+    return this.snapshotInfo(ref, path);
+  }
+
+  async destroySnapshot(ref: SnapshotRef): Promise<void> {
+    const path = this.snapshotPath(ref);
+    if (!(await layout.isSubvolume(path))) return;
+    await this.deleteSubvolume(path, `snapshot ${fmt(ref)}`);
+    await layout.removeEmptyParents(layout.snapshotsRoot(this.root), dirname(path));
+  }
+
+  async listSnapshots(ds?: string): Promise<SnapshotInfo[]> {
+    if (ds !== undefined) checkDataset(ds);
+    const refs = (await this.entries()).flatMap(({ entry, sub }) =>
+      entry.kind === 'snapshot' && (ds === undefined || entry.ref.dataset === ds) ? [{ ref: entry.ref, id: sub.id }] : [],
+    );
+    const infos = await mapLimit(refs, 8, async ({ ref, id }) => ({ info: await this.snapshotInfo(ref, this.snapshotPath(ref)), id }));
+    infos.sort((a, b) => a.info.dataset.localeCompare(b.info.dataset) || a.info.createdAt.localeCompare(b.info.createdAt) || a.id - b.id);
+    return infos.map((i) => i.info);
+  }
+
+  async rollback(ref: SnapshotRef): Promise<void> {
+    const snap = this.snapshotPath(ref);
+    if (!(await layout.isSubvolume(snap))) throw new NotFoundError(`snapshot ${fmt(ref)} does not exist`, `see the snapshots there are: cellblock snapshot ls ${ref.dataset}`);
+    const head = this.datasetPath(ref.dataset);
+    const hadHead = await layout.isSubvolume(head);
+    if (hadHead) await this.refuseNested(ref.dataset, 'roll back');
+    const dir = dirname(head);
+    await mkdir(dir, { recursive: true });
+    const fresh = join(dir, layout.workName('rollback'));
+    await run(this.ctx.exec, argv.subvolumeSnapshot(snap, fresh));
+    const old = join(dir, layout.workName('old'));
+    try {
+      if (hadHead) await rename(head, old);
+      try {
+        await rename(fresh, head);
+      } catch (e) {
+        if (hadHead) await rename(old, head);
+        throw e;
+      }
+    } catch (e) {
+      await this.deleteSubvolume(fresh, 'the new head').catch(() => {});
+      if ((e as NodeJS.ErrnoException).code === 'EBUSY') throw new UserError(`dataset ${ref.dataset} is in use (mounted somewhere)`, 'stop what uses it, then roll back again');
+      throw e;
+    }
+    if (!hadHead) return;
+    try {
+      await this.deleteSubvolume(old, 'the old head');
+    } catch (e) {
+      throw new UserError(`rolled back ${ref.dataset} to ${ref.snapshot}, but the old contents are still at ${old}: ${(e as Error).message}`, `delete them with: btrfs subvolume delete ${old}`);
+    }
+  }
+
+  async clone(ref: SnapshotRef, newDataset: string): Promise<DatasetInfo> {
+    const snap = this.snapshotPath(ref);
+    const path = this.datasetPath(newDataset);
+    if (!(await layout.isSubvolume(snap))) throw new NotFoundError(`snapshot ${fmt(ref)} does not exist`, `see the snapshots there are: cellblock snapshot ls ${ref.dataset}`);
+    // btrfs would put the clone inside an existing directory: never let it
+    if (await layout.pathExists(path)) throw new ExistsError(`dataset ${newDataset} already exists`, 'choose another name for the clone');
+    const made = await mkdir(dirname(path), { recursive: true });
+    try {
+      await run(this.ctx.exec, argv.subvolumeSnapshot(snap, path));
+    } catch (e) {
+      if (made) await layout.removeEmptyParents(this.root, dirname(path));
+      if (isKind(e, 'exists')) throw new ExistsError(`dataset ${newDataset} already exists`, 'choose another name for the clone');
+      throw e;
+    }
+    return { name: newDataset, path, origin: fmt(ref) };
+  }
+
+  // --- space ---
+
+  async usage(target: string | SnapshotRef): Promise<SpaceUsage> {
+    const path = typeof target === 'string' ? this.datasetPath(target) : this.snapshotPath(target);
+    const what = typeof target === 'string' ? `dataset ${target}` : `snapshot ${fmt(target)}`;
+    if (!(await layout.isSubvolume(path))) throw new NotFoundError(`${what} does not exist`, 'check the name with: cellblock dataset ls / cellblock snapshot ls');
+    const row = parseFilesystemDu((await run(this.ctx.exec, argv.filesystemDu(path))).stdout)[0];
+    if (!row) throw new Error(`btrfs filesystem du printed nothing for ${path}`);
+    return { referenced: row.total, exclusive: row.exclusive };
+  }
+
+  // --- migration ---
+
+  send(ref: SnapshotRef, parent?: SnapshotRef): SendStream {
+    const path = this.snapshotPath(ref);
+    const parentPath = parent ? this.snapshotPath(parent) : undefined;
+    for (const [p, r] of [[path, ref], [parentPath, parent]] as const) {
+      if (p && r && !isSubvolumeSync(p)) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are: cellblock snapshot ls ${r.dataset}`);
+    }
+    const proc = this.spawn(argv.send(path, { parent: parentPath, quiet: true }));
+    return {
+      stream: proc.stdout,
+      done: proc.done.then(
+        () => undefined,
+        (e: unknown) => { throw e instanceof ExecError ? classify(e) : e; },
+      ),
+      abort: () => proc.kill('SIGTERM'),
+    };
+  }
+
+  async receive(input: Readable, target: SnapshotRef, parent?: SnapshotRef): Promise<SnapshotInfo> {
+    const path = this.snapshotPath(target);
+    if (await layout.pathExists(path)) throw new ExistsError(`snapshot ${fmt(target)} already exists`, 'remove it first, or receive under another name');
+    if (parent && !(await this.snapshotExists(parent))) {
+      throw new NotFoundError(`snapshot ${fmt(parent)} (the parent of this stream) does not exist here`, 'receive the parent first, or send a full stream');
+    }
+    await receiveSnapshot(this.ctx.exec, input, path, layout.snapshotsRoot(this.root), (p, what) => this.deleteSubvolume(p, what));
+    return this.snapshotInfo(target, path);
+  }
+
+  // --- helpers ---
+
+  private async snapshotInfo(ref: SnapshotRef, path: string): Promise<SnapshotInfo> {
+    const show = parseSubvolumeShow((await run(this.ctx.exec, argv.subvolumeShow(path))).stdout);
+    return { dataset: ref.dataset, name: ref.snapshot, path, createdAt: show.createdAt ?? new Date(0).toISOString() };
+  }
+
+  private async deleteSubvolume(path: string, what: string): Promise<void> {
+    try {
+      await run(this.ctx.exec, argv.subvolumeDelete([path]));
+    } catch (e) {
+      if (isKind(e, 'not-found')) return;
+      if (isKind(e, 'busy')) throw new UserError(`${what} is busy: it holds other datasets or something has it mounted`, 'remove the datasets inside it and stop what uses it, then try again');
+      throw e;
+    }
+  }
+
+  private async refuseNested(ds: string, verb: string): Promise<void> {
+    const inside = (await this.listDatasets()).filter((d) => d.name.startsWith(ds + '/')).map((d) => d.name);
+    if (inside.length) throw new UserError(`cannot ${verb} dataset ${ds}: it holds other datasets (${inside.join(', ')})`, `remove them first: cellblock dataset rm ${inside[0]}`);
+  }
+
+  /** Every subvolume under the pool root that is a dataset or a snapshot (one `btrfs subvolume list`). */
+  private async entries(): Promise<{ entry: layout.PoolEntry; sub: SubvolumeListEntry }[]> {
+    this.prefix ??= run(this.ctx.exec, argv.subvolumeShow(this.root)).then((r) => parseSubvolumeShow(r.stdout).path);
+    let prefix: string;
+    try {
+      prefix = await this.prefix;
+    } catch (e) {
+      this.prefix = undefined;
+      throw e;
+    }
+    const subs = parseSubvolumeList((await run(this.ctx.exec, argv.subvolumeList(this.root))).stdout);
+    return subs.flatMap((sub) => {
+      if (prefix !== '' && !sub.path.startsWith(prefix + '/')) return [];
+      const entry = layout.classifyRelPath(prefix === '' ? sub.path : sub.path.slice(prefix.length + 1));
+      return entry ? [{ entry, sub }] : [];
+    });
+  }
+}
+
+function isSubvolumeSync(path: string): boolean {
+  try {
+    const st = lstatSync(path);
+    return st.isDirectory() && st.ino === layout.SUBVOLUME_INO;
+  } catch {
+    return false;
+  }
+}
