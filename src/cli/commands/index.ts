@@ -4,7 +4,9 @@ import type { CliDeps } from '../main.js';
 import pool from './pool/index.js';
 import host from './host/index.js';
 import image from './image/index.js';
+import dataset from './dataset/index.js';
+import snapshot from './snapshot/index.js';
 
 export type RegisterGroup = (program: Command, deps: CliDeps) => void;
 
-export const COMMAND_GROUPS: RegisterGroup[] = [pool, image, host];
+export const COMMAND_GROUPS: RegisterGroup[] = [pool, image, host, dataset, snapshot];
