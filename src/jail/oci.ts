@@ -173,7 +173,6 @@ export function buildOciConfig(spec: JailSpec, host: HostInfo, bundleDir: string
       env: jailEnv(spec),
       cwd: '/app',
       capabilities: { bounding: caps, effective, permitted: effective, inheritable: [], ambient: [] },
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 65536, soft: 65536 }],
       noNewPrivileges: true,
     },
     root: { path: 'rootfs', readonly: true },

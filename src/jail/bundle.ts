@@ -1,0 +1,95 @@
+/**
+ * A jail's OCI bundle on disk:
+ *   BUNDLE/config.json   from oci.ts
+ *   BUNDLE/rootfs/       the skeleton: mount points, and on merged-/usr hosts bin -> usr/bin etc.
+ *   BUNDLE/etc/          the rendered /etc (etc.ts), mounted read-only at /etc
+ *   BUNDLE/runc.log      runc's own log (json lines) of the last run
+ *   BUNDLE/init.pid      the container's init PID, written by runc
+ * and the jail's writable dir: WRITABLE/tmp (1777), WRITABLE/var, WRITABLE/<each --rw dir>.
+ *
+ * The layout and skeleton are pure; writeBundle() makes them (idempotent: rewriting a
+ * bundle of a stopped jail refreshes config.json and /etc, keeps the writable data).
+ */
+import { chmod, chown, lstat, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '../sys/fsutil.js';
+import { renderEtc, type Resolver } from './etc.js';
+import type { JailSpec } from './model.js';
+import { buildOciConfig, rwMountDirs, type HostInfo, type OciConfig } from './oci.js';
+
+export interface BundleLayout {
+  dir: string;
+  config: string;
+  rootfs: string;
+  etc: string;
+  runcLog: string;
+  /** The container's init PID, written by runc. */
+  pidFile: string;
+}
+
+export function bundleLayout(dir: string): BundleLayout {
+  return { dir, config: join(dir, 'config.json'), rootfs: join(dir, 'rootfs'), etc: join(dir, 'etc'), runcLog: join(dir, 'runc.log'), pidFile: join(dir, 'init.pid') };
+}
+
+export type SkeletonEntry = { path: string; kind: 'dir' } | { path: string; kind: 'symlink'; target: string };
+
+/** What the read-only root holds: only mount points and the merged-/usr symlinks. */
+export function skeletonEntries(spec: JailSpec, host: HostInfo): SkeletonEntry[] {
+  const dirs = new Set(['usr', 'etc', 'app', 'proc', 'dev', 'sys', 'tmp', 'var', 'root', 'run']);
+  const out: SkeletonEntry[] = [];
+  for (const d of host.hostRootDirs) {
+    if (host.usrMerged) out.push({ path: d, kind: 'symlink', target: `usr/${d}` });
+    else dirs.add(d);
+  }
+  // mount points of --rw dirs outside /tmp and /var: the root is read-only once the jail runs
+  for (const d of rwMountDirs(spec.rw)) dirs.add(d.slice(1));
+  return [...[...dirs].sort().map((path) => ({ path, kind: 'dir' as const })), ...out];
+}
+
+/** Host dirs to create in the writable dataset: tmp, var and every --rw dir. */
+export function writableEntries(spec: JailSpec): { path: string; mode: number; owned: boolean }[] {
+  return [
+    { path: join(spec.writablePath, 'tmp'), mode: 0o1777, owned: false },
+    { path: join(spec.writablePath, 'var'), mode: 0o755, owned: false },
+    ...spec.rw.map((d) => ({ path: join(spec.writablePath, d), mode: 0o755, owned: true })),
+  ];
+}
+
+async function present(p: string): Promise<boolean> {
+  try { await lstat(p); return true; } catch { return false; }
+}
+
+export interface BundleInput {
+  spec: JailSpec;
+  host: HostInfo;
+  /** The jail's address, for /etc/hosts. */
+  ip?: string;
+  resolver: Resolver;
+}
+
+/** Writes the bundle and the writable dirs; returns the config that was written. */
+export async function writeBundle(dir: string, input: BundleInput): Promise<OciConfig> {
+  const { spec, host } = input;
+  const l = bundleLayout(dir);
+  await mkdir(l.rootfs, { recursive: true, mode: 0o755 });
+  for (const e of skeletonEntries(spec, host)) {
+    const p = join(l.rootfs, e.path);
+    if (e.kind === 'dir') await mkdir(p, { recursive: true, mode: 0o755 });
+    else if (!(await present(p))) await symlink(e.target, p);
+  }
+  await mkdir(l.etc, { recursive: true, mode: 0o755 });
+  const files = renderEtc({ hostname: spec.hostname, ip: input.ip ?? spec.ip, user: spec.user, resolver: input.resolver });
+  for (const [name, content] of Object.entries(files)) await writeFile(join(l.etc, name), content, { mode: 0o644 });
+  for (const w of writableEntries(spec)) {
+    const isNew = !(await present(w.path));
+    await mkdir(w.path, { recursive: true, mode: w.mode });
+    if (isNew) {
+      await chmod(w.path, w.mode); // mkdir's mode is filtered by the umask
+      // a new --rw dir belongs to the jail's user, so a non-root jail can write its data
+      if (w.owned) await chown(w.path, spec.user.uid, spec.user.gid);
+    }
+  }
+  const config = buildOciConfig(spec, host, dir);
+  await writeJsonAtomic(l.config, config, 0o644);
+  return config;
+}

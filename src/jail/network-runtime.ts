@@ -1,0 +1,117 @@
+/**
+ * Applies the `ip` plans of net.ts through an injected Exec.
+ *
+ * - ensureBridge(): idempotent; creates the host's bridge, gives it the gateway address, up.
+ * - setupJailNetwork(): every step registers its undo (Revert), so a failure part-way
+ *   leaves no namespace and no veth behind.
+ * - teardownJailNetwork(): idempotent; removes exactly the names derived from (instance,
+ *   jail), whether or not they exist. Stop the jail's processes first: a namespace still
+ *   held by a process lives on (with its veth) until that process exits.
+ *
+ * iproute2 failures are classified here (iproute2 6.1 wording, exit code 1 or 2).
+ */
+import { ExecError, UserError } from '../sys/errors.js';
+import type { Exec } from '../sys/exec.js';
+import { Revert } from '../sys/revert.js';
+import { gatewayCidr, type Subnet } from './ipam.js';
+import type { JailNames } from './naming.js';
+import {
+  addrAdd, addrShow, bridgeAdd, checkIfName, jailNetworkPlan, jailTeardownPlan, linkDel, linkSetUp, linkShow,
+  netnsList, parseAddrShow, parseLinkShow, parseNetnsList, type Argv,
+} from './net.js';
+
+/** `ip link show/del` of a missing device: `Device "X" does not exist.` / `Cannot find device "X"`. */
+export const IP_NO_DEVICE_RE = /does not exist|Cannot find device/;
+/** `ip netns del` of a missing namespace: `Cannot remove namespace file "...": No such file or directory`. */
+export const IP_NO_NETNS_RE = /No such file or directory/;
+/** Creating what exists: `RTNETLINK answers: File exists`, `Cannot create namespace file "...": File exists`, `Address already assigned`. */
+export const IP_EXISTS_RE = /File exists|already assigned/;
+
+const TIMEOUT_MS = 15_000;
+
+export function classifyIpError(e: unknown): unknown {
+  if (e instanceof ExecError && e.kind === 'failed') {
+    if (IP_NO_DEVICE_RE.test(e.stderr) || IP_NO_NETNS_RE.test(e.stderr)) e.kind = 'not-found';
+    else if (IP_EXISTS_RE.test(e.stderr)) e.kind = 'exists';
+  }
+  return e;
+}
+
+export class NetworkRuntime {
+  constructor(private readonly exec: Exec, readonly bridge: string, readonly subnet: Subnet) {
+    checkIfName('bridge', bridge);
+  }
+
+  private async ip(argv: Argv): Promise<string> {
+    try {
+      return (await this.exec(argv, { timeoutMs: TIMEOUT_MS })).stdout;
+    } catch (e) {
+      throw classifyIpError(e);
+    }
+  }
+
+  /** Runs argv; a not-found failure counts as done. */
+  private async ipGone(argv: Argv): Promise<void> {
+    try {
+      await this.ip(argv);
+    } catch (e) {
+      if (!(e instanceof ExecError && e.kind === 'not-found')) throw e;
+    }
+  }
+
+  async linkExists(dev: string, netns?: string): Promise<boolean> {
+    try {
+      return parseLinkShow(await this.ip(linkShow(dev, netns))) !== undefined;
+    } catch (e) {
+      if (e instanceof ExecError && e.kind === 'not-found') return false;
+      throw e;
+    }
+  }
+
+  async ensureBridge(): Promise<void> {
+    let created = false;
+    try {
+      const link = parseLinkShow(await this.ip(linkShow(this.bridge)));
+      if (link?.kind !== undefined && link.kind !== 'bridge') {
+        throw new UserError(`network device ${this.bridge} exists and is a ${link.kind}, not a bridge`, 'configure another bridge name for jails');
+      }
+    } catch (e) {
+      if (!(e instanceof ExecError && e.kind === 'not-found')) throw e;
+      await this.ip(bridgeAdd(this.bridge));
+      created = true;
+    }
+    try {
+      const want = gatewayCidr(this.subnet);
+      if (!parseAddrShow(await this.ip(addrShow(this.bridge))).includes(want)) await this.ip(addrAdd(want, this.bridge));
+      await this.ip(linkSetUp(this.bridge));
+    } catch (e) {
+      if (created) await this.ipGone(linkDel(this.bridge)).catch(() => {});
+      throw e;
+    }
+  }
+
+  /** Deletes the bridge (host teardown, tests); nothing happens when it is missing. */
+  async removeBridge(): Promise<void> {
+    await this.ipGone(linkDel(this.bridge));
+  }
+
+  /** Wires jail `n` with address `jailIp`; on failure removes whatever it made. */
+  async setupJailNetwork(n: JailNames, jailIp: string): Promise<void> {
+    await Revert.run(async (r) => {
+      for (const step of jailNetworkPlan(n, this.bridge, this.subnet, jailIp)) {
+        await this.ip(step.argv);
+        const undo = step.undo;
+        if (undo) r.add(undo.join(' '), () => this.ipGone(undo));
+      }
+    });
+  }
+
+  async teardownJailNetwork(n: JailNames): Promise<void> {
+    for (const argv of jailTeardownPlan(n)) await this.ipGone(argv);
+  }
+
+  /** Names of the network namespaces that exist on this machine. */
+  async listNetns(): Promise<string[]> {
+    return parseNetnsList(await this.ip(netnsList()));
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Integration: a real jail under runc, wired by the network runtime to a bridge of its own.
+ * Needs root, runc, ip and /usr/bin/python3. Uses an unusual subnet (10.231.R.0/24) and
+ * bridge (cbtXXXX) so it cannot collide with anything, and removes all it made in after().
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, writeFile, readFile, rm, access } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes, randomInt } from 'node:crypto';
+import { exec, whichTool } from '../../src/sys/exec.js';
+import { ExecError } from '../../src/sys/errors.js';
+import { parseSubnet, type Subnet } from '../../src/jail/ipam.js';
+import { LeaseStore } from '../../src/jail/leases.js';
+import { parseJailSpec, type JailSpec } from '../../src/jail/model.js';
+import { jailNames, type JailNames } from '../../src/jail/naming.js';
+import { probeHost } from '../../src/jail/host.js';
+import { writeBundle } from '../../src/jail/bundle.js';
+import { NetworkRuntime } from '../../src/jail/network-runtime.js';
+import { RuncRuntime } from '../../src/jail/runtime.js';
+import { cgroupDirs, removeCgroupParents } from '../../src/jail/cgroups.js';
+
+async function whyNot(): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return 'needs root (runs runc and creates network namespaces)';
+  for (const t of ['runc', 'ip']) if (!(await whichTool(t))) return `needs ${t} on PATH`;
+  try { await access('/usr/bin/python3'); } catch { return 'needs /usr/bin/python3 (the jail runs python3 -m http.server)'; }
+  return undefined;
+}
+const skip = await whyNot();
+
+const suffix = randomBytes(2).toString('hex');
+const instance = `t${suffix}`;
+const bridge = `cbt${suffix}`;
+let tmp = '';
+let subnet: Subnet;
+let names: JailNames;
+let spec: JailSpec;
+let jailIp = '';
+let net: NetworkRuntime;
+let rt: RuncRuntime;
+let bundleDir = '';
+
+before(async () => {
+  if (skip) return;
+  tmp = await mkdtemp(join(tmpdir(), 'cbjail-'));
+  subnet = parseSubnet('test subnet', `10.231.${randomInt(1, 255)}.0/24`);
+  names = jailNames(instance, 'web');
+  net = new NetworkRuntime(exec, bridge, subnet);
+  rt = new RuncRuntime(exec, join(tmp, 'runc'));
+  const image = join(tmp, 'image');
+  await mkdir(image, { mode: 0o755 });
+  await writeFile(join(image, 'index.html'), '<h1>hello from a jail</h1>\n', { mode: 0o644 });
+  spec = parseJailSpec({
+    name: 'web', image: 'site:v1', imagePath: image, writablePath: join(tmp, 'writable'),
+    memory: '128M', cpus: '0.5', pids: '64', user: '1000:1000', env: ['GREETING=hi'],
+    rw: ['/var/lib/app', '/srv/data'],
+    command: ['/usr/bin/python3', '-m', 'http.server', '8080', '--bind', '0.0.0.0', '--directory', '/app'],
+  }, { instance, hostCpus: cpus().length });
+  jailIp = await LeaseStore.forDataDir(tmp, subnet).acquire('web');
+  bundleDir = join(tmp, 'jails', 'web');
+});
+
+after(async () => {
+  if (skip || !tmp) return;
+  // each step on its own: one failing must not keep the others from running
+  await rt.delete(names.containerId).catch((e) => console.error('cleanup: runc delete:', e));
+  await net.teardownJailNetwork(names).catch((e) => console.error('cleanup: jail network:', e));
+  await net.removeBridge().catch((e) => console.error('cleanup: bridge:', e));
+  await removeCgroupParents(instance).catch((e) => console.error('cleanup: cgroups:', e));
+  await rm(tmp, { recursive: true, force: true });
+});
+
+test('a jail runs python http.server on its own address, read-only except its writable dirs', { skip }, async (t) => {
+  const host = await probeHost();
+  await net.ensureBridge();
+  await net.ensureBridge(); // idempotent
+  await net.setupJailNetwork(names, jailIp);
+  await writeBundle(bundleDir, { spec, host, ip: jailIp, resolver: { nameservers: [], search: [] } });
+  const logFile = join(tmp, 'web.log');
+  const pid = await rt.run(names.containerId, bundleDir, logFile);
+  assert.ok(pid > 1, `init pid ${pid}`);
+
+  await t.test('serves /app over HTTP from the jail address', async () => {
+    const url = `http://${jailIp}:8080/index.html`;
+    let body = '';
+    for (let i = 0; i < 100 && !body; i++) {
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+        if (res.ok) body = await res.text();
+      } catch { await new Promise((r) => setTimeout(r, 100)); }
+    }
+    assert.equal(body, '<h1>hello from a jail</h1>\n', `no answer from ${url}; jail log:\n${await readFile(logFile, 'utf8').catch(() => '')}`);
+    const log = await readFile(logFile, 'utf8');
+    assert.match(log, /GET \/index.html/, 'the request is in the jail log');
+  });
+
+  await t.test('runc reports it running, with cellblock annotations', async () => {
+    const st = await rt.state(names.containerId);
+    assert.equal(st?.status, 'running');
+    assert.equal(st?.pid, pid);
+    assert.equal(st?.annotations['org.cellblock.jail'], 'web');
+    assert.deepEqual((await rt.list()).map((c) => c.id), ['web']);
+  });
+
+  await t.test('writes outside the writable dirs fail with EROFS', async () => {
+    for (const p of ['/usr/x', '/etc/x', '/app/x', '/x']) {
+      await assert.rejects(rt.execIn(names.containerId, ['/usr/bin/touch', p]),
+        (e: unknown) => e instanceof ExecError && /Read-only file system/.test(e.stderr), p);
+    }
+    for (const p of ['/tmp/ok', '/var/lib/app/ok', '/srv/data/ok']) await rt.execIn(names.containerId, ['/usr/bin/touch', p]);
+    for (const p of ['tmp/ok', 'var/lib/app/ok', 'srv/data/ok']) await access(join(spec.writablePath, p));
+  });
+
+  await t.test('hardening: no effective caps, no new privs, seccomp filter, no user namespaces', async () => {
+    const status = (await rt.execIn(names.containerId, ['/usr/bin/cat', '/proc/self/status'])).stdout;
+    assert.match(status, /^NoNewPrivs:\s+1$/m);
+    assert.match(status, /^Seccomp:\s+2$/m);
+    assert.match(status, /^CapEff:\s+0+$/m);
+    assert.match(status, /^CapBnd:\s+00000000000004fb$/m, 'bounding set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID NET_BIND_SERVICE');
+    await assert.rejects(rt.execIn(names.containerId, ['/usr/bin/unshare', '-U', '/usr/bin/true']), ExecError);
+    const who = (await rt.execIn(names.containerId, ['/usr/bin/id'])).stdout;
+    assert.match(who, /uid=1000\(app\) gid=1000\(app\)/);
+    const env = (await rt.execIn(names.containerId, ['/usr/bin/cat', '/proc/1/environ'])).stdout.split('\0');
+    assert.ok(env.includes('GREETING=hi'));
+    assert.equal((await rt.execIn(names.containerId, ['/usr/bin/hostname'])).stdout.trim(), 'web');
+  });
+
+  await t.test('cgroup limits are applied', async () => {
+    const dirs = await cgroupDirs(names.cgroupsPath);
+    const read = async (ctrl: string, file: string) => (await readFile(join(dirs[ctrl] ?? dirs.unified!, file), 'utf8')).trim();
+    if (host.cgroupVersion === 1) {
+      assert.equal(await read('memory', 'memory.limit_in_bytes'), String(128 * 1024 * 1024));
+      assert.equal(await read('pids', 'pids.max'), '64');
+      assert.equal(await read('cpu', 'cpu.cfs_quota_us'), '50000');
+      assert.equal(await read('cpu', 'cpu.cfs_period_us'), '100000');
+    } else {
+      assert.equal(await read('unified', 'memory.max'), String(128 * 1024 * 1024));
+      assert.equal(await read('unified', 'pids.max'), '64');
+      assert.equal(await read('unified', 'cpu.max'), '50000 100000');
+    }
+  });
+
+  await t.test('teardown removes the container, the wiring and the cgroups', async () => {
+    await rt.delete(names.containerId);
+    await rt.delete(names.containerId); // idempotent
+    assert.equal(await rt.state(names.containerId), undefined);
+    assert.deepEqual(await rt.list(), []);
+    await net.teardownJailNetwork(names);
+    await net.teardownJailNetwork(names); // idempotent
+    assert.ok(!(await net.listNetns()).includes(names.netns));
+    assert.equal(await net.linkExists(names.vethHost), false);
+    await net.removeBridge();
+    assert.equal(await net.linkExists(bridge), false);
+    await removeCgroupParents(instance);
+    for (const d of Object.values(await cgroupDirs(`/cellblock/${instance}`))) {
+      await assert.rejects(access(d), d);
+    }
+  });
+});
