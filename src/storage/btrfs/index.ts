@@ -21,17 +21,20 @@ export const BTRFS_TOOLS = [
   { tool: 'umount', pkg: 'mount' },
 ] as const;
 
+/** Throws a UserError naming the first missing tool and the Debian package that provides it. */
+export async function checkTools(has: (tool: string) => Promise<boolean>): Promise<void> {
+  for (const t of BTRFS_TOOLS) {
+    if (!(await has(t.tool))) {
+      throw new UserError(`${t.tool} is not installed; the btrfs storage driver needs it`, `install it with: apt-get install ${t.pkg} (or run: cellblock host bootstrap)`);
+    }
+  }
+}
+
 let toolsChecked: Promise<void> | undefined;
 
-/** Checks the tools once per process (a failed check is repeated next time). */
-export function checkBtrfsTools(has: (tool: string) => Promise<boolean> = hasTool): Promise<void> {
-  toolsChecked ??= (async () => {
-    for (const t of BTRFS_TOOLS) {
-      if (!(await has(t.tool))) {
-        throw new UserError(`${t.tool} is not installed; the btrfs storage driver needs it`, `install it with: apt-get install ${t.pkg} (or run: cellblock host bootstrap)`);
-      }
-    }
-  })().catch((e: unknown) => {
+/** checkTools on this host, once per process (a failed check is repeated next time). */
+function checkBtrfsTools(): Promise<void> {
+  toolsChecked ??= checkTools(hasTool).catch((e: unknown) => {
     toolsChecked = undefined;
     throw e;
   });
