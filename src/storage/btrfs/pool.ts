@@ -16,7 +16,7 @@ import { formatSize } from '../../sys/size.js';
 import type { PoolContext, PoolCreateRequest, PoolRecord } from '../driver.js';
 import * as argv from './argv.js';
 import { isKind, run } from './classify.js';
-import { isSubvolume, pathExists } from './layout.js';
+import { isSubvolume, pathExists, snapshotsRoot } from './layout.js';
 import { parseLosetupJson, parseMounts, parseSubvolumeList, parseSubvolumeShow } from './parse.js';
 
 /** statfs f_type of btrfs (BTRFS_SUPER_MAGIC, linux/magic.h). */
@@ -74,6 +74,7 @@ async function createLoopPool(ctx: PoolContext, name: string, size: number | und
     await makeMountpoint(r, mountpoint);
     await run(ctx.exec, argv.mount(device, mountpoint, { type: 'btrfs' }));
     r.add(`unmount ${mountpoint}`, async () => { await run(ctx.exec, argv.umount(mountpoint)); });
+    await mkdir(snapshotsRoot(mountpoint));
     return {
       name,
       driver: 'btrfs',
@@ -116,11 +117,23 @@ async function createPathPool(ctx: PoolContext, name: string, path: string, size
     if (isKind(e, 'exists')) throw new ExistsError(`${root} already exists`, 'choose another pool name');
     throw e;
   }
+  try {
+    await mkdir(snapshotsRoot(root));
+  } catch (e) {
+    await run(ctx.exec, argv.subvolumeDelete([root])).catch(() => {});
+    throw e;
+  }
   return { name, driver: 'btrfs', mountpoint: root, source: { kind: 'path', path: base }, mountedByUs: false, createdAt: new Date().toISOString() };
 }
 
 /** Makes sure the pool's root is there: a loop pool is re-attached and mounted if needed. Returns the record as it is now. */
 export async function ensurePool(ctx: PoolContext, record: PoolRecord): Promise<PoolRecord> {
+  const now = await attach(ctx, record);
+  await mkdir(snapshotsRoot(now.mountpoint), { recursive: true });
+  return now;
+}
+
+async function attach(ctx: PoolContext, record: PoolRecord): Promise<PoolRecord> {
   const src = record.source;
   if (src.kind === 'path') {
     if (!(await isSubvolume(record.mountpoint)) || !(await isBtrfs(record.mountpoint))) {
