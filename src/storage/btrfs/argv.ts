@@ -35,9 +35,13 @@ export function subvolumeShow(path: string): string[] {
   return btrfs('subvolume', 'show', path);
 }
 
-/** Every subvolume of the filesystem holding `path`, with uuid and parent uuid; paths are relative to the top level. */
+/**
+ * Every subvolume of the filesystem holding `path`, with uuid and parent uuid. `-a` makes
+ * every path relative to the top level (without it, btrfs-progs 6.2 prints some relative
+ * to the subvolume holding `path` and some not, with no way to tell them apart).
+ */
 export function subvolumeList(path: string): string[] {
-  return btrfs('subvolume', 'list', '-q', '-u', path);
+  return btrfs('subvolume', 'list', '-a', '-q', '-u', path);
 }
 
 /** Space of one tree in bytes: Total / Exclusive / Set shared. */

@@ -105,14 +105,17 @@ export interface SubvolumeListEntry {
   topLevel: number;
   parentUuid?: string;
   uuid?: string;
-  /** Relative to the filesystem's top level, whatever is mounted where. */
+  /** Relative to the filesystem's top level, whatever is mounted where (with `-a`; see argv.subvolumeList). */
   path: string;
 }
 
+/** What `-a` puts before the paths of subvolumes outside the one holding the listed path. */
+const FS_TREE_PREFIX = '<FS_TREE>/';
+
 /**
- * `btrfs subvolume list -q -u PATH`:
- * `ID 258 gen 9 top level 5 parent_uuid 95ef...  uuid 6c2d... path .snapshots/a@s1`
- * (parent_uuid is `-` padded with spaces when there is none).
+ * `btrfs subvolume list -a -q -u PATH`:
+ * `ID 258 gen 9 top level 5 parent_uuid 95ef...  uuid 6c2d... path <FS_TREE>/.snapshots/a@s1`
+ * (parent_uuid is `-` padded with spaces when there is none; `<FS_TREE>/` is dropped).
  */
 export function parseSubvolumeList(stdout: string): SubvolumeListEntry[] {
   const out: SubvolumeListEntry[] = [];
@@ -124,7 +127,7 @@ export function parseSubvolumeList(stdout: string): SubvolumeListEntry[] {
       topLevel: Number(m[2]),
       parentUuid: m[3] && m[3] !== '-' ? m[3] : undefined,
       uuid: m[4] && m[4] !== '-' ? m[4] : undefined,
-      path: m[5]!,
+      path: m[5]!.startsWith(FS_TREE_PREFIX) ? m[5]!.slice(FS_TREE_PREFIX.length) : m[5]!,
     });
   }
   return out;

@@ -11,7 +11,7 @@ test('subvolume commands', () => {
   assert.deepEqual(argv.subvolumeDelete(['/p/a'], { commit: true }), ['btrfs', 'subvolume', 'delete', '--commit-after', '/p/a']);
   assert.throws(() => argv.subvolumeDelete([]), /no paths/);
   assert.deepEqual(argv.subvolumeShow('/p/a'), ['btrfs', 'subvolume', 'show', '/p/a']);
-  assert.deepEqual(argv.subvolumeList('/p'), ['btrfs', 'subvolume', 'list', '-q', '-u', '/p']);
+  assert.deepEqual(argv.subvolumeList('/p'), ['btrfs', 'subvolume', 'list', '-a', '-q', '-u', '/p']);
   assert.deepEqual(argv.filesystemDu('/p/a'), ['btrfs', 'filesystem', 'du', '-s', '--raw', '/p/a']);
 });
 

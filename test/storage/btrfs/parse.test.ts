@@ -63,13 +63,24 @@ test('btrfs times with an offset become UTC ISO strings', () => {
   assert.equal(parse.parseBtrfsTime('-'), undefined);
 });
 
-test('btrfs subvolume list -q -u', () => {
-  const list = parse.parseSubvolumeList(fixture('subvolume-list.txt'));
-  assert.equal(list.length, 6);
-  assert.deepEqual(list[0], { id: 256, topLevel: 5, parentUuid: undefined, uuid: 'b16d7226-82e6-d64e-b1d3-0e5fbc59197e', path: 'app' });
-  assert.deepEqual(list[4], { id: 260, topLevel: 5, parentUuid: 'a9885d0d-4447-164e-ad38-dd5cd3226821', uuid: 'd2ec1880-c434-9244-a793-ff9beecff517', path: 'data/clone' });
-  assert.deepEqual(list.map((s) => s.path), ['app', 'data/db', '.snapshots/app@s1', '.snapshots/app@s2', 'data/clone', '.snapshots/data/db@nightly']);
-  // plain `btrfs subvolume list` (captured in the same version) parses too
+test('btrfs subvolume list -a -q -u: every path from the top level, listed from a path pool root or the top', () => {
+  const fromRoot = parse.parseSubvolumeList(fixture('subvolume-list-a-pathpool.txt'));
+  const fromTop = parse.parseSubvolumeList(fixture('subvolume-list-a-top.txt'));
+  assert.deepEqual(fromRoot, fromTop, 'the same whichever path is listed');
+  assert.deepEqual(fromRoot.map((s) => s.path), [
+    'srv/cellblock-x',
+    'srv/cellblock-x/a',
+    'srv/cellblock-x/d/e',
+    'srv/cellblock-x/a/b',
+    'srv/cellblock-x/.snapshots/d/e@s',
+    'srv/cellblock-x/d/clone',
+    'other',
+  ]);
+  assert.deepEqual(fromRoot[0], { id: 256, topLevel: 5, parentUuid: undefined, uuid: 'bc2c2036-861e-b34f-89ac-04f79b81d8e7', path: 'srv/cellblock-x' });
+  assert.deepEqual(fromRoot[5], { id: 261, topLevel: 256, parentUuid: '42f0df8b-00bf-a74c-97ac-b7378bb24c6c', uuid: '750f24cb-c5a4-e44e-8bd7-757d7ad5e881', path: 'srv/cellblock-x/d/clone' });
+  // the root's own path, to strip from the list
+  assert.equal(parse.parseSubvolumeShow(fixture('subvolume-show-pathpool-root.txt')).path, 'srv/cellblock-x');
+  // plain `btrfs subvolume list` lines (same version) parse too
   assert.deepEqual(parse.parseSubvolumeList('ID 261 gen 10 top level 256 path a/nested\n'), [{ id: 261, topLevel: 256, parentUuid: undefined, uuid: undefined, path: 'a/nested' }]);
   assert.deepEqual(parse.parseSubvolumeList(''), []);
 });
