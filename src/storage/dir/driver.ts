@@ -1,0 +1,306 @@
+/**
+ * The dir StorageDriver of one open pool: datasets are plain directories, snapshots and
+ * clones full copies (`cp -a --reflink=auto`), send/receive a tar stream. Layout in
+ * ./layout.ts. Every multi-step change builds in ROOT/.work and renames into place, so a
+ * failure leaves the old state (./README.md says what a crash can leave).
+ */
+import { statSync } from 'node:fs';
+import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { ExistsError, NotFoundError, UserError } from '../../sys/errors.js';
+import { spawnStream } from '../../sys/exec.js';
+import { readJson, writeJsonAtomic } from '../../sys/fsutil.js';
+import { checkDataset, type SnapshotRef } from '../../sys/names.js';
+import { Revert } from '../../sys/revert.js';
+import type { DatasetInfo, DriverInfo, PoolContext, PoolRecord, SendStream, SnapshotInfo, SpaceUsage, StorageDriver } from '../driver.js';
+import * as argv from './argv.js';
+import * as layout from './layout.js';
+import { checkRef, type DatasetMeta, type SnapshotMeta } from './layout.js';
+import { receiveTar } from './receive.js';
+import { findBelow, freeze, isDirectory, pathExists, removeEmptyParents, removeTree, thaw, treeUsage } from './tree.js';
+
+export const DIR_INFO: DriverInfo = {
+  name: 'dir',
+  copyOnWrite: false,
+  incrementalSend: false,
+  streamFormat: 'tar',
+  snapshotsOutliveDataset: true,
+  note: 'plain directories: every snapshot and clone is a full copy',
+};
+
+export type Spawn = typeof spawnStream;
+
+const fmt = (r: SnapshotRef) => `${r.dataset}@${r.snapshot}`;
+
+export class DirDriver implements StorageDriver {
+  readonly info = DIR_INFO;
+
+  constructor(
+    private readonly ctx: PoolContext,
+    readonly pool: PoolRecord,
+    private readonly spawn: Spawn = spawnStream,
+  ) {}
+
+  private get root(): string {
+    return this.pool.mountpoint;
+  }
+
+  datasetPath(ds: string): string {
+    return layout.datasetPath(this.root, ds);
+  }
+
+  snapshotPath(ref: SnapshotRef): string {
+    return layout.snapshotPath(this.root, ref);
+  }
+
+  async datasetExists(ds: string): Promise<boolean> {
+    return (await pathExists(layout.datasetMetaPath(this.root, ds))) && (await isDirectory(this.datasetPath(ds)));
+  }
+
+  async snapshotExists(ref: SnapshotRef): Promise<boolean> {
+    return isDirectory(this.snapshotPath(ref));
+  }
+
+  // --- datasets ---
+
+  async createDataset(ds: string): Promise<DatasetInfo> {
+    checkDataset(ds);
+    if (await this.datasetExists(ds)) throw new ExistsError(`dataset ${ds} already exists`, 'use it, or choose another name');
+    await this.checkPlace(ds);
+    const path = this.datasetPath(ds);
+    return Revert.run(async (r) => {
+      await mkdir(dirname(path), { recursive: true });
+      await mkdir(path);
+      r.add(`remove ${path}`, () => this.removeHead(ds, path));
+      await this.writeDatasetMeta(ds, { createdAt: new Date().toISOString() });
+      return { name: ds, path };
+    });
+  }
+
+  async destroyDataset(ds: string, opts: { keepSnapshots?: boolean } = {}): Promise<void> {
+    checkDataset(ds);
+    if (!opts.keepSnapshots) {
+      for (const s of await this.listSnapshots(ds)) await this.destroySnapshot({ dataset: s.dataset, snapshot: s.name });
+    }
+    const metaPath = layout.datasetMetaPath(this.root, ds);
+    if (!(await pathExists(metaPath))) return; // not a dataset (missing, or a plain directory on the way to one)
+    await this.removeHead(ds, this.datasetPath(ds));
+  }
+
+  async listDatasets(): Promise<DatasetInfo[]> {
+    const metaRoot = join(this.root, layout.META_DIR);
+    const out: DatasetInfo[] = [];
+    for (const rel of await findBelow(metaRoot, (r) => r.endsWith('@.json'))) {
+      const e = layout.parseAtName(rel, '.json');
+      if (e?.kind !== 'dataset') continue;
+      const path = this.datasetPath(e.dataset);
+      if (!(await isDirectory(path))) continue;
+      const meta = await readJson<DatasetMeta>(join(metaRoot, rel));
+      out.push({ name: e.dataset, path, ...(meta?.origin ? { origin: meta.origin } : {}) });
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  // --- snapshots ---
+
+  async createSnapshot(ref: SnapshotRef): Promise<SnapshotInfo> {
+    const r = checkRef(ref);
+    if (!(await this.datasetExists(r.dataset))) throw new NotFoundError(`dataset ${r.dataset} does not exist`, 'create it first, or check the name');
+    if (await this.snapshotExists(r)) throw new ExistsError(`snapshot ${fmt(r)} already exists`, 'choose another snapshot name, or destroy the old one first');
+    const createdAt = new Date().toISOString();
+    return this.placeSnapshot(r, createdAt, async (staging) => {
+      await this.ctx.exec(argv.copyTree(this.datasetPath(r.dataset), staging), { timeoutMs: 0 });
+    });
+  }
+
+  async destroySnapshot(ref: SnapshotRef): Promise<void> {
+    const r = checkRef(ref);
+    const path = this.snapshotPath(r);
+    const metaPath = layout.snapshotMetaPath(this.root, r);
+    if (await pathExists(path)) {
+      // Thawed and moved aside first, so the snapshot disappears at once rather than file by file.
+      await thaw(this.ctx.exec, path);
+      const old = await this.workPath();
+      await rename(path, old);
+      await rm(metaPath, { force: true });
+      await removeTree(this.ctx.exec, old, { frozen: false });
+    } else {
+      await rm(metaPath, { force: true });
+    }
+    await removeEmptyParents(join(this.root, layout.SNAPSHOTS_DIR), dirname(path));
+    await removeEmptyParents(join(this.root, layout.META_DIR), dirname(metaPath));
+  }
+
+  async listSnapshots(ds?: string): Promise<SnapshotInfo[]> {
+    const snapRoot = join(this.root, layout.SNAPSHOTS_DIR);
+    let rels: string[];
+    if (ds === undefined) {
+      rels = await findBelow(snapRoot, (rel, isDir) => isDir && rel.slice(rel.lastIndexOf('/') + 1).includes('@'));
+    } else {
+      const segs = checkDataset(ds).split('/');
+      const leaf = segs.pop()!;
+      const entries = await readdir(join(snapRoot, ...segs), { withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return [];
+        throw e;
+      });
+      rels = entries.filter((d) => d.isDirectory() && d.name.startsWith(`${leaf}@`)).map((d) => [...segs, d.name].join('/'));
+    }
+    const out: SnapshotInfo[] = [];
+    for (const rel of rels) {
+      const e = layout.parseAtName(rel, '');
+      if (e?.kind !== 'snapshot') continue;
+      const path = join(snapRoot, rel);
+      const meta = await readJson<SnapshotMeta>(layout.snapshotMetaPath(this.root, e.ref));
+      const createdAt = meta?.createdAt ?? (await lstat(path)).birthtime.toISOString();
+      out.push({ dataset: e.ref.dataset, name: e.ref.snapshot, path, createdAt });
+    }
+    return out.sort((a, b) => cmp(a.dataset, b.dataset) || cmp(a.createdAt, b.createdAt) || cmp(a.name, b.name));
+  }
+
+  async rollback(ref: SnapshotRef): Promise<void> {
+    const r = checkRef(ref);
+    if (!(await this.snapshotExists(r))) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are with: cellblock snapshot ls ${r.dataset}`);
+    const head = this.datasetPath(r.dataset);
+    const existed = await this.datasetExists(r.dataset);
+    if (!existed) await this.checkPlace(r.dataset);
+    await Revert.run(async (rv) => {
+      const staging = await this.workPath();
+      rv.add(`remove ${staging}`, () => removeTree(this.ctx.exec, staging, { frozen: false }));
+      await this.ctx.exec(argv.copyTree(this.snapshotPath(r), staging), { timeoutMs: 0 });
+      if (!existed) {
+        await mkdir(dirname(head), { recursive: true });
+        await this.writeDatasetMeta(r.dataset, { createdAt: new Date().toISOString() });
+        rv.add(`remove the record of ${r.dataset}`, () => rm(layout.datasetMetaPath(this.root, r.dataset), { force: true }));
+        await rename(staging, head);
+        return;
+      }
+      // Two renames: the old head moves aside, the copy takes its name. Linux's atomic
+      // exchange (renameat2 RENAME_EXCHANGE) is not reachable from Node or Debian 12's tools.
+      const old = await this.workPath();
+      await rename(head, old);
+      try {
+        await rename(staging, head);
+      } catch (e) {
+        await rename(old, head);
+        throw e;
+      }
+      rv.success(); // the rollback is done; removing the old head is cleanup
+      await removeTree(this.ctx.exec, old, { frozen: false });
+    });
+  }
+
+  async clone(ref: SnapshotRef, newDataset: string): Promise<DatasetInfo> {
+    const r = checkRef(ref);
+    checkDataset(newDataset);
+    if (!(await this.snapshotExists(r))) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are with: cellblock snapshot ls ${r.dataset}`);
+    if (await this.datasetExists(newDataset)) throw new ExistsError(`dataset ${newDataset} already exists`, 'choose another name for the clone');
+    await this.checkPlace(newDataset);
+    const path = this.datasetPath(newDataset);
+    return Revert.run(async (rv) => {
+      const staging = await this.workPath();
+      rv.add(`remove ${staging}`, () => removeTree(this.ctx.exec, staging, { frozen: false }));
+      await this.ctx.exec(argv.copyTree(this.snapshotPath(r), staging), { timeoutMs: 0 });
+      await mkdir(dirname(path), { recursive: true });
+      await this.writeDatasetMeta(newDataset, { createdAt: new Date().toISOString(), origin: fmt(r) });
+      rv.add(`remove the record of ${newDataset}`, () => rm(layout.datasetMetaPath(this.root, newDataset), { force: true }));
+      await rename(staging, path);
+      return { name: newDataset, path, origin: fmt(r) };
+    });
+  }
+
+  // --- space ---
+
+  async usage(target: string | SnapshotRef): Promise<SpaceUsage> {
+    if (typeof target === 'string') {
+      if (!(await this.datasetExists(target))) throw new NotFoundError(`dataset ${target} does not exist`, 'check the name');
+      return treeUsage(this.datasetPath(target));
+    }
+    if (!(await this.snapshotExists(target))) throw new NotFoundError(`snapshot ${fmt(target)} does not exist`, 'check the name');
+    return treeUsage(this.snapshotPath(target));
+  }
+
+  // --- migration ---
+
+  /** Always a full stream: a dir pool has no way to compute a difference, so `parent` is not used. */
+  send(ref: SnapshotRef, parent?: SnapshotRef): SendStream {
+    const r = checkRef(ref);
+    if (parent) checkRef(parent);
+    const path = this.snapshotPath(r);
+    if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are with: cellblock snapshot ls ${r.dataset}`);
+    }
+    const proc = this.spawn(argv.tarCreate(path));
+    return { stream: proc.stdout, done: proc.done.then(() => undefined), abort: () => proc.kill('SIGKILL') };
+  }
+
+  /** A full tar stream into snapshot `target`; `parent` is not needed (streams are never incremental). */
+  async receive(input: Readable, target: SnapshotRef, parent?: SnapshotRef): Promise<SnapshotInfo> {
+    const r = checkRef(target);
+    if (parent) checkRef(parent);
+    if (await this.snapshotExists(r)) throw new ExistsError(`snapshot ${fmt(r)} already exists`, 'destroy it first, or receive under another name');
+    const createdAt = new Date().toISOString();
+    return this.placeSnapshot(r, createdAt, (staging) => receiveTar(this.ctx.exec, input, staging, fmt(r)));
+  }
+
+  // --- helpers ---
+
+  /** Fills a fresh work directory with `fill`, renames it to the snapshot's place, freezes it and writes its record. */
+  private async placeSnapshot(r: SnapshotRef, createdAt: string, fill: (staging: string) => Promise<void>): Promise<SnapshotInfo> {
+    const path = this.snapshotPath(r);
+    return Revert.run(async (rv) => {
+      const staging = await this.workPath();
+      rv.add(`remove ${staging}`, () => removeTree(this.ctx.exec, staging, { frozen: false }));
+      await fill(staging);
+      if (await pathExists(path)) throw new ExistsError(`snapshot ${fmt(r)} appeared meanwhile`, 'choose another snapshot name');
+      await mkdir(dirname(path), { recursive: true });
+      await rename(staging, path);
+      rv.add(`remove ${path}`, () => this.destroySnapshot(r));
+      const protection = await freeze(this.ctx.exec, path);
+      const meta: SnapshotMeta = { createdAt, protection };
+      await writeJsonAtomic(layout.snapshotMetaPath(this.root, r), meta, 0o644);
+      return { dataset: r.dataset, name: r.snapshot, path, createdAt };
+    });
+  }
+
+  /** The dir driver does not nest datasets: a copy of one would carry the other along. */
+  private async checkPlace(ds: string): Promise<void> {
+    for (const a of layout.ancestors(ds)) {
+      if (await this.datasetExists(a)) {
+        throw new UserError(`dataset ${ds} would be inside dataset ${a}`, 'the dir driver does not nest datasets; choose a name beside it');
+      }
+    }
+    const below = await findBelow(join(this.root, layout.META_DIR, ...ds.split('/')), (rel) => rel.endsWith('@.json'));
+    if (below.length) {
+      throw new UserError(`dataset ${ds} would contain dataset ${ds}/${below[0]!.slice(0, -'@.json'.length)}`, 'the dir driver does not nest datasets; choose another name');
+    }
+    const path = this.datasetPath(ds);
+    if (await pathExists(path)) throw new ExistsError(`${path} already exists and is not a dataset`, 'remove it, or choose another name');
+  }
+
+  private async removeHead(ds: string, path: string): Promise<void> {
+    if (await pathExists(path)) {
+      const old = await this.workPath();
+      await rename(path, old);
+      await rm(layout.datasetMetaPath(this.root, ds), { force: true });
+      await removeTree(this.ctx.exec, old, { frozen: false });
+    } else {
+      await rm(layout.datasetMetaPath(this.root, ds), { force: true });
+    }
+    await removeEmptyParents(this.root, dirname(path));
+    await removeEmptyParents(join(this.root, layout.META_DIR), dirname(layout.datasetMetaPath(this.root, ds)));
+  }
+
+  private async writeDatasetMeta(ds: string, meta: DatasetMeta): Promise<void> {
+    await writeJsonAtomic(layout.datasetMetaPath(this.root, ds), meta, 0o644);
+  }
+
+  private async workPath(): Promise<string> {
+    await mkdir(join(this.root, layout.WORK_DIR), { recursive: true, mode: 0o700 });
+    return layout.workPath(this.root);
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

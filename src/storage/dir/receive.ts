@@ -1,0 +1,99 @@
+/**
+ * Receiving a tar stream into a fresh directory, all or nothing.
+ *
+ * `tar --extract` runs into a staging directory the caller then renames into place. It
+ * counts as a success only when tar exited 0, the input ended without error, and the stream
+ * ended with tar's end-of-archive marker (two zero blocks: GNU tar stops silently at a
+ * stream cut between two members, so tar's exit code alone does not catch a truncation).
+ * Otherwise tar is killed, the staging directory removed and the cause thrown: the input's
+ * own error first (it says more than "killed"), then ours, then tar's.
+ */
+import { mkdir } from 'node:fs/promises';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { ExecError, UserError } from '../../sys/errors.js';
+import type { Exec } from '../../sys/exec.js';
+import * as argv from './argv.js';
+import { removeTree } from './tree.js';
+
+/** Two 512-byte zero blocks end every tar archive. */
+const END_MARKER = 1024;
+
+/** tar 1.34 on input that is not a tar archive: "This does not look like a tar archive". */
+export const NOT_TAR = /does not look like a tar archive/;
+/** tar 1.34 on a stream cut inside a member: "Unexpected EOF in archive". */
+export const UNEXPECTED_EOF = /Unexpected EOF in archive/;
+/** tar 1.34 on a damaged header in the middle: "Skipping to next header". */
+export const DAMAGED = /Skipping to next header|Damaged tar archive|Archive base-64 string is invalid/;
+
+/** Passes bytes through and remembers whether the last END_MARKER of them are all zero. */
+class TailCheck extends Transform {
+  private tail = Buffer.alloc(0);
+  total = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.total += chunk.length;
+    this.tail = Buffer.concat([this.tail, chunk.subarray(Math.max(0, chunk.length - END_MARKER))]);
+    if (this.tail.length > END_MARKER) this.tail = this.tail.subarray(this.tail.length - END_MARKER);
+    cb(null, chunk);
+  }
+  endsWithMarker(): boolean {
+    return this.tail.length === END_MARKER && this.tail.every((b) => b === 0);
+  }
+}
+
+/** Resolves when `s` has ended; rejects when it errors or closes before its end. */
+function ended(s: Readable): Promise<void> {
+  if (s.readableEnded) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const cleanup = () => { s.off('end', onEnd); s.off('error', onError); s.off('close', onClose); };
+    const onEnd = () => { cleanup(); resolve(); };
+    const onError = (e: Error) => { cleanup(); reject(e); };
+    const onClose = () => { cleanup(); if (s.readableEnded) resolve(); else reject(new Error('the stream was closed before its end')); };
+    s.on('end', onEnd).on('error', onError).on('close', onClose);
+  });
+}
+
+/** Extracts `input` into `staging` (created here, must not exist); on failure removes it and throws. */
+export async function receiveTar(exec: Exec, input: Readable, staging: string, what: string): Promise<void> {
+  if (input.destroyed || input.readableEnded) throw new UserError('the stream to receive was already consumed or closed', 'pass a fresh stream');
+  const check = new TailCheck();
+  const ac = new AbortController();
+  let inputError: Error | undefined;
+  const fail = (e: Error) => { inputError ??= e; ac.abort(); check.destroy(e); };
+  const onInputError = (e: Error) => fail(e);
+  const onInputClose = () => { if (!input.readableEnded) fail(new Error('the stream was closed before its end')); };
+  input.on('error', onInputError).on('close', onInputClose);
+  const checkEnded = ended(check);
+  checkEnded.catch(() => {}); // awaited below
+  try {
+    await mkdir(staging, { recursive: false, mode: 0o700 });
+    input.pipe(check);
+    await exec(argv.tarExtract(staging), { input: check, signal: ac.signal, timeoutMs: 0 });
+    // tar may stop reading at its end marker: the rest of the input must still end cleanly
+    // (a verifying stream may only fail at its very end).
+    check.resume();
+    await checkEnded;
+    if (inputError) throw inputError;
+    if (!check.endsWithMarker()) {
+      throw new UserError(`cannot receive ${what}: the tar stream is truncated (${check.total} bytes, without tar's end-of-archive marker)`, 'send the snapshot again and pass the complete stream');
+    }
+  } catch (e) {
+    ac.abort();
+    input.unpipe(check);
+    check.destroy();
+    let cause: unknown = inputError ?? e;
+    if (cause instanceof ExecError && cause.kind === 'failed') {
+      const stderr = cause.stderr;
+      if ([NOT_TAR, UNEXPECTED_EOF, DAMAGED].some((p) => p.test(stderr))) {
+        cause = new UserError(`cannot receive ${what}: the stream is not a complete tar archive (${stderr.trim().split('\n')[0]})`, 'send the snapshot again and pass the complete stream');
+      }
+    }
+    try {
+      await removeTree(exec, staging, { frozen: false });
+    } catch (ce) {
+      if (cause instanceof Error) cause.message += ` (and the partial receive ${staging} could not be removed: ${(ce as Error).message})`;
+    }
+    throw cause;
+  } finally {
+    input.off('error', onInputError).off('close', onInputClose);
+  }
+}
