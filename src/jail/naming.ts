@@ -6,8 +6,9 @@
  *   hosts share one kernel and one /run/netns, so every machine-wide name carries it).
  * - runc container id: the jail name. runc's state dir is per data dir (DATA_DIR/runc), so
  *   instances do not see each other's containers.
- * - network namespace: `cb-<instance>-<jail>`, a file under /run/netns. Names are checked
- *   by names.ts (lowercase, digits, . _ -), so this is a plain file name of at most 130 chars.
+ * - network namespace: `cb-<jail>@<instance>`, a file under /run/netns. Names are checked
+ *   by names.ts (lowercase, digits, . _ -), so "@" cannot occur in either and the pair is
+ *   unambiguous ("-" would not be: a-b + c and a + b-c); a plain file name of at most 130 chars.
  * - host-side veth: `cbv` + the first 12 hex digits of sha256("<instance>/<jail>"). Linux
  *   interface names have at most 15 characters, too few for the names themselves; 48 bits
  *   of hash make a collision between two jails of one host negligible, and if one ever
@@ -41,7 +42,7 @@ export function vethName(instance: string, jail: string): string {
 export function jailNames(instance: string, jail: string): JailNames {
   checkName('host', instance);
   checkName('jail', jail);
-  const netns = `cb-${instance}-${jail}`;
+  const netns = `cb-${jail}@${instance}`;
   return {
     instance,
     jail,

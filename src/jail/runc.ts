@@ -111,8 +111,8 @@ export function parseRuncList(stdout: string): RuncState[] {
  * `time="..." level=error msg="container does not exist"`.
  */
 export const RUNC_NOT_FOUND_RE = /container does not exist/;
-/** runc 1.1 on create/run with an id already in use: `container with id exists: ID`. */
-export const RUNC_EXISTS_RE = /container with id exists/;
+/** runc 1.1.5 on create/run with an id already in use (even of a stopped container): `container with given ID already exists`. */
+export const RUNC_EXISTS_RE = /container with given ID already exists|container with id exists/;
 /** runc 1.1 on kill of a stopped container: `container not running`. */
 export const RUNC_NOT_RUNNING_RE = /container not running|process already finished/;
 

@@ -1,0 +1,116 @@
+// The network runtime's sequencing, revert and idempotency with a recording exec that
+// answers like iproute2 6.1 (messages from real runs). The real thing: runtime.int.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { NetworkRuntime } from '../../src/jail/network-runtime.js';
+import { parseSubnet } from '../../src/jail/ipam.js';
+import { jailNames } from '../../src/jail/naming.js';
+import { ExecError, UserError } from '../../src/sys/errors.js';
+import type { Exec } from '../../src/sys/exec.js';
+
+type Answer = string | { code: number; stderr: string };
+
+/** Records every argv; `answer` returns stdout, or a failure that is thrown as ExecError. */
+function recorder(answer: (argv: string[]) => Answer | undefined = () => '') {
+  const calls: string[] = [];
+  const exec: Exec = async (argv) => {
+    calls.push(argv.join(' '));
+    const a = answer([...argv]) ?? '';
+    if (typeof a === 'string') return { stdout: a, stderr: '', code: 0 };
+    throw new ExecError(argv, a.code, a.stderr);
+  };
+  return { exec, calls };
+}
+
+const subnet = parseSubnet('s', '10.77.0.0/24');
+const n = jailNames('h1', 'web');
+const V = n.vethHost;
+const NO_DEVICE = (d: string) => ({ code: 1, stderr: `Device "${d}" does not exist.\n` });
+const BRIDGE_JSON = '[{"ifname":"cb0","flags":["BROADCAST","MULTICAST","UP"],"linkinfo":{"info_kind":"bridge"}}]';
+
+test('ensureBridge creates a missing bridge with the gateway address and brings it up', async () => {
+  const r = recorder((a) => (a.includes('show') && a.includes('link') ? NO_DEVICE('cb0') : a.includes('addr') && a.includes('show') ? '[]' : ''));
+  await new NetworkRuntime(r.exec, 'cb0', subnet).ensureBridge();
+  assert.deepEqual(r.calls, [
+    'ip -j -d link show dev cb0',
+    'ip link add name cb0 type bridge',
+    'ip -j -4 addr show dev cb0',
+    'ip addr add 10.77.0.1/24 dev cb0',
+    'ip link set dev cb0 up',
+  ]);
+});
+
+test('ensureBridge on a configured bridge only checks and sets it up', async () => {
+  const r = recorder((a) => (a.includes('link') && a.includes('show') ? BRIDGE_JSON
+    : a.includes('addr') ? '[{"ifname":"cb0","addr_info":[{"family":"inet","local":"10.77.0.1","prefixlen":24}]}]' : ''));
+  await new NetworkRuntime(r.exec, 'cb0', subnet).ensureBridge();
+  assert.deepEqual(r.calls, ['ip -j -d link show dev cb0', 'ip -j -4 addr show dev cb0', 'ip link set dev cb0 up']);
+});
+
+test('ensureBridge refuses a device of that name that is not a bridge', async () => {
+  const r = recorder(() => '[{"ifname":"cb0","flags":[],"linkinfo":{"info_kind":"veth"}}]');
+  await assert.rejects(new NetworkRuntime(r.exec, 'cb0', subnet).ensureBridge(), (e: unknown) => e instanceof UserError && /cb0 exists and is a veth/.test(e.message));
+});
+
+test('ensureBridge removes a bridge it just created when the address cannot be set', async () => {
+  const r = recorder((a) => (a[1] === '-j' && a.includes('link') ? NO_DEVICE('cb0') : a.includes('addr') && a.includes('add') ? { code: 2, stderr: 'Error: boom.\n' } : a.includes('show') ? '[]' : ''));
+  await assert.rejects(new NetworkRuntime(r.exec, 'cb0', subnet).ensureBridge(), ExecError);
+  assert.equal(r.calls.at(-1), 'ip link del dev cb0');
+});
+
+test('the bridge name is checked up front', () => {
+  assert.throws(() => new NetworkRuntime(recorder().exec, 'a-very-long-bridge-name', subnet), UserError);
+});
+
+test('setupJailNetwork runs the plan in order', async () => {
+  const r = recorder();
+  await new NetworkRuntime(r.exec, 'cb0', subnet).setupJailNetwork(n, '10.77.0.5');
+  assert.deepEqual(r.calls, [
+    'ip netns add cb-web@h1',
+    `ip link add ${V} type veth peer name eth0 netns cb-web@h1`,
+    `ip link set dev ${V} master cb0`,
+    `ip link set dev ${V} up`,
+    'ip -n cb-web@h1 link set dev lo up',
+    'ip -n cb-web@h1 addr add 10.77.0.5/24 dev eth0',
+    'ip -n cb-web@h1 link set dev eth0 up',
+    'ip -n cb-web@h1 route add default via 10.77.0.1',
+  ]);
+});
+
+test('setupJailNetwork failing part-way undoes what it made, newest first, and keeps the cause', async () => {
+  const r = recorder((a) => (a.includes('route') ? { code: 2, stderr: 'Error: Nexthop has invalid gateway.\n' } : ''));
+  await assert.rejects(new NetworkRuntime(r.exec, 'cb0', subnet).setupJailNetwork(n, '10.77.0.5'),
+    (e: unknown) => e instanceof ExecError && /Nexthop has invalid gateway/.test(e.message));
+  assert.deepEqual(r.calls.slice(-3), [
+    'ip -n cb-web@h1 route add default via 10.77.0.1',
+    `ip link del dev ${V}`,
+    'ip netns del cb-web@h1',
+  ]);
+});
+
+test('setupJailNetwork failing at the veth removes only the namespace', async () => {
+  const r = recorder((a) => (a.includes('veth') ? { code: 2, stderr: 'RTNETLINK answers: File exists\n' } : ''));
+  await assert.rejects(new NetworkRuntime(r.exec, 'cb0', subnet).setupJailNetwork(n, '10.77.0.5'), (e: unknown) => e instanceof ExecError && e.kind === 'exists');
+  assert.deepEqual(r.calls, ['ip netns add cb-web@h1', `ip link add ${V} type veth peer name eth0 netns cb-web@h1`, 'ip netns del cb-web@h1']);
+});
+
+test('teardownJailNetwork is idempotent: missing devices and namespaces are fine', async () => {
+  const r = recorder((a) => (a.includes('link') ? { code: 1, stderr: `Cannot find device "${V}"\n` }
+    : { code: 1, stderr: 'Cannot remove namespace file "/run/netns/cb-web@h1": No such file or directory\n' }));
+  const net = new NetworkRuntime(r.exec, 'cb0', subnet);
+  await net.teardownJailNetwork(n);
+  assert.deepEqual(r.calls, [`ip link del dev ${V}`, 'ip netns del cb-web@h1']);
+});
+
+test('teardownJailNetwork passes on other failures', async () => {
+  const r = recorder(() => ({ code: 2, stderr: 'RTNETLINK answers: Operation not permitted\n' }));
+  await assert.rejects(new NetworkRuntime(r.exec, 'cb0', subnet).teardownJailNetwork(n), (e: unknown) => e instanceof ExecError && e.kind === 'failed');
+});
+
+test('linkExists and listNetns', async () => {
+  const r = recorder((a) => (a.includes('netns') ? '[{"name":"cb-web@h1","id":0}]' : a.includes('cb0') ? BRIDGE_JSON : NO_DEVICE(a.at(-1)!)));
+  const net = new NetworkRuntime(r.exec, 'cb0', subnet);
+  assert.equal(await net.linkExists('cb0'), true);
+  assert.equal(await net.linkExists('nope'), false);
+  assert.deepEqual(await net.listNetns(), ['cb-web@h1']);
+});
