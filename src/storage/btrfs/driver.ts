@@ -29,6 +29,9 @@ export const BTRFS_INFO: DriverInfo = {
 
 export type Spawn = typeof spawnStream;
 
+/** `btrfs filesystem du` reads the extents of every file: minutes on a large dataset. */
+const DU_TIMEOUT_MS = 30 * 60_000;
+
 const fmt = (r: SnapshotRef) => `${r.dataset}@${r.snapshot}`;
 
 function checkRef(ref: SnapshotRef): SnapshotRef {
@@ -215,7 +218,7 @@ export class BtrfsDriver implements StorageDriver {
     const path = typeof target === 'string' ? this.datasetPath(target) : this.snapshotPath(target);
     const what = typeof target === 'string' ? `dataset ${target}` : `snapshot ${fmt(target)}`;
     if (!(await layout.isSubvolume(path))) throw new NotFoundError(`${what} does not exist`, 'check the name with: cellblock dataset ls / cellblock snapshot ls');
-    const row = parseFilesystemDu((await run(this.ctx.exec, argv.filesystemDu(path))).stdout)[0];
+    const row = parseFilesystemDu((await run(this.ctx.exec, argv.filesystemDu(path), { timeoutMs: DU_TIMEOUT_MS })).stdout)[0];
     if (!row) throw new Error(`btrfs filesystem du printed nothing for ${path}`);
     return { referenced: row.total, exclusive: row.exclusive };
   }
@@ -229,14 +232,12 @@ export class BtrfsDriver implements StorageDriver {
       if (p && r && !isSubvolumeSync(p)) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are: cellblock snapshot ls ${r.dataset}`);
     }
     const proc = this.spawn(argv.send(path, { parent: parentPath, quiet: true }));
-    return {
-      stream: proc.stdout,
-      done: proc.done.then(
-        () => undefined,
-        (e: unknown) => { throw e instanceof ExecError ? classify(e) : e; },
-      ),
-      abort: () => proc.kill('SIGTERM'),
-    };
+    const done = proc.done.then(
+      () => undefined,
+      (e: unknown) => { throw e instanceof ExecError ? classify(e) : e; },
+    );
+    done.catch(() => {}); // the caller awaits it, maybe late (after its consumer failed)
+    return { stream: proc.stdout, done, abort: () => proc.kill('SIGTERM') };
   }
 
   async receive(input: Readable, target: SnapshotRef, parent?: SnapshotRef): Promise<SnapshotInfo> {

@@ -5,8 +5,10 @@
  * directory, received there with `btrfs receive -e`, and on success renamed to its final
  * name (a read-only subvolume can only be renamed within its directory). The receive
  * counts as a success only when the tool exited 0 *and* the input ended without error;
- * otherwise the tool is killed, the staging subvolume deleted and the cause thrown:
- * the input's own error first (it says more than "killed"), then the stream's, then the tool's.
+ * otherwise the tool is killed, the staging subvolume deleted, the input destroyed (so a
+ * `btrfs send` feeding it stops instead of waiting forever on a full pipe) and the cause
+ * thrown: the input's own error first (it says more than "killed"), then the stream's,
+ * then the tool's.
  */
 import { mkdir, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -77,6 +79,9 @@ export async function receiveSnapshot(
     }
     await removeEmptyParents(stopAt, dir).catch(() => {});
     const cause = inputError ?? streamError ?? e;
+    input.off('error', onInputError).off('close', onInputClose);
+    input.on('error', () => { /* destroyed by us after the failure below */ });
+    input.destroy();
     if (cleanup.length && cause instanceof Error) cause.message += ` (and the partial receive could not be removed: ${cleanup.join('; ')})`;
     if (cause instanceof SendStreamError) throw new UserError(`cannot receive: ${cause.message}`, 'send the snapshot again and pass the complete stream');
     if (isKind(cause, 'not-found')) throw new NotFoundError(`cannot receive: ${cause.stderr.trim() || cause.message}`, 'receive the snapshot this stream is relative to first, or send a full stream');

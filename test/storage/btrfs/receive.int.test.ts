@@ -81,6 +81,17 @@ describe('btrfs send and receive', { skip }, () => {
     await refused(() => dst.receive(Readable.from([incremental]), { dataset: 'x', snapshot: 'y' }), (e) => e instanceof NotFoundError && /parent/.test(e.message));
   });
 
+  test('a receive that fails while piped from send stops the sender too', async () => {
+    await src.createDataset('big');
+    await src.createSnapshot({ dataset: 'big', snapshot: 'b1' });
+    await writeFile(join(src.datasetPath('big'), 'data'), randomBytes(8 * MiB));
+    await src.createSnapshot({ dataset: 'big', snapshot: 'b2' });
+    // dst does not have big@b1: btrfs receive stops at once, with megabytes still to come
+    const s = src.send({ dataset: 'big', snapshot: 'b2' }, { dataset: 'big', snapshot: 'b1' });
+    await refused(() => dst.receive(s.stream, { dataset: 'big', snapshot: 'b2' }), (e) => e instanceof NotFoundError);
+    await assert.rejects(s.done, ExecError, 'the sender was stopped, not left blocked on a full pipe');
+  });
+
   test('a truncated stream leaves no subvolume behind', async () => {
     await refused(() => dst.receive(Readable.from([full.subarray(0, full.length >> 1)]), S1), (e) => e instanceof ExecError);
     // cut exactly before the end marker (the last 10-byte command): the tool must not take it as complete
