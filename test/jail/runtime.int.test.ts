@@ -126,6 +126,31 @@ test('a jail runs python http.server on its own address, read-only except its wr
     assert.equal((await rt.execIn(names.containerId, ['/usr/bin/hostname'])).stdout.trim(), 'web');
   });
 
+  await t.test('the seccomp filter answers EPERM/ENOSYS inside the jail', { skip: process.arch === 'x64' ? false : 'syscall numbers below are x86_64' }, async () => {
+    // ctypes calls the raw syscalls; prints errno (0 = allowed) per probe as JSON
+    const probe = [
+      'import ctypes, json, socket',
+      'libc = ctypes.CDLL(None, use_errno=True)',
+      'def call(f, *a):',
+      '    ctypes.set_errno(0); r = f(*a); return 0 if r != -1 else ctypes.get_errno()',
+      'out = {}',
+      'out["personality_linux"] = call(libc.personality, ctypes.c_ulong(0))',
+      'out["personality_no_aslr"] = call(libc.personality, ctypes.c_ulong(0x0040000))',
+      'out["unshare_user"] = call(libc.unshare, 0x10000000)',
+      'SIGCHLD = 17',
+      'out["clone_newuser"] = call(libc.syscall, 56, ctypes.c_ulong(0x10000000 | SIGCHLD), None, None, None, None)',
+      'out["clone3"] = call(libc.syscall, 435, None, ctypes.c_size_t(0))',
+      'out["keyctl"] = call(libc.syscall, 250, 0, 0, 0, 0, 0)',
+      'try:',
+      '    socket.socket(17, socket.SOCK_RAW, 0); out["af_packet"] = 0',
+      'except OSError as e:',
+      '    out["af_packet"] = e.errno',
+      'print(json.dumps(out))',
+    ].join('\n');
+    const res = JSON.parse((await rt.execIn(names.containerId, ['/usr/bin/python3', '-c', probe])).stdout) as Record<string, number>;
+    assert.deepEqual(res, { personality_linux: 0, personality_no_aslr: 1, unshare_user: 1, clone_newuser: 1, clone3: 38, keyctl: 1, af_packet: 1 });
+  });
+
   await t.test('cgroup limits are applied', async () => {
     const dirs = await cgroupDirs(names.cgroupsPath);
     const read = async (ctrl: string, file: string) => (await readFile(join(dirs[ctrl] ?? dirs.unified!, file), 'utf8')).trim();
