@@ -11,6 +11,7 @@
 import { mkdir } from 'node:fs/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { ExecError, UserError } from '../../sys/errors.js';
+import { feedExec } from '../feed.js';
 import type { Exec } from '../../sys/exec.js';
 import * as argv from './argv.js';
 import { removeTree } from './tree.js';
@@ -40,47 +41,17 @@ class TailCheck extends Transform {
   }
 }
 
-/** Resolves when `s` has ended; rejects when it errors or closes before its end. */
-function ended(s: Readable): Promise<void> {
-  if (s.readableEnded) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const cleanup = () => { s.off('end', onEnd); s.off('error', onError); s.off('close', onClose); };
-    const onEnd = () => { cleanup(); resolve(); };
-    const onError = (e: Error) => { cleanup(); reject(e); };
-    const onClose = () => { cleanup(); if (s.readableEnded) resolve(); else reject(new Error('the stream was closed before its end')); };
-    s.on('end', onEnd).on('error', onError).on('close', onClose);
-  });
-}
-
 /** Extracts `input` into `staging` (created here, must not exist); on failure removes it and throws. */
 export async function receiveTar(exec: Exec, input: Readable, staging: string, what: string): Promise<void> {
-  if (input.destroyed || input.readableEnded) throw new UserError('the stream to receive was already consumed or closed', 'pass a fresh stream');
   const check = new TailCheck();
-  const ac = new AbortController();
-  let inputError: Error | undefined;
-  const fail = (e: Error) => { inputError ??= e; ac.abort(); check.destroy(e); };
-  const onInputError = (e: Error) => fail(e);
-  const onInputClose = () => { if (!input.readableEnded) fail(new Error('the stream was closed before its end')); };
-  input.on('error', onInputError).on('close', onInputClose);
-  const checkEnded = ended(check);
-  checkEnded.catch(() => {}); // awaited below
   try {
     await mkdir(staging, { recursive: false, mode: 0o700 });
-    input.pipe(check);
-    await exec(argv.tarExtract(staging), { input: check, signal: ac.signal, timeoutMs: 0 });
-    // tar may stop reading at its end marker: the rest of the input must still end cleanly
-    // (a verifying stream may only fail at its very end).
-    check.resume();
-    await checkEnded;
-    if (inputError) throw inputError;
+    await feedExec(exec, input, argv.tarExtract(staging), check);
     if (!check.endsWithMarker()) {
       throw new UserError(`cannot receive ${what}: the tar stream is truncated (${check.total} bytes, without tar's end-of-archive marker)`, 'send the snapshot again and pass the complete stream');
     }
   } catch (e) {
-    ac.abort();
-    input.unpipe(check);
-    check.destroy();
-    let cause: unknown = inputError ?? e;
+    let cause: unknown = e;
     if (cause instanceof ExecError && cause.kind === 'failed') {
       const stderr = cause.stderr;
       if ([NOT_TAR, UNEXPECTED_EOF, DAMAGED].some((p) => p.test(stderr))) {
@@ -93,7 +64,5 @@ export async function receiveTar(exec: Exec, input: Readable, staging: string, w
       if (cause instanceof Error) cause.message += ` (and the partial receive ${staging} could not be removed: ${(ce as Error).message})`;
     }
     throw cause;
-  } finally {
-    input.off('error', onInputError).off('close', onInputClose);
   }
 }

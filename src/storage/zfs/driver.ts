@@ -1,0 +1,299 @@
+/**
+ * The zfs StorageDriver of one open pool: datasets are zfs filesystems under the pool's root
+ * dataset, snapshots zfs snapshots, send/receive `zfs send` / `zfs receive` (./receive.ts).
+ * Names and paths in ./layout.ts; every command is built in ./argv.ts and its failure
+ * classified in ./classify.ts.
+ *
+ * What zfs cannot do as the interface asks, and what happens instead:
+ * - destroyDataset(ds, { keepSnapshots: true }) of a dataset with snapshots keeps its head
+ *   (a snapshot cannot outlive its filesystem): it becomes read-only and stops counting as a
+ *   dataset; it is destroyed with its last snapshot (info.snapshotsOutliveDataset = false).
+ * - rollback only to the most recent snapshot: `zfs rollback -r` to an older one would
+ *   destroy the later ones, so that is refused with NotSupportedError.
+ * - a snapshot a clone was made from cannot be destroyed before the clone.
+ */
+import type { Readable } from 'node:stream';
+import { ExistsError, NotFoundError, NotSupportedError, UserError } from '../../sys/errors.js';
+import { spawnStream } from '../../sys/exec.js';
+import { checkDataset, type SnapshotRef } from '../../sys/names.js';
+import type { DatasetInfo, DriverInfo, PoolContext, PoolRecord, SendStream, SnapshotInfo, SpaceUsage, StorageDriver } from '../driver.js';
+import * as argv from './argv.js';
+import { classify, isKind, run } from './classify.js';
+import * as layout from './layout.js';
+import { checkRef, MARK } from './layout.js';
+import { parseList, type ListRow } from './parse.js';
+import { receiveSnapshot } from './receive.js';
+
+export const ZFS_INFO: DriverInfo = {
+  name: 'zfs',
+  copyOnWrite: true,
+  incrementalSend: true,
+  streamFormat: 'zfs-send',
+  snapshotsOutliveDataset: false,
+  note: 'copy-on-write ZFS datasets',
+};
+
+export type Spawn = typeof spawnStream;
+
+const fmt = (r: SnapshotRef) => `${r.dataset}@${r.snapshot}`;
+const firstLine = (s: string) => s.trim().split('\n')[0] ?? '';
+
+const FS_COLUMNS = ['name', MARK, 'readonly'] as const;
+const SNAP_COLUMNS = ['name', 'creation', 'createtxg'] as const;
+
+export class ZfsDriver implements StorageDriver {
+  readonly info = ZFS_INFO;
+  /** The pool's root dataset, e.g. tank/cellblock-default. */
+  readonly root: string;
+
+  constructor(
+    readonly ctx: PoolContext,
+    readonly pool: PoolRecord,
+    private readonly spawn: Spawn = spawnStream,
+  ) {
+    if (pool.source.kind !== 'zfs') throw new Error(`pool ${pool.name} is not a zfs pool`);
+    this.root = pool.source.dataset;
+  }
+
+  datasetPath(ds: string): string {
+    return layout.datasetPath(this.pool.mountpoint, ds);
+  }
+
+  snapshotPath(ref: SnapshotRef): string {
+    return layout.snapshotPath(this.pool.mountpoint, ref);
+  }
+
+  full(ds: string): string {
+    return layout.fullDataset(this.root, ds);
+  }
+
+  fullSnap(ref: SnapshotRef): string {
+    return layout.fullSnapshot(this.root, ref);
+  }
+
+  /** One `zfs list` row of `name`, or undefined when it does not exist. */
+  async row(name: string, type: 'filesystem' | 'snapshot', columns: readonly string[]): Promise<ListRow | undefined> {
+    try {
+      const { stdout } = await run(this.ctx.exec, argv.list(columns, { types: [type], name }));
+      return parseList(stdout, columns)[0];
+    } catch (e) {
+      if (isKind(e, 'not-found')) return undefined;
+      throw e;
+    }
+  }
+
+  /** The zfs filesystem at dataset name `ds` (a cellblock dataset or not). */
+  filesystem(ds: string): Promise<ListRow | undefined> {
+    return this.row(this.full(ds), 'filesystem', FS_COLUMNS);
+  }
+
+  async datasetExists(ds: string): Promise<boolean> {
+    return (await this.filesystem(ds))?.user[MARK] === ds;
+  }
+
+  async snapshotExists(ref: SnapshotRef): Promise<boolean> {
+    return (await this.row(this.fullSnap(ref), 'snapshot', ['name'])) !== undefined;
+  }
+
+  // --- datasets ---
+
+  async createDataset(ds: string): Promise<DatasetInfo> {
+    const full = this.full(ds);
+    const fs = await this.filesystem(ds);
+    if (fs?.user[MARK] === ds) throw new ExistsError(`dataset ${ds} already exists`, 'use it, or choose another name');
+    if (fs && (fs.readonly || (await this.listSnapshots(ds)).length > 0)) {
+      throw new ExistsError(
+        `${ds} is the kept read-only head of a destroyed dataset whose snapshots still exist`,
+        `zfs keeps a dataset while it has snapshots: destroy them first, or roll back to the latest to bring the dataset back`,
+      );
+    }
+    try {
+      // A plain parent made on the way to a deeper dataset becomes this dataset.
+      if (fs) await run(this.ctx.exec, argv.set(full, { [MARK]: ds }));
+      else await run(this.ctx.exec, argv.create(full, { parents: true, props: { [MARK]: ds } }));
+    } catch (e) {
+      if (isKind(e, 'exists')) throw new ExistsError(`dataset ${ds} already exists`, 'use it, or choose another name');
+      throw e;
+    }
+    return { name: ds, path: this.datasetPath(ds) };
+  }
+
+  async destroyDataset(ds: string, opts: { keepSnapshots?: boolean } = {}): Promise<void> {
+    const full = this.full(ds);
+    const fs = await this.filesystem(ds);
+    if (!fs) return;
+    const isDataset = fs.user[MARK] === ds;
+    // Not a dataset: a plain parent (left alone), or a kept head (removed by a full destroy).
+    if (!isDataset && (opts.keepSnapshots || !fs.readonly)) return;
+    if (opts.keepSnapshots && (await this.listSnapshots(ds)).length > 0) {
+      await run(this.ctx.exec, argv.set(full, { readonly: 'on' }));
+      await run(this.ctx.exec, argv.inherit(MARK, full));
+      return;
+    }
+    const children = await this.children(full);
+    if (children.length) {
+      throw new UserError(`dataset ${ds} contains other datasets: ${children.join(', ')}`, 'destroy those first');
+    }
+    await this.destroy(argv.destroy(full, { recursive: true }), ds);
+    await this.pruneParents(ds);
+  }
+
+  async listDatasets(): Promise<DatasetInfo[]> {
+    const cols = ['name', MARK, 'origin'];
+    const { stdout } = await run(this.ctx.exec, argv.list(cols, { types: ['filesystem'], recursive: true, name: this.root }));
+    const out: DatasetInfo[] = [];
+    for (const r of parseList(stdout, cols)) {
+      const name = layout.relativeDataset(this.root, r.name);
+      if (name === undefined || r.user[MARK] !== name) continue;
+      const origin = r.origin ? layout.relativeSnapshot(this.root, r.origin) : undefined;
+      out.push({ name, path: this.datasetPath(name), ...(origin ? { origin: fmt(origin) } : {}) });
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  // --- snapshots ---
+
+  async createSnapshot(ref: SnapshotRef): Promise<SnapshotInfo> {
+    const r = checkRef(ref);
+    if (!(await this.datasetExists(r.dataset))) throw new NotFoundError(`dataset ${r.dataset} does not exist`, 'create it first, or check the name');
+    try {
+      await run(this.ctx.exec, argv.snapshot(this.fullSnap(r)));
+    } catch (e) {
+      if (isKind(e, 'exists')) throw new ExistsError(`snapshot ${fmt(r)} already exists`, 'choose another snapshot name, or destroy the old one first');
+      throw e;
+    }
+    return this.snapshotInfo(r);
+  }
+
+  async destroySnapshot(ref: SnapshotRef): Promise<void> {
+    const r = checkRef(ref);
+    try {
+      await this.destroy(argv.destroy(this.fullSnap(r)), fmt(r));
+    } catch (e) {
+      if (!isKind(e, 'not-found')) throw e;
+    }
+    // A kept head goes with its last snapshot.
+    const fs = await this.filesystem(r.dataset);
+    if (fs && fs.user[MARK] !== r.dataset && fs.readonly && (await this.listSnapshots(r.dataset)).length === 0) {
+      await this.destroyDataset(r.dataset);
+    }
+  }
+
+  async listSnapshots(ds?: string): Promise<SnapshotInfo[]> {
+    const a = ds === undefined
+      ? argv.list(SNAP_COLUMNS, { types: ['snapshot'], recursive: true, name: this.root })
+      : argv.list(SNAP_COLUMNS, { types: ['snapshot'], depth: 1, name: this.full(checkDataset(ds)) });
+    let rows: ListRow[];
+    try {
+      rows = parseList((await run(this.ctx.exec, a)).stdout, SNAP_COLUMNS);
+    } catch (e) {
+      if (isKind(e, 'not-found')) return [];
+      throw e;
+    }
+    const out: (SnapshotInfo & { txg: number })[] = [];
+    for (const row of rows) {
+      const ref = layout.relativeSnapshot(this.root, row.name);
+      if (!ref) continue;
+      out.push({ dataset: ref.dataset, name: ref.snapshot, path: this.snapshotPath(ref), createdAt: new Date((row.creation ?? 0) * 1000).toISOString(), txg: row.createtxg ?? 0 });
+    }
+    out.sort((x, y) => (x.dataset < y.dataset ? -1 : x.dataset > y.dataset ? 1 : x.txg - y.txg));
+    return out.map(({ txg: _txg, ...s }) => s);
+  }
+
+  async rollback(ref: SnapshotRef): Promise<void> {
+    const r = checkRef(ref);
+    const snaps = await this.listSnapshots(r.dataset);
+    const i = snaps.findIndex((s) => s.name === r.snapshot);
+    if (i < 0) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are with: cellblock snapshot ls ${r.dataset}`);
+    if (i !== snaps.length - 1) {
+      const later = snaps.slice(i + 1).map((s) => `${s.dataset}@${s.name}`);
+      throw new NotSupportedError(
+        `rolling back ${r.dataset} past later snapshots`,
+        `zfs rolls back only to the most recent snapshot and would destroy ${later.join(', ')}; destroy them first, or clone ${fmt(r)} into a new dataset`,
+      );
+    }
+    await run(this.ctx.exec, argv.rollback(this.fullSnap(r)));
+    const fs = await this.filesystem(r.dataset);
+    if (fs && fs.user[MARK] !== r.dataset) {
+      // the kept head of a destroyed dataset (or a received one): it is a dataset again
+      await run(this.ctx.exec, argv.inherit('readonly', this.full(r.dataset)));
+      await run(this.ctx.exec, argv.set(this.full(r.dataset), { [MARK]: r.dataset }));
+    }
+  }
+
+  async clone(ref: SnapshotRef, newDataset: string): Promise<DatasetInfo> {
+    const r = checkRef(ref);
+    const full = this.full(newDataset);
+    if (!(await this.snapshotExists(r))) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are with: cellblock snapshot ls ${r.dataset}`);
+    if (await this.filesystem(newDataset)) throw new ExistsError(`dataset ${newDataset} already exists`, 'choose another name for the clone');
+    try {
+      await run(this.ctx.exec, argv.clone(this.fullSnap(r), full, { parents: true, props: { [MARK]: newDataset } }));
+    } catch (e) {
+      if (isKind(e, 'exists')) throw new ExistsError(`dataset ${newDataset} already exists`, 'choose another name for the clone');
+      throw e;
+    }
+    return { name: newDataset, path: this.datasetPath(newDataset), origin: fmt(r) };
+  }
+
+  // --- space ---
+
+  /** A dataset: what it refers to, and what its head alone holds (`usedbydataset`); a snapshot: `referenced` and `used`. */
+  async usage(target: string | SnapshotRef): Promise<SpaceUsage> {
+    if (typeof target === 'string') {
+      const row = (await this.datasetExists(target)) ? await this.row(this.full(target), 'filesystem', ['name', 'usedbydataset', 'referenced']) : undefined;
+      if (!row) throw new NotFoundError(`dataset ${target} does not exist`, 'check the name');
+      return { referenced: row.referenced ?? 0, exclusive: row.usedbydataset ?? 0 };
+    }
+    const row = await this.row(this.fullSnap(target), 'snapshot', ['name', 'used', 'referenced']);
+    if (!row) throw new NotFoundError(`snapshot ${fmt(target)} does not exist`, 'check the name');
+    return { referenced: row.referenced ?? 0, exclusive: row.used ?? 0 };
+  }
+
+  // --- migration ---
+
+  send(ref: SnapshotRef, parent?: SnapshotRef): SendStream {
+    const proc = this.spawn(argv.send(this.fullSnap(ref), parent ? { parent: this.fullSnap(parent) } : {}));
+    const done = proc.done.then(() => undefined, (e: unknown) => { throw classify(e); });
+    done.catch(() => {}); // the caller awaits it
+    return { stream: proc.stdout, done, abort: () => proc.kill('SIGKILL') };
+  }
+
+  receive(input: Readable, target: SnapshotRef, parent?: SnapshotRef): Promise<SnapshotInfo> {
+    return receiveSnapshot(this, input, checkRef(target), parent ? checkRef(parent) : undefined);
+  }
+
+  // --- helpers (also used by ./receive.ts) ---
+
+  async snapshotInfo(r: SnapshotRef): Promise<SnapshotInfo> {
+    const row = await this.row(this.fullSnap(r), 'snapshot', SNAP_COLUMNS);
+    if (!row) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, 'check the name');
+    return { dataset: r.dataset, name: r.snapshot, path: this.snapshotPath(r), createdAt: new Date((row.creation ?? 0) * 1000).toISOString() };
+  }
+
+  /** Full names of the filesystems directly below `full`. */
+  async children(full: string): Promise<string[]> {
+    const { stdout } = await run(this.ctx.exec, argv.list(['name'], { types: ['filesystem'], depth: 1, name: full }));
+    return parseList(stdout, ['name']).map((r) => r.name).filter((n) => n !== full);
+  }
+
+  /** Destroys the plain parents of `ds` (made on the way by `zfs create -p`) that hold nothing any more. */
+  async pruneParents(ds: string): Promise<void> {
+    for (const a of layout.ancestorsDeepestFirst(ds)) {
+      const fs = await this.filesystem(a);
+      if (!fs || fs.user[MARK] === a || fs.readonly) return;
+      if ((await this.children(this.full(a))).length || (await this.listSnapshots(a)).length) return;
+      await run(this.ctx.exec, argv.destroy(this.full(a)));
+    }
+  }
+
+  private async destroy(a: string[], what: string): Promise<void> {
+    try {
+      await run(this.ctx.exec, a);
+    } catch (e) {
+      if (isKind(e, 'busy')) {
+        throw new UserError(`cannot destroy ${what}: ${firstLine(e.stderr)}`, 'stop what uses it, and destroy the clones made from its snapshots first (zfs cannot free a snapshot a clone depends on)');
+      }
+      throw e;
+    }
+  }
+}
