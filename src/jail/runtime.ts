@@ -14,7 +14,7 @@ import type { Exec, ExecResult } from '../sys/exec.js';
 import { bundleLayout } from './bundle.js';
 import {
   parseRuncList, parseRuncLogErrors, parseRuncState, runcDelete, runcExec, runcKill, runcList, runcRoot, runcRun,
-  runcState, RUNC_EXISTS_RE, RUNC_NOT_FOUND_RE, RUNC_NOT_RUNNING_RE, type RuncExecOptions, type RuncGlobal, type RuncState,
+  runcStart, runcState, RUNC_EXISTS_RE, RUNC_NOT_FOUND_RE, RUNC_NOT_RUNNING_RE, type RuncExecOptions, type RuncGlobal, type RuncState,
 } from './runc.js';
 
 const RUN_TIMEOUT_MS = 60_000;
@@ -68,6 +68,11 @@ export class RuncRuntime {
       await log.close();
     }
     return Number((await readFile(l.pidFile, 'utf8')).trim());
+  }
+
+  /** Starts a container made by `runc create` (conmon does that part). */
+  async start(id: string): Promise<void> {
+    await this.run1(runcStart(this.global, id));
   }
 
   /** The container's state, or undefined when runc does not know it. */

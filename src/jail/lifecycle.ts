@@ -1,0 +1,125 @@
+/**
+ * Starting and stopping one jail: network, conmon (which runs `runc create`), `runc start`;
+ * and the reverse. Each step is idempotent, so a pass after a crash at any point converges.
+ */
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import type { Exec } from '../sys/exec.js';
+import { whichTool } from '../sys/exec.js';
+import { ExecError, UserError } from '../sys/errors.js';
+import { conmonArgv, superviseLayout, type SuperviseLayout } from './conmon.js';
+import { jailNames } from './naming.js';
+import type { NetworkRuntime } from './network-runtime.js';
+import { parseRuncLogErrors } from './runc.js';
+import type { RuncRuntime } from './runtime.js';
+import { bundleDirOf, jailDir, type JailRecord } from './record.js';
+
+export interface LifecycleDeps {
+  exec: Exec;
+  dataDir: string;
+  runc: RuncRuntime;
+  net: NetworkRuntime;
+}
+
+const CREATE_WAIT_MS = 15_000;
+
+export function layoutOf(dataDir: string, name: string): SuperviseLayout {
+  return superviseLayout(jailDir(dataDir, name), name);
+}
+
+async function readInt(path: string): Promise<number | null> {
+  try {
+    const n = parseInt((await readFile(path, 'utf8')).trim(), 10);
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The exit code conmon recorded for the last run, and whether it was OOM-killed. */
+export async function lastExit(dataDir: string, name: string): Promise<{ exitCode: number | null; oomKilled: boolean }> {
+  const l = layoutOf(dataDir, name);
+  const exitCode = await readInt(l.exitFile);
+  const oomKilled = await readFile(l.oomFile).then(() => true, () => false);
+  return { exitCode, oomKilled };
+}
+
+function pidAlive(pid: number | null): boolean {
+  if (!pid) return false;
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+/** Starts the jail's process; resolves with its init PID once runc says it runs. */
+export async function startJail(d: LifecycleDeps, rec: JailRecord): Promise<number> {
+  const names = jailNames(rec.spec.instance, rec.name);
+  const l = layoutOf(d.dataDir, rec.name);
+  const state = await d.runc.state(names.containerId);
+  if (state?.status === 'running') return state.pid;
+  // leftovers of the previous run: a stopped container, its network, its exit files
+  await d.runc.delete(names.containerId);
+  await d.net.teardownJailNetwork(names);
+  await rm(l.dir, { recursive: true, force: true });
+  for (const dir of [l.exitDir, l.persistDir, l.socketDir]) await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFile(l.runcLog, '', { mode: 0o600 });
+
+  await d.net.ensureBridge();
+  await d.net.setupJailNetwork(names, rec.ip);
+  try {
+    const runcPath = (await whichTool('runc')) ?? 'runc';
+    // conmon forks into the background and keeps its stdio: give it /dev/null, not a pipe that would never close
+    const devnull = await open('/dev/null', 'w');
+    try {
+      await d.exec(conmonArgv({ id: names.containerId, bundle: bundleDirOf(d.dataDir, rec.name), runcPath, runcRoot: d.runc.global.root, layout: l }), { outputFd: devnull.fd, timeoutMs: CREATE_WAIT_MS });
+    } finally {
+      await devnull.close();
+    }
+    await waitCreated(d, rec.name, l);
+    await d.runc.start(names.containerId);
+    const pid = await readInt(l.initPid);
+    if (!pid) throw new UserError(`jail ${rec.name} started but runc wrote no PID`, `see ${l.runcLog}`);
+    return pid;
+  } catch (e) {
+    await d.runc.delete(names.containerId).catch(() => {});
+    await d.net.teardownJailNetwork(names).catch(() => {});
+    throw e;
+  }
+}
+
+async function waitCreated(d: LifecycleDeps, name: string, l: SuperviseLayout): Promise<void> {
+  const deadline = Date.now() + CREATE_WAIT_MS;
+  for (;;) {
+    const st = await d.runc.state(name);
+    if (st?.status === 'created' || st?.status === 'running') return;
+    const conmonPid = await readInt(l.conmonPid);
+    const exited = await readInt(l.exitFile);
+    if (exited !== null || (conmonPid !== null && !pidAlive(conmonPid)) || Date.now() > deadline) {
+      const reasons = parseRuncLogErrors(await readFile(l.runcLog, 'utf8').catch(() => ''));
+      throw new ExecError(['runc', 'create', name], exited, reasons.slice(-3).join('\n') || (Date.now() > deadline ? 'timed out waiting for the container to be created' : 'conmon exited before the container was created'));
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** SIGTERM, then SIGKILL after timeoutSeconds; removes the container and its network. */
+export async function stopJail(d: LifecycleDeps, rec: JailRecord, timeoutSeconds = 10): Promise<void> {
+  const names = jailNames(rec.spec.instance, rec.name);
+  if (await d.runc.kill(names.containerId, 'TERM', { all: true })) {
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    while (Date.now() < deadline && (await d.runc.state(names.containerId))?.status === 'running') {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if ((await d.runc.state(names.containerId))?.status === 'running') await d.runc.kill(names.containerId, 'KILL', { all: true });
+  }
+  await waitConmonGone(layoutOf(d.dataDir, rec.name));
+  await d.runc.delete(names.containerId);
+  await d.net.teardownJailNetwork(names);
+}
+
+/** conmon writes the exit file and exits shortly after the container ends; give it a moment. */
+async function waitConmonGone(l: SuperviseLayout): Promise<void> {
+  const pid = await readInt(l.conmonPid);
+  const deadline = Date.now() + 5000;
+  while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  if (pidAlive(pid)) { try { process.kill(pid!, 'SIGKILL'); } catch { /* gone */ } }
+}
+
+export { ExecError };

@@ -1,0 +1,262 @@
+/**
+ * JailManager: the agent's JailService. Creation is atomic (a Revert undoes every step when a
+ * later one fails); one operation at a time per jail; all state on disk (record.ts) and in
+ * runc, so a restarted agent adopts running jails without touching them. The supervisor loop
+ * (supervisor.ts) applies restart policies.
+ */
+import { cpus } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Exec } from '../sys/exec.js';
+import { ExistsError, UserError } from '../sys/errors.js';
+import { checkName, formatImageRef, parseImageRef } from '../sys/names.js';
+import { Revert } from '../sys/revert.js';
+import { openPool } from '../storage/pools.js';
+import type { StorageDriver } from '../storage/driver.js';
+import { getImage, imageSnapshot } from '../storage/images/store.js';
+import { writeBundle } from './bundle.js';
+import { resolverFromResolvConf } from './etc.js';
+import { probeHost } from './host.js';
+import { loadHostConfig, type HostConfig } from './host-config.js';
+import { LeaseStore } from './leases.js';
+import { layoutOf, startJail, stopJail } from './lifecycle.js';
+import { logStream } from './logs.js';
+import { parseEnv, parseJailSpec, parseUser } from './model.js';
+import { jailNames } from './naming.js';
+import { NetworkRuntime } from './network-runtime.js';
+import type { HostInfo } from './oci.js';
+import { bundleDirOf, getRecord, jailDir, listRecords, readRecord, writeRecord, type JailRecord } from './record.js';
+import { RuncRuntime } from './runtime.js';
+import type { ExecOutput, ExecRequest, JailCreateRequest, JailInspect, JailService, JailView, LogsRequest } from './service.js';
+import { Supervisor } from './supervisor.js';
+import { cgroupUsage } from './usage.js';
+import { removeCgroupParents } from './cgroups.js';
+import { ExecError } from '../sys/errors.js';
+
+export interface JailManagerOptions {
+  exec: Exec;
+  dataDir: string;
+  log?: Logger;
+  /** Jail subnet of this host, fixed on first use (default 10.77.0.0/24). */
+  subnet?: string;
+  pool?: string;
+  /** Supervisor pass interval. */
+  intervalMs?: number;
+}
+
+export class JailManager implements JailService {
+  readonly dataDir: string;
+  private readonly sys: Exec;
+  private readonly log: Logger | undefined;
+  private ready: Promise<{ config: HostConfig; leases: LeaseStore; net: NetworkRuntime; host: HostInfo; driver: StorageDriver }> | undefined;
+  readonly runc: RuncRuntime;
+  private locks = new Map<string, Promise<unknown>>();
+  private supervisor: Supervisor | undefined;
+
+  constructor(private readonly o: JailManagerOptions) {
+    this.sys = o.exec;
+    this.dataDir = o.dataDir;
+    this.log = o.log;
+    this.runc = RuncRuntime.forDataDir(o.exec, o.dataDir);
+  }
+
+  /** Host config, pool, network runtime and host probe, loaded once. */
+  env() {
+    this.ready ??= (async () => {
+      const { config, subnet } = await loadHostConfig(this.dataDir, { subnet: this.o.subnet });
+      const driver = await openPool({ exec: this.sys, dataDir: this.dataDir }, this.o.pool, { create: true });
+      return { config, leases: LeaseStore.forDataDir(this.dataDir, subnet), net: new NetworkRuntime(this.sys, config.bridge, subnet), host: await probeHost(), driver };
+    })();
+    this.ready.catch(() => { this.ready = undefined; });
+    return this.ready;
+  }
+
+  /** Opens the manager for the agent: ensures the bridge, adopts running jails, starts the supervisor loop. */
+  async open(): Promise<void> {
+    const e = await this.env();
+    await e.net.ensureBridge();
+    this.supervisor = new Supervisor(this, this.log, this.o.intervalMs ?? 1000);
+    await this.supervisor.pass();
+    this.supervisor.run();
+  }
+
+  async close(): Promise<void> {
+    await this.supervisor?.stop();
+    await Promise.allSettled([...this.locks.values()]);
+  }
+
+  /** Runs fn with the jail's lock held: one operation at a time per jail ("*" for allocation). */
+  locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(key) ?? Promise.resolve();
+    const next = prev.catch(() => {}).then(fn);
+    this.locks.set(key, next);
+    void next.catch(() => {}).finally(() => { if (this.locks.get(key) === next) this.locks.delete(key); });
+    return next;
+  }
+
+  async lifecycleDeps() {
+    const e = await this.env();
+    return { exec: this.sys, dataDir: this.dataDir, runc: this.runc, net: e.net };
+  }
+
+  async create(req: JailCreateRequest): Promise<JailView> {
+    const name = checkName('jail', req.name);
+    return this.locked('*', () => this.locked(name, async () => {
+      const e = await this.env();
+      if (await readRecord(this.dataDir, name)) throw new ExistsError(`jail ${name} already exists`, `pick another name, or remove it first: cellblock jail rm ${name}`);
+      const ref = parseImageRef(req.image, '--image');
+      const dataset = `jails/${name}`;
+      // validate everything before anything is made
+      const spec = parseJailSpec({ ...req, imagePath: '/', writablePath: '/' }, { instance: e.config.instance, hostCpus: cpus().length });
+      const img = await getImage(this.dataDir, ref);
+      if (img.pool !== e.driver.pool.name) throw new UserError(`image ${formatImageRef(ref)} is in pool ${img.pool}, jails use pool ${e.driver.pool.name}`, `build or import the image into pool ${e.driver.pool.name}`);
+      spec.imagePath = e.driver.snapshotPath(imageSnapshot(ref));
+      spec.writablePath = e.driver.datasetPath(dataset);
+      if (spec.ip !== undefined) {
+        // checked against the subnet and the other leases before anything is made
+        const { checkRequestedIp } = await import('./ipam.js');
+        checkRequestedIp(e.leases.subnet, spec.ip, await e.leases.read(), name);
+      }
+      const rec = await Revert.run(async (r) => {
+        if (await e.driver.datasetExists(dataset)) await e.driver.destroyDataset(dataset); // no record points at it
+        await e.driver.createDataset(dataset);
+        r.add(`remove dataset ${dataset}`, () => e.driver.destroyDataset(dataset));
+        const ip = await e.leases.acquire(name, spec.ip);
+        r.add(`release ${ip}`, () => e.leases.release(name));
+        spec.ip = ip;
+        r.add(`remove ${jailDir(this.dataDir, name)}`, () => rm(jailDir(this.dataDir, name), { recursive: true, force: true }));
+        const resolver = resolverFromResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
+        await writeBundle(bundleDirOf(this.dataDir, name), { spec, host: e.host, ip, resolver });
+        const now = new Date().toISOString();
+        const rec: JailRecord = {
+          name, spec, ip, pool: e.driver.pool.name, dataset, createdAt: now, desired: req.start ? 'running' : 'stopped', state: 'created',
+          startedAt: null, diedAt: null, restarts: 0, lastExitCode: null, lastExitReason: null,
+        };
+        await writeRecord(this.dataDir, rec);
+        if (req.start) await this.doStart(rec);
+        return rec;
+      });
+      this.log?.info({ jail: name, ip: rec.ip, image: formatImageRef(ref) }, `created jail ${name}`);
+      return this.view(rec);
+    }));
+  }
+
+  /** Starts the jail's process and records it (caller holds the lock). */
+  async doStart(rec: JailRecord, restarts = 0): Promise<JailRecord> {
+    await startJail(await this.lifecycleDeps(), rec);
+    Object.assign(rec, { desired: 'running', state: 'running', startedAt: new Date().toISOString(), diedAt: null, restarts });
+    await writeRecord(this.dataDir, rec);
+    return rec;
+  }
+
+  start(name: string): Promise<JailView> {
+    return this.locked(checkName('jail', name), async () => {
+      const rec = await getRecord(this.dataDir, name);
+      return this.view(await this.doStart(rec));
+    });
+  }
+
+  stop(name: string, opts: { timeoutSeconds?: number } = {}): Promise<JailView> {
+    return this.locked(checkName('jail', name), async () => {
+      const rec = await getRecord(this.dataDir, name);
+      rec.desired = 'stopped';
+      await writeRecord(this.dataDir, rec); // first, so the supervisor does not restart it
+      await stopJail(await this.lifecycleDeps(), rec, opts.timeoutSeconds);
+      Object.assign(rec, { state: 'stopped', lastExitReason: 'stopped' });
+      await writeRecord(this.dataDir, rec);
+      return this.view(rec);
+    });
+  }
+
+  async restart(name: string): Promise<JailView> {
+    await this.stop(name);
+    return this.start(name);
+  }
+
+  remove(name: string, opts: { force?: boolean } = {}): Promise<void> {
+    return this.locked('*', () => this.locked(checkName('jail', name), async () => {
+      const e = await this.env();
+      const rec = await getRecord(this.dataDir, name);
+      const st = await this.runc.state(name);
+      if (st?.status === 'running' && !opts.force) throw new UserError(`jail ${name} is running`, `stop it first (cellblock jail stop ${name}) or pass --force`);
+      rec.desired = 'stopped';
+      await writeRecord(this.dataDir, rec);
+      await stopJail(await this.lifecycleDeps(), rec, 5);
+      await e.driver.destroyDataset(rec.dataset);
+      await e.leases.release(name);
+      await rm(jailDir(this.dataDir, name), { recursive: true, force: true });
+      await removeCgroupParents(e.config.instance).catch(() => {});
+      this.log?.info({ jail: name }, `removed jail ${name}`);
+    }));
+  }
+
+  async list(): Promise<JailView[]> {
+    return Promise.all((await listRecords(this.dataDir)).map((r) => this.view(r)));
+  }
+
+  async view(rec: JailRecord): Promise<JailView> {
+    const st = await this.runc.state(rec.name).catch(() => undefined);
+    const running = st?.status === 'running';
+    return {
+      name: rec.name,
+      image: formatImageRef(rec.spec.image),
+      ip: rec.ip,
+      state: running ? 'running' : rec.state === 'running' ? 'stopped' : rec.state,
+      pid: running ? st!.pid : null,
+      restart: rec.spec.restart,
+      restarts: rec.restarts,
+      lastExitCode: rec.lastExitCode,
+      lastExitReason: rec.lastExitReason,
+      command: rec.spec.command,
+      createdAt: rec.createdAt,
+      startedAt: rec.startedAt,
+    };
+  }
+
+  async inspect(name: string): Promise<JailInspect> {
+    const rec = await getRecord(this.dataDir, checkName('jail', name));
+    const e = await this.env();
+    const v = await this.view(rec);
+    const names = jailNames(rec.spec.instance, name);
+    const u = v.state === 'running' ? await cgroupUsage(names.cgroupsPath) : { memoryBytes: null, oomKills: null, cpuSeconds: null, pids: null };
+    const disk = await e.driver.usage(rec.dataset).catch(() => undefined);
+    return {
+      ...v,
+      spec: { memoryBytes: rec.spec.memoryBytes ?? null, cpus: rec.spec.cpus ?? null, pids: rec.spec.pids, env: rec.spec.env, user: rec.spec.user, rw: rec.spec.rw },
+      usage: {
+        memory: { limitBytes: rec.spec.memoryBytes ?? null, usageBytes: u.memoryBytes, oomKills: u.oomKills },
+        cpu: { cpus: rec.spec.cpus ?? null, usageSeconds: u.cpuSeconds },
+        pids: { limit: rec.spec.pids, current: u.pids },
+        diskExclusiveBytes: disk?.exclusive ?? null,
+      },
+      paths: { bundle: bundleDirOf(this.dataDir, name), writable: rec.spec.writablePath, log: layoutOf(this.dataDir, name).log, netns: names.netnsPath },
+      hostInterface: names.vethHost,
+    };
+  }
+
+  async exec(name: string, req: ExecRequest): Promise<ExecOutput> {
+    const rec = await getRecord(this.dataDir, checkName('jail', name));
+    if ((await this.runc.state(name))?.status !== 'running') throw new UserError(`jail ${name} is not running`, `start it first: cellblock jail start ${name}`);
+    const user = req.user !== undefined ? parseUser(req.user) : rec.spec.user;
+    const env = Object.entries({ ...rec.spec.env, ...parseEnv(req.env ?? []) }).map(([k, v]) => `${k}=${v}`);
+    if (!Array.isArray(req.command) || req.command.length === 0) throw new UserError('exec: no command given', 'put the command after --, e.g. cellblock jail exec web -- ls /app');
+    try {
+      const r = await this.runc.execIn(name, req.command, { user: `${user.uid}:${user.gid}`, env, timeoutMs: (req.timeoutSeconds ?? 60) * 1000, okCodes: Array.from({ length: 256 }, (_, i) => i) });
+      return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
+    } catch (err) {
+      if (err instanceof ExecError && err.kind === 'timeout') throw new UserError(`exec in jail ${name} timed out`, 'give it more time with --timeout');
+      throw err;
+    }
+  }
+
+  async logs(name: string, req: LogsRequest): Promise<Readable> {
+    await getRecord(this.dataDir, checkName('jail', name));
+    return logStream(layoutOf(this.dataDir, name).log, req);
+  }
+
+  /** Every jail's record, for the supervisor. */
+  records(): Promise<JailRecord[]> {
+    return listRecords(this.dataDir);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The supervisor loop: every pass re-reads each jail's record and runc's state, decides with
+ * the pure decideRestart(), logs one sentence when something changes, and acts. Restarts run
+ * under the jail's lock; a pass never waits for another.
+ */
+import type { Logger } from 'pino';
+import { decideRestart, failed } from './restart.js';
+import { lastExit } from './lifecycle.js';
+import { writeRecord, readRecord } from './record.js';
+import type { JailManager } from './manager.js';
+
+export class Supervisor {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private lastReason = new Map<string, string>();
+
+  constructor(private readonly m: JailManager, private readonly log: Logger | undefined, private readonly intervalMs: number) {}
+
+  run(): void {
+    const tick = () => {
+      if (this.stopped) return;
+      this.running = this.pass().catch((e) => { this.log?.error({ err: e }, 'supervisor pass failed'); });
+      void this.running.finally(() => { if (!this.stopped) this.timer = setTimeout(tick, this.intervalMs); });
+    };
+    this.timer = setTimeout(tick, this.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One pass over every jail. */
+  async pass(): Promise<void> {
+    for (const rec of await this.m.records()) {
+      if (rec.desired !== 'running') continue;
+      await this.m.locked(rec.name, async () => {
+        const cur = await readRecord(this.m.dataDir, rec.name);
+        if (!cur || cur.desired !== 'running') return;
+        const st = await this.m.runc.state(cur.name);
+        const running = st?.status === 'running';
+        const now = Date.now();
+        if (!running && cur.diedAt === null) {
+          const ex = await lastExit(this.m.dataDir, cur.name);
+          cur.diedAt = new Date(now).toISOString();
+          cur.lastExitCode = ex.exitCode;
+          cur.lastExitReason = ex.oomKilled ? 'oom-killed' : 'exited';
+          cur.state = 'restarting';
+          await writeRecord(this.m.dataDir, cur);
+        }
+        const d = decideRestart({
+          policy: cur.spec.restart,
+          wantRunning: true,
+          running,
+          exitCode: cur.lastExitCode,
+          oomKilled: cur.lastExitReason === 'oom-killed',
+          restarts: cur.restarts,
+          startedAtMs: cur.startedAt ? Date.parse(cur.startedAt) : null,
+          diedAtMs: cur.diedAt ? Date.parse(cur.diedAt) : null,
+          nowMs: now,
+        });
+        if (running) {
+          if (this.lastReason.get(cur.name) !== 'running') this.log?.info({ jail: cur.name, pid: st!.pid }, `jail ${cur.name}: running (pid ${st!.pid})`);
+          this.lastReason.set(cur.name, 'running');
+          return;
+        }
+        if (d.action !== 'wait' || !this.lastReason.get(cur.name)?.startsWith('wait')) this.log?.info({ jail: cur.name, decision: d.action }, `jail ${cur.name}: ${d.reason}`);
+        this.lastReason.set(cur.name, d.action);
+        if (d.action === 'record-exit') {
+          cur.state = failed(cur.lastExitCode, cur.lastExitReason === 'oom-killed') ? 'failed' : 'stopped';
+          cur.desired = 'stopped';
+          await writeRecord(this.m.dataDir, cur);
+        } else if (d.action === 'restart') {
+          try {
+            await this.m.doStart(cur, d.restarts);
+          } catch (e) {
+            this.log?.warn({ jail: cur.name, err: (e as Error).message }, `jail ${cur.name}: restart failed`);
+            cur.restarts = d.restarts;
+            cur.diedAt = new Date().toISOString();
+            await writeRecord(this.m.dataDir, cur);
+          }
+        }
+      });
+    }
+  }
+}
