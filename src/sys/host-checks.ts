@@ -28,6 +28,7 @@ export interface ToolRequirement {
 
 export const TOOLS: readonly ToolRequirement[] = [
   { name: 'runc', pkg: 'runc', neededFor: 'core', versionArgs: ['--version'] },
+  { name: 'conmon', pkg: 'conmon', neededFor: 'core', versionArgs: ['--version'] },
   { name: 'btrfs', pkg: 'btrfs-progs', neededFor: 'core', versionArgs: ['--version'] },
   { name: 'mkfs.btrfs', pkg: 'btrfs-progs', neededFor: 'core', versionArgs: ['--version'] },
   { name: 'ip', pkg: 'iproute2', neededFor: 'core', versionArgs: ['-V'] },
