@@ -1,84 +1,41 @@
 /**
  * Integration: a real jail under runc, wired by the network runtime to a bridge of its own.
- * Needs root, runc, ip and /usr/bin/python3. Uses an unusual subnet (10.231.R.0/24) and
- * bridge (cbtXXXX) so it cannot collide with anything, and removes all it made in after().
+ * Needs root, runc, ip and /usr/bin/python3. The lab (test/helpers/jail-harness.ts) uses an
+ * unusual subnet (10.231.R.0/24) and bridge (cbtXXXX) so it cannot collide with anything,
+ * and removes all it made in after(); the last subtest checks that the runtimes' own
+ * teardown calls remove everything.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, writeFile, readFile, rm, access } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { readFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes, randomInt } from 'node:crypto';
-import { exec, whichTool } from '../../src/sys/exec.js';
 import { ExecError } from '../../src/sys/errors.js';
-import { parseSubnet, type Subnet } from '../../src/jail/ipam.js';
-import { LeaseStore } from '../../src/jail/leases.js';
-import { parseJailSpec, type JailSpec } from '../../src/jail/model.js';
-import { jailNames, type JailNames } from '../../src/jail/naming.js';
-import { probeHost } from '../../src/jail/host.js';
-import { writeBundle } from '../../src/jail/bundle.js';
-import { NetworkRuntime } from '../../src/jail/network-runtime.js';
-import { RuncRuntime } from '../../src/jail/runtime.js';
 import { cgroupDirs, removeCgroupParents } from '../../src/jail/cgroups.js';
+import { JailLab, jailSkipReason, PYTHON, type RunningJail } from '../helpers/jail-harness.js';
 
-async function whyNot(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return 'needs root (runs runc and creates network namespaces)';
-  for (const t of ['runc', 'ip']) if (!(await whichTool(t))) return `needs ${t} on PATH`;
-  try { await access('/usr/bin/python3'); } catch { return 'needs /usr/bin/python3 (the jail runs python3 -m http.server)'; }
-  return undefined;
-}
-const skip = await whyNot();
-
-const suffix = randomBytes(2).toString('hex');
-const instance = `t${suffix}`;
-const bridge = `cbt${suffix}`;
-let tmp = '';
-let subnet: Subnet;
-let names: JailNames;
-let spec: JailSpec;
-let jailIp = '';
-let net: NetworkRuntime;
-let rt: RuncRuntime;
-let bundleDir = '';
+const skip = await jailSkipReason();
+let lab: JailLab | undefined;
 
 before(async () => {
-  if (skip) return;
-  tmp = await mkdtemp(join(tmpdir(), 'cbjail-'));
-  subnet = parseSubnet('test subnet', `10.231.${randomInt(1, 255)}.0/24`);
-  names = jailNames(instance, 'web');
-  net = new NetworkRuntime(exec, bridge, subnet);
-  rt = new RuncRuntime(exec, join(tmp, 'runc'));
-  const image = join(tmp, 'image');
-  await mkdir(image, { mode: 0o755 });
-  await writeFile(join(image, 'index.html'), '<h1>hello from a jail</h1>\n', { mode: 0o644 });
-  spec = parseJailSpec({
-    name: 'web', image: 'site:v1', imagePath: image, writablePath: join(tmp, 'writable'),
-    memory: '128M', cpus: '0.5', pids: '64', user: '1000:1000', env: ['GREETING=hi'],
-    rw: ['/var/lib/app', '/srv/data'],
-    command: ['/usr/bin/python3', '-m', 'http.server', '8080', '--bind', '0.0.0.0', '--directory', '/app'],
-  }, { instance, hostCpus: cpus().length });
-  jailIp = await LeaseStore.forDataDir(tmp, subnet).acquire('web');
-  bundleDir = join(tmp, 'jails', 'web');
+  if (!skip) lab = await JailLab.open();
 });
 
 after(async () => {
-  if (skip || !tmp) return;
-  // each step on its own: one failing must not keep the others from running
-  await rt.delete(names.containerId).catch((e) => console.error('cleanup: runc delete:', e));
-  await net.teardownJailNetwork(names).catch((e) => console.error('cleanup: jail network:', e));
-  await net.removeBridge().catch((e) => console.error('cleanup: bridge:', e));
-  await removeCgroupParents(instance).catch((e) => console.error('cleanup: cgroups:', e));
-  await rm(tmp, { recursive: true, force: true });
+  await lab?.teardown();
 });
 
 test('a jail runs python http.server on its own address, read-only except its writable dirs', { skip }, async (t) => {
-  const host = await probeHost();
-  await net.ensureBridge();
-  await net.ensureBridge(); // idempotent
-  await net.setupJailNetwork(names, jailIp);
-  await writeBundle(bundleDir, { spec, host, ip: jailIp, resolver: { nameservers: [], search: [] } });
-  const logFile = join(tmp, 'web.log');
-  const pid = await rt.run(names.containerId, bundleDir, logFile);
+  const { rt, net, bridge, instance } = lab!;
+  const host = await lab!.hostInfo();
+  const j: RunningJail = await lab!.start({
+    name: 'web', files: { 'index.html': '<h1>hello from a jail</h1>\n' },
+    memory: '128M', cpus: '0.5', pids: '64', user: '1000:1000', env: ['GREETING=hi'],
+    rw: ['/var/lib/app', '/srv/data'],
+    command: [PYTHON, '-m', 'http.server', '8080', '--bind', '0.0.0.0', '--directory', '/app'],
+  });
+  const { names, spec, pid, logFile } = j;
+  const jailIp = j.ip;
+  await net.ensureBridge(); // idempotent: start() made it already
   assert.ok(pid > 1, `init pid ${pid}`);
 
   await t.test('serves /app over HTTP from the jail address', async () => {
