@@ -8,6 +8,7 @@ import { ExecError, NotSupportedError, UserError } from '../sys/errors.js';
 import type { Exec } from '../sys/exec.js';
 import { DEFAULT_DATA_DIR } from './context.js';
 import { COMMAND_GROUPS } from './commands/index.js';
+import { ExitCode } from './exit.js';
 
 export interface CliDeps {
   exec?: Exec;
@@ -56,6 +57,7 @@ export async function main(argv: string[], deps: CliDeps = {}): Promise<number> 
       // commander already printed help, the version, or the usage error
       return err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 1;
     }
+    if (err instanceof ExitCode) return err.code;
     const { text, code } = formatError(err);
     process.stderr.write(text + '\n');
     return code;

@@ -6,7 +6,9 @@ import host from './host/index.js';
 import image from './image/index.js';
 import dataset from './dataset/index.js';
 import snapshot from './snapshot/index.js';
+import agent from './agent.js';
+import jail from './jail/index.js';
 
 export type RegisterGroup = (program: Command, deps: CliDeps) => void;
 
-export const COMMAND_GROUPS: RegisterGroup[] = [pool, image, host, dataset, snapshot];
+export const COMMAND_GROUPS: RegisterGroup[] = [pool, image, host, dataset, snapshot, agent, jail];

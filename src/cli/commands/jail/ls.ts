@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import type { CliDeps } from '../../main.js';
+import { printTable } from '../../output.js';
+import { connect } from './common.js';
+
+export default function register(group: Command, deps: CliDeps): void {
+  group
+    .command('ls')
+    .description('list the jails of this host with their state, address, image, restart count and PID')
+    .addHelpText('after', '\nExamples:\n  cellblock jail ls\n  cellblock jail ls --json')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { ctx, api } = connect(cmd, deps);
+      const jails = await api.list();
+      printTable(
+        ctx,
+        ['name', 'state', 'ip', 'image', 'restarts', 'pid'],
+        jails.map((j) => [j.name, j.state, j.ip, j.image, j.restarts, j.pid ?? '-']),
+        jails,
+      );
+    });
+}
