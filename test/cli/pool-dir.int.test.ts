@@ -82,6 +82,7 @@ describe('cellblock pool with the dir driver', () => {
     await refused(['pool', 'create', 'x', '--driver', 'nope'], /argument 'nope' is invalid. Allowed choices are btrfs, dir, zfs/, { fix: false });
     await refused(['pool', 'create', 'x', '--driver', 'zfs'], /the zfs driver needs --path/);
     await refused(['pool', 'create', 'x', '--driver', 'dir', '--path', join(tmp, 'x'), '--size', '1G'], /--size and --path cannot be used together/);
+    await refused(['pool', 'create', 'x', '--driver', 'dir', '--size', '1G'], /--size does not apply to the dir driver/);
     await refused(['pool', 'create', 'd', '--driver', 'dir'], /pool d already exists/);
     await refused(['pool', 'create', 'x', '--driver', 'dir', '--path', join(tmp, 'srv', 'e')], /already holds pool e/);
     const full = join(tmp, 'full');

@@ -23,6 +23,7 @@ export default function register(group: Command, deps: CliDeps): void {
       const sizeGiven = cmd.getOptionValueSource('size') === 'cli';
       if (opts.path !== undefined && opts.path.trim() === '') throw new UserError('--path is empty', 'give the path of an existing mount or directory, or leave --path out');
       if (sizeGiven && opts.path !== undefined) throw new UserError('--size and --path cannot be used together', 'a pool on an existing --path takes the size of what is there; leave --size out');
+      if (sizeGiven && driver === 'dir') throw new UserError('--size does not apply to the dir driver', 'a dir pool uses the space of the filesystem its directory is on; leave --size out');
       if (driver === 'zfs' && opts.path === undefined) throw new UserError('the zfs driver needs --path', 'give an existing zfs pool or dataset, for example --path tank/cellblock');
       const size = opts.path === undefined ? parseSize('--size', opts.size, { min: 256 * 1024 ** 2 }) : undefined;
       const rec = await createPool(ctx, { name, driver, size, path: opts.path });
