@@ -165,9 +165,7 @@ export class DirDriver implements StorageDriver {
     const existed = await this.datasetExists(r.dataset);
     if (!existed) await this.checkPlace(r.dataset);
     await Revert.run(async (rv) => {
-      const staging = await this.workPath();
-      rv.add(`remove ${staging}`, () => removeTree(this.ctx.exec, staging, { frozen: false }));
-      await this.ctx.exec(argv.copyTree(this.snapshotPath(r), staging), { timeoutMs: 0 });
+      const staging = await this.copyToWork(this.snapshotPath(r), rv);
       if (!existed) {
         await mkdir(dirname(head), { recursive: true });
         await this.writeDatasetMeta(r.dataset, { createdAt: new Date().toISOString() });
@@ -198,9 +196,7 @@ export class DirDriver implements StorageDriver {
     await this.checkPlace(newDataset);
     const path = this.datasetPath(newDataset);
     return Revert.run(async (rv) => {
-      const staging = await this.workPath();
-      rv.add(`remove ${staging}`, () => removeTree(this.ctx.exec, staging, { frozen: false }));
-      await this.ctx.exec(argv.copyTree(this.snapshotPath(r), staging), { timeoutMs: 0 });
+      const staging = await this.copyToWork(this.snapshotPath(r), rv);
       await mkdir(dirname(path), { recursive: true });
       await this.writeDatasetMeta(newDataset, { createdAt: new Date().toISOString(), origin: fmt(r) });
       rv.add(`remove the record of ${newDataset}`, () => rm(layout.datasetMetaPath(this.root, newDataset), { force: true }));
@@ -289,6 +285,14 @@ export class DirDriver implements StorageDriver {
     }
     await removeEmptyParents(this.root, dirname(path));
     await removeEmptyParents(join(this.root, layout.META_DIR), dirname(layout.datasetMetaPath(this.root, ds)));
+  }
+
+  /** A full copy of `src` in a fresh work directory, removed again if `rv` reverts. */
+  private async copyToWork(src: string, rv: Revert): Promise<string> {
+    const staging = await this.workPath();
+    rv.add(`remove ${staging}`, () => removeTree(this.ctx.exec, staging, { frozen: false }));
+    await this.ctx.exec(argv.copyTree(src, staging), { timeoutMs: 0 });
+    return staging;
   }
 
   private async writeDatasetMeta(ds: string, meta: DatasetMeta): Promise<void> {
