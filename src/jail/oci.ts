@@ -30,6 +30,12 @@ export interface HostInfo {
   cgroupNamespace: boolean;
   /** memory+swap can be limited (cgroup v1 memsw files exist, or cgroup v2 memory.swap.max). */
   swapAccounting: boolean;
+  /**
+   * A minimal init (tini) under /usr, so visible in every jail, run as the jail's PID 1: it
+   * forwards signals to the command (a program as PID 1 ignores SIGTERM unless it installs a
+   * handler, so `jail stop` would always wait for SIGKILL) and reaps orphaned zombies.
+   */
+  init?: string;
 }
 
 export const JAIL_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -62,7 +68,14 @@ export const MASKED_PATHS = [
   '/proc/sched_debug', '/proc/scsi', '/proc/timer_list', '/proc/timer_stats',
   '/sys/devices/virtual/powercap', '/sys/firmware',
 ];
-export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+/**
+ * Kernel knobs in /proc, bound read-only over themselves (runc's and Docker's defaults), and
+ * /sys/fs/cgroup: on cgroup v1, runc 1.1.5 mounts a tmpfs there to hold the controller mounts
+ * and leaves that tmpfs writable even though the cgroup mount is `ro` (a jail's root could
+ * create files next to its cgroups); binding it read-only over itself closes it. The
+ * controller mounts below it are read-only already (and stay so in the recursive bind).
+ */
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger', '/sys/fs/cgroup'];
 
 export interface OciMount { destination: string; type: string; source: string; options: string[] }
 
@@ -169,7 +182,7 @@ export function buildOciConfig(spec: JailSpec, host: HostInfo, bundleDir: string
     process: {
       terminal: false,
       user: { uid: spec.user.uid, gid: spec.user.gid },
-      args: [...spec.command],
+      args: host.init ? [host.init, '--', ...spec.command] : [...spec.command],
       env: jailEnv(spec),
       cwd: '/app',
       capabilities: { bounding: caps, effective, permitted: effective, inheritable: [], ambient: [] },

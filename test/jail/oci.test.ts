@@ -42,6 +42,7 @@ test('hardening: minimal capabilities, no new privileges, seccomp, masked and re
   assert.ok(c.linux.maskedPaths.includes('/sys/firmware'));
   assert.ok(c.linux.readonlyPaths.includes('/proc/sys'));
   assert.ok(c.linux.readonlyPaths.includes('/proc/sysrq-trigger'));
+  assert.ok(c.linux.readonlyPaths.includes('/sys/fs/cgroup'), 'the tmpfs runc mounts for cgroup v1 controllers is writable otherwise');
   assert.equal(c.linux.seccomp.defaultAction, 'SCMP_ACT_ALLOW');
   assert.deepEqual(c.linux.resources.devices, [{ allow: false, access: 'rwm' }]);
   assert.equal((c as unknown as { linux: { devices?: unknown } }).linux.devices, undefined, 'only runc\'s default devices');
