@@ -50,8 +50,12 @@ export async function probeHost(root = '/'): Promise<HostInfo> {
     cgroupVersion: v2 ? 2 : 1,
     cgroupNamespace: await exists('/proc/self/ns/cgroup'),
     swapAccounting,
+    ...((await isFile(`${r}${TINI}`)) ? { init: TINI } : {}),
   };
 }
+
+/** Debian package tini; ships under /usr, which every jail shares. */
+export const TINI = '/usr/bin/tini';
 
 async function exists(p: string): Promise<boolean> {
   try { await lstat(p); return true; } catch { return false; }

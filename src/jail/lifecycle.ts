@@ -48,15 +48,20 @@ function pidAlive(pid: number | null): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
-/** Starts the jail's process; resolves with its init PID once runc says it runs. */
-export async function startJail(d: LifecycleDeps, rec: JailRecord): Promise<number> {
+/**
+ * Starts the jail's process; resolves with its init PID once runc has started it.
+ * `fresh`: the jail was just created, so there is no earlier run to clean up after.
+ */
+export async function startJail(d: LifecycleDeps, rec: JailRecord, opts: { fresh?: boolean } = {}): Promise<number> {
   const names = jailNames(rec.spec.instance, rec.name);
   const l = layoutOf(d.dataDir, rec.name);
-  const state = await d.runc.state(names.containerId);
-  if (state?.status === 'running') return state.pid;
-  // leftovers of the previous run: a stopped container, its network, its exit files
-  await d.runc.delete(names.containerId);
-  await d.net.teardownJailNetwork(names);
+  if (!opts.fresh) {
+    const state = await d.runc.state(names.containerId);
+    if (state?.status === 'running') return state.pid;
+    // leftovers of the previous run: a stopped container, its network, its exit files
+    await d.runc.delete(names.containerId);
+    await d.net.teardownJailNetwork(names);
+  }
   await rm(l.dir, { recursive: true, force: true });
   for (const dir of [l.exitDir, l.persistDir, l.socketDir]) await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeFile(l.runcLog, '', { mode: 0o600 });
@@ -84,18 +89,20 @@ export async function startJail(d: LifecycleDeps, rec: JailRecord): Promise<numb
   }
 }
 
+/** conmon writes the container PID file once `runc create` succeeded, the exit file if it failed. */
 async function waitCreated(d: LifecycleDeps, name: string, l: SuperviseLayout): Promise<void> {
   const deadline = Date.now() + CREATE_WAIT_MS;
-  for (;;) {
-    const st = await d.runc.state(name);
-    if (st?.status === 'created' || st?.status === 'running') return;
+  for (let i = 0; ; i++) {
+    if ((await readInt(l.initPid)) !== null) return;
     const conmonPid = await readInt(l.conmonPid);
     const exited = await readInt(l.exitFile);
     if (exited !== null || (conmonPid !== null && !pidAlive(conmonPid)) || Date.now() > deadline) {
+      const st = await d.runc.state(name);
+      if (st?.status === 'created' || st?.status === 'running') return;
       const reasons = parseRuncLogErrors(await readFile(l.runcLog, 'utf8').catch(() => ''));
       throw new ExecError(['runc', 'create', name], exited, reasons.slice(-3).join('\n') || (Date.now() > deadline ? 'timed out waiting for the container to be created' : 'conmon exited before the container was created'));
     }
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, i < 100 ? 2 : 20));
   }
 }
 
@@ -109,17 +116,19 @@ export async function stopJail(d: LifecycleDeps, rec: JailRecord, timeoutSeconds
     }
     if ((await d.runc.state(names.containerId))?.status === 'running') await d.runc.kill(names.containerId, 'KILL', { all: true });
   }
-  await waitConmonGone(layoutOf(d.dataDir, rec.name));
+  await waitExitRecorded(layoutOf(d.dataDir, rec.name));
   await d.runc.delete(names.containerId);
   await d.net.teardownJailNetwork(names);
 }
 
-/** conmon writes the exit file and exits shortly after the container ends; give it a moment. */
-async function waitConmonGone(l: SuperviseLayout): Promise<void> {
-  const pid = await readInt(l.conmonPid);
+/**
+ * conmon writes the exit file within milliseconds of the container's end (then lingers about a
+ * second draining and closing; it exits by itself). Wait for the file, so the exit code is kept.
+ */
+async function waitExitRecorded(l: SuperviseLayout): Promise<void> {
+  const conmon = await readInt(l.conmonPid);
   const deadline = Date.now() + 5000;
-  while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  if (pidAlive(pid)) { try { process.kill(pid!, 'SIGKILL'); } catch { /* gone */ } }
+  while ((await readInt(l.exitFile)) === null && pidAlive(conmon) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
 }
 
 export { ExecError };

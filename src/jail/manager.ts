@@ -134,7 +134,7 @@ export class JailManager implements JailService {
           startedAt: null, diedAt: null, restarts: 0, lastExitCode: null, lastExitReason: null,
         };
         await writeRecord(this.dataDir, rec);
-        if (req.start) await this.doStart(rec);
+        if (req.start) await this.doStart(rec, 0, { fresh: true });
         return rec;
       });
       this.log?.info({ jail: name, ip: rec.ip, image: formatImageRef(ref) }, `created jail ${name}`);
@@ -143,8 +143,8 @@ export class JailManager implements JailService {
   }
 
   /** Starts the jail's process and records it (caller holds the lock). */
-  async doStart(rec: JailRecord, restarts = 0): Promise<JailRecord> {
-    await startJail(await this.lifecycleDeps(), rec);
+  async doStart(rec: JailRecord, restarts = 0, opts: { fresh?: boolean } = {}): Promise<JailRecord> {
+    await startJail(await this.lifecycleDeps(), rec, opts);
     Object.assign(rec, { desired: 'running', state: 'running', startedAt: new Date().toISOString(), diedAt: null, restarts });
     await writeRecord(this.dataDir, rec);
     return rec;

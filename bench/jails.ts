@@ -1,0 +1,171 @@
+/**
+ * Jail benchmarks (issue "jails on one host"):
+ *  1. create+start until the jail's process runs, p50/p95 over N jails, through the jail
+ *     manager (dataset, lease, bundle, network, conmon, runc create+start) against the same
+ *     jail made by hand: bundles written beforehand with the same builder (untimed), then
+ *     timed: the `ip` wiring (netns, veth, address, route) and `runc run -d`. Goal: p50 <= 1.3x raw, and under 150 ms.
+ *  2. density: M idle jails each answering HTTP on its own IP; memory and pool bytes per jail
+ *     (goal: under 1 MB of pool per jail), time to start and to remove them all.
+ * Root only. Everything is made under a temporary data dir and removed at the end.
+ */
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { exec } from '../src/sys/exec.js';
+import { main as cli } from '../src/cli/main.js';
+import { JailManager } from '../src/jail/manager.js';
+import { writeBundle } from '../src/jail/bundle.js';
+import { parseJailSpec } from '../src/jail/model.js';
+import { jailNames } from '../src/jail/naming.js';
+import { probeHost } from '../src/jail/host.js';
+import { runcRun, runcDelete } from '../src/jail/runc.js';
+import { cgroupUsage } from '../src/jail/usage.js';
+import { removeCgroupParents } from '../src/jail/cgroups.js';
+import { imageSnapshot } from '../src/storage/images/store.js';
+import { openPool } from '../src/storage/pools.js';
+import { formatSize } from '../src/sys/size.js';
+
+const EXAMPLES = new URL('../../examples/site', import.meta.url).pathname;
+const SERVE = ['/usr/bin/python3', '-m', 'http.server', '8080', '--directory', '/app'];
+const IDLE = ['/usr/bin/sleep', 'infinity'];
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+async function rssKb(pid: number): Promise<number> {
+  const t = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/VmRSS:\s+(\d+)/.exec(t)?.[1] ?? 0);
+}
+
+export interface JailBenchOptions { startN: number; densityN: number; json: boolean }
+
+export async function benchJails(o: JailBenchOptions): Promise<Record<string, unknown>> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'cb-bench-jails-'));
+  const subnet = `10.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}.0/24`;
+  await cli(['--data-dir', dataDir, 'pool', 'create', '--size', '4G']);
+  await cli(['--data-dir', dataDir, 'image', 'build', 'site:v1', EXAMPLES]);
+  const m = new JailManager({ exec, dataDir, subnet });
+  await m.open();
+  const env = await m.env();
+  const host = await probeHost();
+  const result: Record<string, unknown> = {};
+  const rawIds: string[] = [];
+  try {
+    // 1. raw runc run -d, bundles and network made beforehand
+    const driver = await openPool({ exec, dataDir });
+    const rawMs: number[] = [];
+    const devnull = await open('/dev/null', 'w');
+    for (let i = 0; i < o.startN; i++) {
+      const name = `raw${i}`;
+      const names = jailNames(env.config.instance, name);
+      const ip = await env.leases.acquire(name);
+      const ds = `raw/${name}`;
+      await driver.createDataset(ds);
+      const spec = parseJailSpec({ name, image: 'site:v1', imagePath: driver.snapshotPath(imageSnapshot({ name: 'site', tag: 'v1' })), writablePath: driver.datasetPath(ds), command: IDLE }, { instance: env.config.instance, hostCpus: cpus().length });
+      spec.ip = ip;
+      const bundle = join(dataDir, 'raw', name);
+      await writeBundle(bundle, { spec, host, ip, resolver: { nameservers: [], search: [] } });
+      const t0 = performance.now();
+      await env.net.setupJailNetwork(names, ip);
+      await exec(runcRun(m.runc.global, name, bundle, { detach: true }), { outputFd: devnull.fd });
+      rawMs.push(performance.now() - t0);
+      rawIds.push(name);
+    }
+    await devnull.close();
+    for (const id of rawIds) {
+      await exec(runcDelete(m.runc.global, id, { force: true }));
+      await env.net.teardownJailNetwork(jailNames(env.config.instance, id));
+      await env.leases.release(id);
+    }
+    rawIds.length = 0;
+
+    // 1b. cellblock create --start
+    const cbMs: number[] = [];
+    for (let i = 0; i < o.startN; i++) {
+      const t0 = performance.now();
+      await m.create({ name: `s${i}`, image: 'site:v1', command: IDLE, start: true });
+      cbMs.push(performance.now() - t0);
+    }
+    for (let i = 0; i < o.startN; i++) await m.remove(`s${i}`, { force: true });
+    const p50 = pct(cbMs, 50);
+    const rawP50 = pct(rawMs, 50);
+    result.start = {
+      jails: o.startN,
+      cellblock: { p50Ms: +p50.toFixed(1), p95Ms: +pct(cbMs, 95).toFixed(1) },
+      rawRunc: { p50Ms: +rawP50.toFixed(1), p95Ms: +pct(rawMs, 95).toFixed(1) },
+      ratioP50: +(p50 / rawP50).toFixed(2),
+      goal: 'p50 <= 1.3x raw runc and < 150 ms',
+      met: p50 / rawP50 <= 1.3 && p50 < 150,
+    };
+
+    // 2. density
+    const t1 = performance.now();
+    for (let i = 0; i < o.densityN; i++) await m.create({ name: `d${i}`, image: 'site:v1', command: SERVE, memory: '64M', start: true });
+    const startAllS = (performance.now() - t1) / 1000;
+    const jails = await m.list();
+    let answered = 0;
+    for (const j of jails) {
+      for (let tries = 0; tries < 50; tries++) {
+        const ok = await fetch(`http://${j.ip}:8080/index.html`, { signal: AbortSignal.timeout(2000) }).then((r) => r.status === 200, () => false);
+        if (ok) { answered++; break; }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    let memBytes = 0;
+    let conmonKb = 0;
+    let poolBytes = 0;
+    for (const j of jails) {
+      memBytes += (await cgroupUsage(jailNames(env.config.instance, j.name).cgroupsPath)).memoryBytes ?? 0;
+      const conmonPid = Number((await readFile(join(dataDir, 'jails', j.name, 'run', 'conmon.pid'), 'utf8').catch(() => '0')).trim());
+      if (conmonPid) conmonKb += await rssKb(conmonPid);
+      poolBytes += (await driver.usage(`jails/${j.name}`)).exclusive;
+    }
+    const t2 = performance.now();
+    for (const j of jails) await m.remove(j.name, { force: true });
+    const removeAllS = (performance.now() - t2) / 1000;
+    const perPool = poolBytes / jails.length;
+    result.density = {
+      jails: jails.length,
+      answeredHttp: answered,
+      startAllSeconds: +startAllS.toFixed(1),
+      removeAllSeconds: +removeAllS.toFixed(1),
+      memoryPerJail: formatSize(Math.round(memBytes / jails.length)),
+      conmonRssPerJail: formatSize(Math.round((conmonKb * 1024) / jails.length)),
+      poolBytesPerJail: Math.round(perPool),
+      goal: 'under 1 MB of pool per jail',
+      met: perPool < 1024 * 1024 && answered === jails.length,
+    };
+  } finally {
+    for (const id of rawIds) await exec(runcDelete(m.runc.global, id, { force: true })).catch(() => {});
+    for (const j of await m.list().catch(() => [])) await m.remove(j.name, { force: true }).catch(() => {});
+    await m.close();
+    for (const ns of await exec(['ip', 'netns', 'list']).then((r) => r.stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.endsWith(`@${env.config.instance}`)), () => [])) {
+      await exec(['ip', 'netns', 'del', ns]).catch(() => {});
+    }
+    await env.net.removeBridge().catch(() => {});
+    await removeCgroupParents(env.config.instance).catch(() => {});
+    await cli(['--data-dir', dataDir, 'pool', 'destroy', '--yes']).catch(() => {});
+    await rm(dataDir, { recursive: true, force: true });
+  }
+  return result;
+}
+
+export function printJailBench(r: Record<string, unknown>): void {
+  const s = r.start as { jails: number; cellblock: { p50Ms: number; p95Ms: number }; rawRunc: { p50Ms: number; p95Ms: number }; ratioP50: number; goal: string; met: boolean } | undefined;
+  if (s) {
+    console.log(`jail create+start, ${s.jails} jails        p50        p95`);
+    console.log(`  cellblock (manager)            ${String(s.cellblock.p50Ms).padStart(7)} ms ${String(s.cellblock.p95Ms).padStart(7)} ms`);
+    console.log(`  raw ip + runc run -d           ${String(s.rawRunc.p50Ms).padStart(7)} ms ${String(s.rawRunc.p95Ms).padStart(7)} ms`);
+    console.log(`  ratio p50 ${s.ratioP50}x   goal: ${s.goal}   ${s.met ? 'MET' : 'NOT MET'}`);
+  }
+  const d = r.density as Record<string, unknown> | undefined;
+  if (d) {
+    console.log(`density: ${d.jails} jails answering HTTP: ${d.answeredHttp}`);
+    console.log(`  start all ${d.startAllSeconds} s, remove all ${d.removeAllSeconds} s`);
+    console.log(`  memory per jail ${d.memoryPerJail} (cgroup) + conmon ${d.conmonRssPerJail} RSS; pool per jail ${formatSize(d.poolBytesPerJail as number)}`);
+    console.log(`  goal: ${d.goal}   ${d.met ? 'MET' : 'NOT MET'}`);
+  }
+}
