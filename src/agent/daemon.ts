@@ -77,7 +77,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     await new Promise<void>((r) => server.close(() => r()));
     throw e;
   }
-  log.info({ socket: sock, pid: process.pid, dataDir: o.dataDir }, 'agent listening');
+  log.info({ socket: sock, dataDir: o.dataDir }, 'agent listening');
 
   const signals = o.signals ?? process;
   let finish!: (err?: unknown) => void;

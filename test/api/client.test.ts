@@ -16,7 +16,7 @@ describe('ApiClient', () => {
   let api: ApiClient;
   before(async () => {
     h = await startHarness('cellblock-client-');
-    api = ApiClient.forDataDir(h.dir);
+    api = h.client();
   });
   after(async () => { await h?.close(); });
 
@@ -78,7 +78,7 @@ describe('ApiClient', () => {
     const h2 = await startHarness('cellblock-client-shutdown-');
     try {
       await h2.fake.create({ name: 'f', image: 'site:v1', command: ['/bin/true'] });
-      const s = await ApiClient.forDataDir(h2.dir).logs('f', { follow: true });
+      const s = await h2.client().logs('f', { follow: true });
       const ended = new Promise<void>((resolve, reject) => { s.on('end', resolve); s.on('error', reject); s.resume(); });
       await h2.server.shutdown(5000);
       await ended;

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createApiServer, type ApiServer } from '../../src/api/server.js';
 import { listenOnSocket } from '../../src/api/socket.js';
+import { ApiClient } from '../../src/api/client.js';
 import { FakeJailService } from './fake-jail-service.js';
 
 export interface Harness {
@@ -16,11 +17,14 @@ export interface Harness {
   server: ApiServer;
   /** Log lines the server wrote, parsed. */
   logLines: Record<string, unknown>[];
+  /** A client for this socket (which is owned by the test's user, root or not). */
+  client(): ApiClient;
   close(): Promise<void>;
 }
 
 export async function startHarness(prefix = 'cellblock-api-', opts: { maxBodyBytes?: number } = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
+  const uid = process.getuid?.() ?? 0;
   const logLines: Record<string, unknown>[] = [];
   const sink = new Writable({ write(chunk, _enc, cb) { for (const l of String(chunk).split('\n')) if (l) logLines.push(JSON.parse(l)); cb(); } });
   const log = pino({ level: 'debug' }, sink);
@@ -28,13 +32,14 @@ export async function startHarness(prefix = 'cellblock-api-', opts: { maxBodyByt
   const server = createApiServer(fake, log, { version: 'test', ...opts });
   let socket: string;
   try {
-    socket = await listenOnSocket(server, dir);
+    socket = await listenOnSocket(server, dir, uid);
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
     throw e;
   }
   return {
     dir, socket, fake, server, logLines,
+    client: () => ApiClient.forDataDir(dir, { uid }),
     async close() {
       try {
         if (server.listening) await server.shutdown(100);
