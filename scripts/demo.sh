@@ -2,7 +2,8 @@
 # The cellblock demo: installs what is missing, builds, then shows the main job end to end on
 # this machine: a copy-on-write pool on a loop file, an application image, a new tag that
 # shares the old one's blocks, an incremental stream shipped to a second "host" (its own data
-# dir and pool) and verified there.
+# dir and pool) and verified there, snapshots, and the image running in a jail with its own IP
+# address, limits and a read-only OS, supervised by the agent.
 #
 #   sudo scripts/demo.sh          run it, then remove everything it made
 #   sudo scripts/demo.sh --keep   leave the demo's pools and images for you to explore
@@ -18,14 +19,18 @@ a="$demo/host-a"
 b="$demo/host-b"
 work=$(mktemp -d)
 cb() { echo "+ cellblock $*" >&2; ./bin/cellblock "$@"; }
+agent_pid=""
 cleanup() {
   rm -rf "$work"
   if [ "$keep" -eq 0 ]; then
+    ./bin/cellblock --data-dir "$a" jail rm --force web >/dev/null 2>&1 || true
+    if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null || true; wait "$agent_pid" 2>/dev/null || true; fi
     for d in "$a" "$b"; do ./bin/cellblock --data-dir "$d" pool destroy --yes >/dev/null 2>&1 || true; done
     rm -rf "$demo"
     echo "demo cleaned up (run with --keep to explore: cellblock --data-dir $a image ls)"
   else
-    echo "kept: cellblock --data-dir $a image ls; remove with: cellblock --data-dir $a pool destroy --yes; same for $b"
+    echo "kept: cellblock --data-dir $a image ls; jail ls (agent pid $agent_pid, log $demo/agent.log)"
+    echo "remove with: kill $agent_pid; cellblock --data-dir $a jail rm --force web (with an agent running); cellblock --data-dir $a pool destroy --yes; same for $b"
   fi
 }
 trap cleanup EXIT
@@ -71,3 +76,20 @@ echo "oops" > "$a/pools/default/data/app/state.txt"
 cb --data-dir "$a" snapshot rollback data/app@before
 echo "   state.txt after rollback: $(cat "$a/pools/default/data/app/state.txt")"
 cb --data-dir "$a" snapshot ls
+
+echo; echo "== 7. the image in a jail: its own IP, memory limit, read-only OS, supervised by the agent"
+./bin/cellblock --data-dir "$a" agent > "$demo/agent.log" 2>&1 &
+agent_pid=$!
+for _ in $(seq 100); do ./bin/cellblock --data-dir "$a" jail ls >/dev/null 2>&1 && break; sleep 0.1; done
+cb --data-dir "$a" jail create web --image site:v2 --memory 128M --restart always --start -- /usr/bin/python3 -m http.server 8080 --directory /app
+cb --data-dir "$a" jail ls
+ip=$(./bin/cellblock --data-dir "$a" --json jail inspect web | python3 -c 'import json,sys; print(json.load(sys.stdin)["ip"])')
+echo "+ GET http://$ip:8080/index.html" >&2
+for _ in $(seq 50); do python3 -c "import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('http://$ip:8080/index.html', timeout=2).read().decode())" 2>/dev/null && break; sleep 0.1; done
+echo "+ cellblock jail exec web -- touch /usr/x    (the host's OS is read-only inside)" >&2
+./bin/cellblock --data-dir "$a" jail exec web -- /usr/bin/touch /usr/x || true
+echo "+ kill the jail's process: the agent restarts it (restart policy always)" >&2
+kill -9 "$(./bin/cellblock --data-dir "$a" --json jail inspect web | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')"
+sleep 2.5
+cb --data-dir "$a" jail ls
+cb --data-dir "$a" jail logs --tail 3 web

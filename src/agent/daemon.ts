@@ -18,6 +18,8 @@ export interface AgentContext {
   dataDir: string;
   exec: Exec;
   log: Logger;
+  /** This host's jail subnet, fixed on first use (default 10.77.0.0/24). */
+  subnet?: string;
 }
 
 /** A JailService the agent owns: started before it is handed over, closed on shutdown. */
@@ -28,9 +30,9 @@ export interface RunningService extends JailService {
 export type ServiceFactory = (ctx: AgentContext) => Promise<RunningService>;
 
 /** The real one: JailManager, opened (bridge, adoption of running jails, supervisor loop). */
-export const createJailManager: ServiceFactory = async ({ exec, dataDir, log }) => {
+export const createJailManager: ServiceFactory = async ({ exec, dataDir, log, subnet }) => {
   const { JailManager } = await import('../jail/manager.js');
-  const manager = new JailManager({ exec, dataDir, log: log.child({ component: 'jails' }) });
+  const manager = new JailManager({ exec, dataDir, subnet, log: log.child({ component: 'jails' }) });
   await manager.open();
   return manager;
 };
@@ -67,7 +69,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   await ensureRunDir(o.dataDir);
   await clearStaleSocket(sock);
 
-  const service = await (o.createService ?? createJailManager)({ dataDir: o.dataDir, exec: o.exec, log });
+  const service = await (o.createService ?? createJailManager)({ dataDir: o.dataDir, exec: o.exec, log, subnet: o.subnet });
   const server = createApiServer(service, log.child({ component: 'api' }), { version: o.version });
   try {
     await listenOnSocket(server, o.dataDir);

@@ -81,9 +81,18 @@ export class JailManager implements JailService {
     this.supervisor.run();
   }
 
+  /**
+   * Stops the supervisor; jails keep running. When the host has no jails left, the bridge and
+   * the instance's cgroup parents go too, so a host that is done with cellblock holds nothing.
+   */
   async close(): Promise<void> {
     await this.supervisor?.stop();
     await Promise.allSettled([...this.locks.values()]);
+    if (this.ready && (await listRecords(this.dataDir)).length === 0) {
+      const e = await this.env();
+      await e.net.removeBridge();
+      await removeCgroupParents(e.config.instance).catch(() => {});
+    }
   }
 
   /** Runs fn with the jail's lock held: one operation at a time per jail ("*" for allocation). */
