@@ -150,7 +150,9 @@ export class JailLab {
       run: (argv, eo = {}) => rt.execIn(names.containerId, argv, { ...eo, okCodes: ANY_EXIT }),
       state: () => rt.state(names.containerId),
       cgroupDir: async (name) => {
-        const d = (await cgroupDirs(names.cgroupsPath))[name];
+        const dirs = await cgroupDirs(names.cgroupsPath);
+        // v1 controllers may share a hierarchy mounted as e.g. cpu,cpuacct
+        const d = dirs[name] ?? Object.entries(dirs).find(([k]) => k.split(',').includes(name))?.[1];
         if (!d) throw new Error(`no cgroup hierarchy ${name} on this host`);
         return d;
       },
