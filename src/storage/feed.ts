@@ -45,6 +45,9 @@ export async function feedTool(
   try {
     input.pipe(through);
     await run(argv, { input: through, signal: ac.signal, timeoutMs: 0 });
+    // the tool may have stopped reading before the end (tar at its end-of-archive marker):
+    // detach whatever still pipes `through` into its closed stdin, then drain the rest
+    through.unpipe();
     through.resume();
     await throughEnded;
     if (inputError) throw inputError;

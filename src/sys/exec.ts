@@ -109,7 +109,12 @@ function feedInput(child: ChildProcess, input: ExecOptions['input']): void {
   child.stdin.on('error', () => { /* the process exited before reading everything; its exit code tells */ });
   if (input === undefined) child.stdin.end();
   else if (typeof input === 'string' || Buffer.isBuffer(input)) child.stdin.end(input);
-  else input.pipe(child.stdin);
+  else {
+    input.pipe(child.stdin);
+    // once the command is gone, nothing may keep piping into its closed stdin: the pipe would
+    // pause `input` for a 'drain' that never comes, and a caller draining `input` would hang
+    child.once('close', () => input.unpipe(child.stdin!));
+  }
 }
 
 /** Runs argv to completion, capturing stdout and stderr. */

@@ -154,3 +154,35 @@ export function checkTrailer(tail: Buffer, bytes: number, digest: Buffer): UserE
   }
   return undefined;
 }
+
+/**
+ * The first stage of receiving: parses the header from the first bytes, emits it as a
+ * 'header' event, then passes the payload through. Piped from the input's first byte, so the
+ * input's end always reaches the consumer (reading the header by hand and piping afterwards
+ * loses an 'end' that was emitted in between).
+ */
+export class HeaderSplitter extends Transform {
+  private buf: Buffer | null = Buffer.alloc(0);
+  header: StreamHeader | undefined;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.buf === null) return cb(null, chunk);
+    this.buf = Buffer.concat([this.buf, chunk]);
+    let got;
+    try {
+      got = decodeHeader(this.buf);
+    } catch (e) {
+      return cb(e as Error);
+    }
+    if (!got) return cb();
+    this.buf = null;
+    this.header = got.header;
+    this.emit('header', got.header);
+    cb(null, got.rest.length ? got.rest : undefined);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.buf !== null) return cb(new UserError('the image stream is truncated: it ends inside its header', 'export the image again'));
+    cb();
+  }
+}

@@ -7,9 +7,9 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ExecError, ExistsError, NotFoundError, UserError } from '../../sys/errors.js';
 import { formatImageRef, type ImageRef } from '../../sys/names.js';
-import type { StorageDriver } from '../driver.js';
+import type { DriverInfo, StorageDriver } from '../driver.js';
 import { getImage, imageSnapshot, readImage, writeImage, type ImageRecord } from './store.js';
-import { decodeHeader, encodeHeader, encodeTrailer, HashingCounter, TrailerVerifier, type StreamHeader } from './stream.js';
+import { HeaderSplitter, encodeHeader, encodeTrailer, HashingCounter, TrailerVerifier, type StreamHeader } from './stream.js';
 
 export interface ExportOptions {
   dataDir: string;
@@ -64,50 +64,74 @@ export interface ImportOptions {
   dataDir: string;
   driver: StorageDriver;
   input: Readable;
+  /** The header and the bytes after it, when the caller has already read them (readImageHeader). */
+  head?: StreamHead;
   onHeader?: (h: StreamHeader) => void;
   onProgress?: (bytes: number) => void;
   now?: () => Date;
 }
 
-/** Reads bytes from `input` until the header is complete; returns it and the bytes after it. */
-async function readHeader(input: Readable): Promise<{ header: StreamHeader; rest: Buffer }> {
-  let buf = Buffer.alloc(0);
-  for (;;) {
-    const got = decodeHeader(buf);
-    if (got) return got;
-    const chunk: Buffer | null = input.read();
-    if (chunk) { buf = Buffer.concat([buf, chunk]); continue; }
-    if (input.readableEnded) throw new UserError('the image stream is truncated: it ends inside its header', 'export the image again');
-    await new Promise<void>((resolve, reject) => {
-      const done = () => { input.off('readable', done); input.off('end', done); input.off('error', fail); resolve(); };
-      const fail = (e: Error) => { input.off('readable', done); input.off('end', done); reject(e); };
-      input.once('readable', done);
-      input.once('end', done);
-      input.once('error', fail);
-    });
+export interface StreamHead {
+  header: StreamHeader;
+  /** The payload and trailer, everything after the header; it ends when the input ends. */
+  payload: Readable;
+  /** Stops reading the input (after a refusal). */
+  abandon(): void;
+}
+
+/**
+ * Reads the header at the start of `input`. The input is piped through a HeaderSplitter from
+ * its first byte, so its end always reaches the payload stream: reading the header by hand
+ * and piping afterwards would lose an 'end' emitted in between (and the receive would wait
+ * forever for a stream that already ended).
+ */
+export function readImageHeader(input: Readable): Promise<StreamHead> {
+  const splitter = new HeaderSplitter();
+  const abandon = () => { input.unpipe(splitter); input.destroy(); splitter.destroy(); };
+  return new Promise((resolve, reject) => {
+    const fail = (e: Error) => { splitter.off('header', done); abandon(); reject(e); };
+    const done = (header: StreamHeader) => { splitter.off('error', fail); resolve({ header, payload: splitter, abandon }); };
+    splitter.once('header', done);
+    splitter.once('error', fail);
+    input.on('error', (e) => splitter.destroy(e));
+    input.pipe(splitter);
+  });
+}
+
+/**
+ * The refusals of an import that need only the header and the records: a stream of another
+ * driver's format, an image that exists, a missing parent. Run before anything is received
+ * (and by the CLI before the default pool is created for the stream).
+ */
+export async function checkImport(dataDir: string, header: StreamHeader, pool: string, info: DriverInfo): Promise<void> {
+  const ref = header.image;
+  if (header.format !== info.streamFormat) {
+    throw new UserError(`the stream was exported from a ${header.format} pool; pool ${pool} (${info.name}) reads ${info.streamFormat} streams`, 'import it into a pool of the same driver, or rebuild the image from its directory here');
+  }
+  if (await readImage(dataDir, ref)) throw new ExistsError(`image ${formatImageRef(ref)} already exists here`, `nothing to do; to replace it: cellblock image rm ${formatImageRef(ref)}, then import again`);
+  if (header.parent) {
+    const p = await readImage(dataDir, header.parent);
+    if (!p || p.pool !== pool) {
+      throw new NotFoundError(`the stream is incremental against ${formatImageRef(header.parent)}, which is not in pool ${pool}`, `import ${formatImageRef(header.parent)} first, or export a full stream (without --since)`);
+    }
   }
 }
 
 export async function importImage(o: ImportOptions): Promise<ImageRecord> {
-  const { header, rest } = await readHeader(o.input);
+  const head = o.head ?? (await readImageHeader(o.input));
+  const { header } = head;
   o.onHeader?.(header);
   const ref = header.image;
-  const fmt = o.driver.info.streamFormat;
-  if (header.format !== fmt) {
-    throw new UserError(`the stream was exported from a ${header.format} pool; pool ${o.driver.pool.name} (${o.driver.info.name}) reads ${fmt} streams`, 'import it into a pool of the same driver, or rebuild the image from its directory here');
-  }
-  if (await readImage(o.dataDir, ref)) throw new ExistsError(`image ${formatImageRef(ref)} already exists here`, `nothing to do; to replace it: cellblock image rm ${formatImageRef(ref)}, then import again`);
-  if (header.parent) {
-    const p = await readImage(o.dataDir, header.parent);
-    if (!p || p.pool !== o.driver.pool.name) {
-      throw new NotFoundError(`the stream is incremental against ${formatImageRef(header.parent)}, which is not in pool ${o.driver.pool.name}`, `import ${formatImageRef(header.parent)} first, or export a full stream (without --since)`);
-    }
+  try {
+    await checkImport(o.dataDir, header, o.driver.pool.name, o.driver.info);
+  } catch (e) {
+    head.abandon();
+    throw e;
   }
   const verifier = new TrailerVerifier(o.onProgress);
   const target = imageSnapshot(ref);
-  verifier.write(rest);
-  o.input.pipe(verifier);
-  o.input.on('error', (e) => verifier.destroy(e));
+  head.payload.on('error', (e) => verifier.destroy(e));
+  head.payload.pipe(verifier);
   let received = false;
   try {
     await o.driver.receive(verifier, target, header.parent ? imageSnapshot(header.parent) : undefined);
@@ -134,8 +158,8 @@ export async function importImage(o: ImportOptions): Promise<ImageRecord> {
     return rec;
   } catch (e) {
     if (received) await o.driver.destroySnapshot(target).catch(() => {});
-    o.input.unpipe(verifier);
-    o.input.destroy();
+    head.payload.unpipe(verifier);
+    head.abandon();
     const streamErr = verifier.errored;
     if (streamErr instanceof UserError) throw streamErr; // the verifier's verdict says more than the tool's
     if (e instanceof ExecError) {

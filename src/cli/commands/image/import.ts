@@ -6,8 +6,9 @@ import type { CliDeps } from '../../main.js';
 import { contextFrom } from '../../context.js';
 import { printResult } from '../../output.js';
 import { byteProgress, type Progress } from '../../progress.js';
-import { openPool, DEFAULT_POOL } from '../../../storage/pools.js';
-import { importImage } from '../../../storage/images/transfer.js';
+import { openPool, readPoolRecord, DEFAULT_POOL } from '../../../storage/pools.js';
+import { driverFactory } from '../../../storage/registry.js';
+import { checkImport, importImage, readImageHeader } from '../../../storage/images/transfer.js';
 import { formatImageRef } from '../../../sys/names.js';
 import { UserError } from '../../../sys/errors.js';
 
@@ -30,13 +31,25 @@ export default function register(group: Command, deps: CliDeps): void {
         total = st.size;
         input = createReadStream(file);
       }
-      const driver = await openPool(ctx, opts.pool, { create: true });
+      // Read and check the header before the default pool is created for the stream: a file
+      // that is not an image stream, or one that cannot go there, must change nothing.
+      const head = await readImageHeader(input);
+      let driver;
+      try {
+        const existing = await readPoolRecord(ctx.dataDir, opts.pool);
+        if (!existing && opts.pool === DEFAULT_POOL) await checkImport(ctx.dataDir, head.header, opts.pool, driverFactory('btrfs').info);
+        driver = await openPool(ctx, opts.pool, { create: true });
+      } catch (e) {
+        head.abandon();
+        throw e;
+      }
       let progress: Progress | undefined;
       try {
         const rec = await importImage({
           dataDir: ctx.dataDir,
           driver,
           input,
+          head,
           onHeader: (h) => { progress = byteProgress(ctx, `import ${formatImageRef(h.image)}`, total); },
           onProgress: (b) => progress?.update(b),
         });
