@@ -1,0 +1,194 @@
+/**
+ * The stack-file schema: strict zod objects (an unknown key is an error that lists the
+ * allowed ones) whose scalar fields are the parsers of fields.ts. Parsing yields the
+ * normalized Stack of types.ts directly. Locating issues in the file is parse.ts's job; an
+ * issue here carries a path, a message, and in `params` the fix and whether it is about a
+ * key (`on: 'key'`: an invalid service name, a reserved section) or the value.
+ */
+import * as z from 'zod';
+import { UserError } from '../sys/errors.js';
+import { checkName } from '../sys/names.js';
+import { DEFAULT_PIDS, parseRw } from '../jail/model.js';
+import * as f from './fields.js';
+import { formatDuration } from './duration.js';
+import { DEFAULT_REPLICAS, DEFAULT_SERVICE_RESTART, HEALTH_DEFAULTS, type HealthSpec, type ServiceSpec, type Stack } from './types.js';
+
+export interface IssueParams { fix?: string; on?: 'key' | 'value' }
+
+type Ctx = { addIssue(issue: { code: 'custom'; message: string; input?: unknown; path?: PropertyKey[]; params?: IssueParams }): void };
+
+function report(ctx: Ctx, e: unknown, input: unknown, path: PropertyKey[] = [], on: IssueParams['on'] = 'value'): void {
+  if (!(e instanceof UserError)) throw e;
+  ctx.addIssue({ code: 'custom', message: e.message, input, path, params: { fix: e.fix, on } });
+}
+
+/** A scalar field: `parse` throws a UserError for a bad value. Absent is an error only if `required` gives the fix. */
+function field<T>(parse: (v: unknown) => T, required: string): z.ZodType<T>;
+function field<T>(parse: (v: unknown) => T): z.ZodType<T | undefined>;
+function field<T>(parse: (v: unknown) => T, required?: string): z.ZodType<T | undefined> {
+  const schema = z.unknown().transform((v, ctx) => {
+    if (v === undefined) {
+      if (required === undefined) return undefined;
+      ctx.addIssue({ code: 'custom', message: 'required field is missing', input: v, params: { fix: required } });
+      return z.NEVER;
+    }
+    try {
+      return parse(v);
+    } catch (e) {
+      report(ctx, e, v);
+      return z.NEVER;
+    }
+  });
+  // zod refuses an absent key unless its schema is optional; a required one reports "missing" itself
+  return required === undefined ? schema.optional() : schema;
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Checks the container type first (`expected a map, got "x"`), then hands over to `inner`. */
+function shaped<S extends z.ZodType>(is: (v: unknown) => boolean, what: string, fix: (v: unknown) => string, inner: S, required?: string) {
+  return z.unknown().transform((v, ctx) => {
+    if (v === undefined && required !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'required field is missing', input: v, params: { fix: required } });
+      return z.NEVER;
+    }
+    if (!is(v)) {
+      ctx.addIssue({ code: 'custom', message: `expected ${what}, got ${f.describe(v)}`, input: v, params: { fix: fix(v) } });
+      return z.NEVER;
+    }
+    return v;
+  }).pipe(inner);
+}
+
+/**
+ * A strict object. zod reports unknown keys as one `unrecognized_keys` issue without the
+ * schema; its message is set here to the allowed keys, comma-separated, for parse.ts.
+ */
+function strict<S extends z.ZodRawShape>(shape: S, allowed: string[] = Object.keys(shape)) {
+  return z.strictObject(shape, { error: (iss) => (iss.code === 'unrecognized_keys' ? allowed.join(', ') : undefined) });
+}
+
+const map = <S extends z.ZodType>(what: string, example: string, inner: S, required?: string) =>
+  shaped(isMap, what, () => `write it as a map, for example ${example}`, inner, required);
+
+const command = (required?: string) => shaped(Array.isArray, 'a list of strings', f.commandFix, z.array(field(f.arg, 'give a string')), required)
+  .transform((argv, ctx) => {
+    if (argv.length === 0) ctx.addIssue({ code: 'custom', message: 'the command is empty', input: argv, params: { fix: f.commandFix(undefined) } });
+    else if (argv[0] === '') ctx.addIssue({ code: 'custom', message: 'the program is empty', input: argv[0], path: [0], params: { fix: 'give the program to run, for example /usr/bin/python3' } });
+    return argv as string[];
+  });
+
+const http = map('a map with port and path', '{ port: 8080, path: /health }', strict({
+  port: field(f.port, 'add port: the port the check connects to, for example 8080'),
+  path: field(f.httpPath, 'add path: the path the check requests, for example /health'),
+  expect: field(f.httpStatus),
+}));
+
+const health = map('a map with http or command', '{ http: { port: 8080, path: /health } }', strict({
+  http: http.optional(),
+  command: command().optional(),
+  interval: field(f.duration),
+  timeout: field(f.duration),
+  threshold: field(f.threshold),
+}).superRefine((h, ctx) => {
+  const raw: unknown = h;
+  if (!isMap(raw)) return;
+  const has = (k: string) => raw[k] !== undefined;
+  if (has('http') && has('command')) {
+    ctx.addIssue({ code: 'custom', message: 'has both http and command', input: h, params: { fix: 'keep one of them: a health check is either an HTTP request or a command' } });
+  } else if (!has('http') && !has('command')) {
+    ctx.addIssue({ code: 'custom', message: 'has neither http nor command', input: h, params: { fix: 'add http: { port: 8080, path: /health } or command: ["/app/check"]' } });
+  }
+}, { when: () => true }).transform((h, ctx): HealthSpec => {
+  const intervalMs = h.interval ?? HEALTH_DEFAULTS.intervalMs;
+  const timeoutMs = h.timeout ?? HEALTH_DEFAULTS.timeoutMs;
+  if (timeoutMs >= intervalMs) {
+    const [i, t] = [formatDuration(intervalMs), formatDuration(timeoutMs)];
+    if (h.timeout !== undefined) ctx.addIssue({ code: 'custom', message: `${t} is not shorter than the interval ${i}`, input: h.timeout, path: ['timeout'], params: { fix: `use a timeout shorter than ${i}, or a longer interval` } });
+    else ctx.addIssue({ code: 'custom', message: `${i} is not longer than the default timeout ${t}`, input: h.interval, path: ['interval'], params: { fix: `add a timeout shorter than ${i}, or use an interval longer than ${t}` } });
+  }
+  const timing = { intervalMs, timeoutMs, threshold: h.threshold ?? HEALTH_DEFAULTS.threshold };
+  return h.http
+    ? { kind: 'http', port: h.http.port, path: h.http.path, expectStatus: h.http.expect ?? HEALTH_DEFAULTS.expectStatus, ...timing }
+    : { kind: 'command', command: h.command!, ...timing };
+}));
+
+const env = map('a map of NAME: value', '{ LOG_LEVEL: info }', z.record(z.string(), z.unknown()))
+  .transform((vars, ctx) => {
+    const out: Record<string, string> = {};
+    for (const [key, value] of Object.entries(vars)) {
+      try {
+        f.envKey(key);
+      } catch (e) {
+        report(ctx, e, key, [key], 'key');
+        continue;
+      }
+      try {
+        out[key] = f.envValue(key, value);
+      } catch (e) {
+        report(ctx, e, value, [key]);
+      }
+    }
+    return out;
+  });
+
+const rw = shaped(Array.isArray, 'a list of directories', () => 'write it as a list, for example [/var/lib/app]', z.array(field(f.rwPath, 'give a directory')))
+  .transform((dirs) => parseRw(dirs));
+
+const service = map('a map of fields', '{ image: site:v1, command: [...] }', strict({
+  image: field(f.image, 'add image: NAME:TAG, for example site:v1'),
+  replicas: field(f.replicas),
+  command: command('add command: the program and its arguments as a list, for example ["/usr/bin/python3", "-m", "http.server", "8080"]'),
+  env: env.optional(),
+  memory: field(f.memory),
+  cpus: field(f.cpus),
+  pids: field(f.pids),
+  rw: rw.optional(),
+  restart: field(f.restart),
+  user: field(f.user),
+  port: field(f.port),
+  health: health.optional(),
+}).transform((s): Omit<ServiceSpec, 'name'> => ({
+  image: s.image,
+  replicas: s.replicas ?? DEFAULT_REPLICAS,
+  command: s.command,
+  env: s.env ?? {},
+  ...(s.memory !== undefined ? { memoryBytes: s.memory } : {}),
+  ...(s.cpus !== undefined ? { cpus: s.cpus } : {}),
+  pids: s.pids ?? DEFAULT_PIDS,
+  rw: s.rw ?? [],
+  restart: s.restart ?? DEFAULT_SERVICE_RESTART,
+  user: s.user ?? { uid: 0, gid: 0 },
+  ...(s.port !== undefined ? { port: s.port } : {}),
+  ...(s.health !== undefined ? { health: s.health } : {}),
+})));
+
+/** `services:` with nothing after it reads as null: reported as "no services", like `services: {}`. */
+const services = z.unknown().transform((v): unknown => (v === null ? {} : v)).pipe(shaped(isMap, 'a map from service name to service',
+  () => 'write services: then each service by name, for example site: { image: site:v1, ... }',
+  z.record(z.string(), service),
+  'add services: with at least one service, for example site: { image: site:v1, command: [...] }',
+)).superRefine((all, ctx) => {
+  if (!isMap(all)) return;
+  if (Object.keys(all).length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'no services', input: all, params: { fix: 'add at least one service, for example site: { image: site:v1, command: [...] }' } });
+  }
+  for (const name of Object.keys(all)) {
+    try {
+      checkName('service', name);
+    } catch (e) {
+      report(ctx, e, name, [name], 'key');
+    }
+  }
+}, { when: () => true }).transform((all) => Object.fromEntries(Object.entries(all).map(([name, s]) => [name, { name, ...s } as ServiceSpec])));
+
+/** A section later versions will read. Refused by name, so a file written for them fails loudly instead of half-applying. */
+const reserved = (key: string) => z.unknown().transform((v, ctx): undefined => {
+  ctx.addIssue({ code: 'custom', message: `${key} are not supported yet by this version of cellblock`, input: v,
+    params: { fix: `remove the ${key}: section, or use a cellblock version that supports it`, on: 'key' } });
+}).optional();
+
+/** The whole file. The top level lists only `services` as allowed: the others are refused by name. */
+export const stackSchema = map('a map with a services: section', 'services: { site: { image: site:v1, ... } }',
+  strict({ services, databases: reserved('databases'), backups: reserved('backups') }, ['services'])
+    .transform((s): Stack => ({ services: s.services })));

@@ -1,0 +1,68 @@
+/**
+ * The normalized stack: what parseStack returns and what the scheduler and reconcilers
+ * consume. Every default is filled in, sizes are bytes, durations are milliseconds, so
+ * nothing downstream re-reads or re-interprets the stack file.
+ */
+import type { ImageRef } from '../sys/names.js';
+import type { JailUser, RestartPolicy } from '../jail/model.js';
+
+export interface Stack {
+  /** By service name, in the order of the file. */
+  services: Record<string, ServiceSpec>;
+}
+
+export interface ServiceSpec {
+  name: string;
+  image: ImageRef;
+  /** Copies on distinct hosts; default 1. */
+  replicas: number;
+  command: string[];
+  /** Values as strings (numbers and booleans in the file are converted). */
+  env: Record<string, string>;
+  /** Memory limit per replica; absent means no limit. */
+  memoryBytes?: number;
+  /** CPU quota per replica; absent means no limit. */
+  cpus?: number;
+  /** Default DEFAULT_PIDS (jail/model.ts). */
+  pids: number;
+  /** Writable directories: absolute, normalized, deduplicated, sorted. */
+  rw: string[];
+  /** Default "always". */
+  restart: RestartPolicy;
+  /** Default root (0:0) inside the jail. */
+  user: JailUser;
+  /** The port the load balancer sends traffic to; absent means not balanced. */
+  port?: number;
+  /** Absent means "running is healthy". */
+  health?: HealthSpec;
+}
+
+export type HealthSpec = HttpHealth | CommandHealth;
+
+interface HealthTiming {
+  /** Time between checks; default 5000. */
+  intervalMs: number;
+  /** A check slower than this failed; default 2000, always < intervalMs. */
+  timeoutMs: number;
+  /** Consecutive results that flip a replica between healthy and unhealthy; default 3. */
+  threshold: number;
+}
+
+export interface HttpHealth extends HealthTiming {
+  kind: 'http';
+  port: number;
+  /** Starts with "/". */
+  path: string;
+  /** The status that means healthy; default 200. */
+  expectStatus: number;
+}
+
+export interface CommandHealth extends HealthTiming {
+  kind: 'command';
+  /** Run inside the jail; exit 0 means healthy. */
+  command: string[];
+}
+
+export const HEALTH_DEFAULTS = { intervalMs: 5000, timeoutMs: 2000, threshold: 3, expectStatus: 200 } as const;
+export const DEFAULT_REPLICAS = 1;
+export const DEFAULT_SERVICE_RESTART: RestartPolicy = 'always';
