@@ -1,0 +1,180 @@
+/**
+ * The scheduler's working model: validated, normalized (sorted by name, so the order of the
+ * input never matters) and in integer units (bytes, thousandths of a cpu, jail slots).
+ */
+import { HOST_STATES, type Host, type HostState, type MoveReason, type Placement, type SchedulerInput, type ServiceDemand } from './scheduler-types.js';
+
+/**
+ * Malformed input. The scheduler's input is state cellblock wrote itself (validated stack
+ * files, agent fingerprints), so this is a bug upstream, not a user error: it names the field.
+ */
+export class SchedulerInputError extends Error {
+  override name = 'SchedulerInputError';
+}
+
+export interface HostSlot {
+  readonly name: string;
+  readonly state: HostState;
+  /** Takes new replicas. */
+  readonly ready: boolean;
+  readonly labels: ReadonlyMap<string, string>;
+  readonly cap: { readonly mem: number; readonly milli: number; readonly jails: number };
+  freeMem: number;
+  freeMilli: number;
+  freeJails: number;
+}
+
+export interface Svc {
+  readonly name: string;
+  readonly replicas: number;
+  readonly mem: number;
+  readonly milli: number;
+  /** Labels a host must carry; empty: any host. */
+  readonly hostLabels: readonly (readonly [string, string])[];
+  /** How many ready hosts carry those labels. */
+  eligible: number;
+  /** Where its replicas are, while the scheduler works. */
+  readonly onHost: Map<HostSlot, Replica[]>;
+}
+
+export interface Replica {
+  readonly svc: Svc;
+  readonly index: number;
+  /** The host it is on in `current`, if any. */
+  readonly from: string | null;
+  /** Where it goes; null while unplaced. */
+  host: HostSlot | null;
+  /** Why it left `from`. */
+  cause: MoveReason | null;
+  /** Detail for the cause: the missing label, the short resource. */
+  causeDetail: string;
+  /** Why `host` was chosen, for the decision sentence. */
+  note: string;
+}
+
+export interface Model {
+  hosts: HostSlot[];
+  hostByName: Map<string, HostSlot>;
+  svcs: Svc[];
+  svcByName: Map<string, Svc>;
+  /** `current`, without exact duplicates, sorted by service, replica, host. */
+  current: Placement[];
+}
+
+export const byName = (a: { name: string }, b: { name: string }): number => cmpStr(a.name, b.name);
+
+/** Code-point order: the same on every machine and locale. */
+export function cmpStr(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function cmpPlacement(a: Placement, b: Placement): number {
+  return cmpStr(a.service, b.service) || a.replica - b.replica || cmpStr(a.host, b.host);
+}
+
+export function hostMatches(svc: Svc, h: HostSlot): boolean {
+  for (const [k, v] of svc.hostLabels) if (h.labels.get(k) !== v) return false;
+  return true;
+}
+
+/** The first label of `svc` that `h` lacks, as "k=v"; '' if none. */
+export function missingLabel(svc: Svc, h: HostSlot): string {
+  for (const [k, v] of svc.hostLabels) if (h.labels.get(k) !== v) return `${k}=${v}`;
+  return '';
+}
+
+export function buildModel(input: SchedulerInput): Model {
+  if (!input || typeof input !== 'object') bad('input', 'expected { hosts, services, current }', input);
+  const hosts = list(input.hosts, 'hosts').map(hostSlot).sort(byName);
+  const hostByName = unique(hosts, 'hosts');
+  const svcs = list(input.services, 'services').map(svcOf).sort(byName);
+  const svcByName = unique(svcs, 'services');
+  for (const s of svcs) for (const h of hosts) if (h.ready && hostMatches(s, h)) s.eligible++;
+  const seen = new Set<string>();
+  const current: Placement[] = [];
+  list(input.current, 'current').forEach((p, i) => {
+    const c = placement(p, `current[${i}]`);
+    const key = `${c.service}\u0000${c.replica}\u0000${c.host}`;
+    if (!seen.has(key)) { seen.add(key); current.push(c); }
+  });
+  current.sort(cmpPlacement);
+  return { hosts, hostByName, svcs, svcByName, current };
+}
+
+function hostSlot(h: Host, i: number): HostSlot {
+  const at = `hosts[${i}]`;
+  obj(h, at);
+  const name = str(h.name, `${at}.name`);
+  if (!HOST_STATES.includes(h.state)) bad(`${at}.state`, `expected one of ${HOST_STATES.join(', ')}`, h.state);
+  obj(h.capacity, `${at}.capacity`);
+  const mem = count(h.capacity.memoryBytes, `${at}.capacity.memoryBytes`);
+  const milli = millicpus(h.capacity.cpus, `${at}.capacity.cpus`);
+  const jails = count(h.capacity.jails, `${at}.capacity.jails`);
+  return {
+    name, state: h.state, ready: h.state === 'ready', labels: labels(h.labels, `${at}.labels`),
+    cap: { mem, milli, jails }, freeMem: mem, freeMilli: milli, freeJails: jails,
+  };
+}
+
+function svcOf(s: ServiceDemand, i: number): Svc {
+  const at = `services[${i}]`;
+  obj(s, at);
+  const name = str(s.name, `${at}.name`);
+  const replicas = count(s.replicas, `${at}.replicas`);
+  obj(s.resources, `${at}.resources`);
+  const mem = count(s.resources.memoryBytes, `${at}.resources.memoryBytes`);
+  const milli = millicpus(s.resources.cpus, `${at}.resources.cpus`);
+  const hostLabels = [...labels(s.hostLabels, `${at}.hostLabels`)].sort((a, b) => cmpStr(a[0], b[0]));
+  return { name, replicas, mem, milli, hostLabels, eligible: 0, onHost: new Map() };
+}
+
+function placement(p: Placement, at: string): Placement {
+  obj(p, at);
+  return { service: str(p.service, `${at}.service`), replica: count(p.replica, `${at}.replica`), host: str(p.host, `${at}.host`) };
+}
+
+function unique<T extends { name: string }>(xs: T[], at: string): Map<string, T> {
+  const m = new Map<string, T>();
+  for (const x of xs) {
+    if (m.has(x.name)) throw new SchedulerInputError(`scheduler input ${at}: ${JSON.stringify(x.name)} is listed twice`);
+    m.set(x.name, x);
+  }
+  return m;
+}
+
+function labels(v: unknown, at: string): Map<string, string> {
+  const m = new Map<string, string>();
+  if (v === undefined) return m;
+  obj(v, at);
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) m.set(k, str(val, `${at}.${k}`, true));
+  return m;
+}
+
+function list<T>(v: readonly T[] | undefined, at: string): readonly T[] {
+  if (!Array.isArray(v)) bad(at, 'expected a list', v);
+  return v as readonly T[];
+}
+
+function obj(v: unknown, at: string): void {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) bad(at, 'expected an object', v);
+}
+
+function str(v: unknown, at: string, emptyOk = false): string {
+  if (typeof v !== 'string' || (!emptyOk && v === '')) bad(at, 'expected a non-empty string', v);
+  return v as string;
+}
+
+function count(v: unknown, at: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) bad(at, 'expected a whole number >= 0', v);
+  return v as number;
+}
+
+function millicpus(v: unknown, at: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 1e9) bad(at, 'expected a number of cpus >= 0', v);
+  return Math.round((v as number) * 1000);
+}
+
+function bad(at: string, expected: string, got: unknown): never {
+  const shown = typeof got === 'string' ? JSON.stringify(got) : Array.isArray(got) ? 'a list' : String(got);
+  throw new SchedulerInputError(`scheduler input ${at}: ${expected}, got ${shown}`);
+}
