@@ -8,7 +8,8 @@ import dataset from './dataset/index.js';
 import snapshot from './snapshot/index.js';
 import agent from './agent.js';
 import jail from './jail/index.js';
+import stack from './stack/index.js';
 
 export type RegisterGroup = (program: Command, deps: CliDeps) => void;
 
-export const COMMAND_GROUPS: RegisterGroup[] = [pool, image, host, dataset, snapshot, agent, jail];
+export const COMMAND_GROUPS: RegisterGroup[] = [pool, image, host, dataset, snapshot, agent, jail, stack];
