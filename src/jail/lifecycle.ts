@@ -39,8 +39,10 @@ async function readInt(path: string): Promise<number | null> {
 export async function lastExit(dataDir: string, name: string): Promise<{ exitCode: number | null; oomKilled: boolean }> {
   const l = layoutOf(dataDir, name);
   const exitCode = await readInt(l.exitFile);
-  const oomKilled = await readFile(l.oomFile).then(() => true, () => false);
-  return { exitCode, oomKilled };
+  // conmon's marker alone over-reports on cgroup v1 (the memory cgroup's eventfd also fires
+  // when the cgroup goes away); an OOM kill is a SIGKILL, so the run must also have ended with 137
+  const marker = await readFile(l.oomFile).then(() => true, () => false);
+  return { exitCode, oomKilled: marker && (exitCode === 137 || exitCode === null) };
 }
 
 function pidAlive(pid: number | null): boolean {
@@ -73,7 +75,8 @@ export async function startJail(d: LifecycleDeps, rec: JailRecord, opts: { fresh
     // conmon forks into the background and keeps its stdio: give it /dev/null, not a pipe that would never close
     const devnull = await open('/dev/null', 'w');
     try {
-      await d.exec(conmonArgv({ id: names.containerId, bundle: bundleDirOf(d.dataDir, rec.name), runcPath, runcRoot: d.runc.global.root, layout: l }), { outputFd: devnull.fd, timeoutMs: CREATE_WAIT_MS });
+      // cwd: conmon also drops its "oom" marker into its working directory
+      await d.exec(conmonArgv({ id: names.containerId, bundle: bundleDirOf(d.dataDir, rec.name), runcPath, runcRoot: d.runc.global.root, layout: l }), { outputFd: devnull.fd, timeoutMs: CREATE_WAIT_MS, cwd: l.dir });
     } finally {
       await devnull.close();
     }

@@ -30,6 +30,7 @@ import { bundleDirOf, getRecord, jailDir, listRecords, readRecord, writeRecord, 
 import { RuncRuntime } from './runtime.js';
 import type { ExecOutput, ExecRequest, JailCreateRequest, JailInspect, JailService, JailView, LogsRequest } from './service.js';
 import { Supervisor } from './supervisor.js';
+import { checkCommandInJail } from './paths.js';
 import { cgroupUsage } from './usage.js';
 import { removeCgroupParents } from './cgroups.js';
 import { ExecError } from '../sys/errors.js';
@@ -122,6 +123,7 @@ export class JailManager implements JailService {
       if (img.pool !== e.driver.pool.name) throw new UserError(`image ${formatImageRef(ref)} is in pool ${img.pool}, jails use pool ${e.driver.pool.name}`, `build or import the image into pool ${e.driver.pool.name}`);
       spec.imagePath = e.driver.snapshotPath(imageSnapshot(ref));
       spec.writablePath = e.driver.datasetPath(dataset);
+      await checkCommandInJail(spec, e.host, bundleDirOf(this.dataDir, name));
       if (spec.ip !== undefined) {
         // checked against the subnet and the other leases before anything is made
         const { checkRequestedIp } = await import('./ipam.js');

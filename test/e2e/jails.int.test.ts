@@ -129,6 +129,11 @@ describe('jails on one host', { skip: !root && 'needs root (loop pools, runc, ne
       assert.match(r.stderr, /fix: /, args.join(' '));
     }
     assert.equal(await snapshot(), before);
+    // a runc failure at start (no such command) undoes everything create made
+    const r = await h.cli(['jail', 'create', 'x9', '--image', 'site:v1', '--start', '--', '/nonexistent/server']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /nonexistent\/server|no such file/i);
+    assert.equal(await snapshot(), before);
   });
 
   test('rm removes the jail\'s netns, veth, cgroup, dataset and lease, and nothing else', async () => {
