@@ -230,6 +230,23 @@ test('spread: two replicas on one host move apart when a host without one has ro
   assert.equal(hostsOf(onCordoned, 'site'), 'a b');
 });
 
+test('spread: a move that frees room lets an unplaced replica in', () => {
+  // site doubled up on a (memory full); b has room for site but too few cpus for big
+  const hs = [host('a', { mem: '1G' }), host('b', { cpus: 0.25, jails: 1 })];
+  const r = sched(hs, [svc('big', 1, { mem: '512M', cpus: 1 }), svc('site', 2, { mem: '512M' })], layout('site', 'a a'));
+  assert.equal(counts(r), 'place 1, move 1, stop 0, keep 1, unplaced 0');
+  assert.deepEqual(r.placements, [at('big', 0, 'a'), at('site', 0, 'a'), at('site', 1, 'b')]);
+});
+
+test('spread: repairs repeat until none is left (one move makes room for another)', () => {
+  // a fits neither on y (full of b) nor on z (too few cpus); moving b#1 to z makes room on y
+  const hs = [host('x', { mem: '2G' }), host('y', { mem: '2G' }), host('z', { cpus: 0.5 })];
+  const ss = [svc('a', 2, { mem: '1G', cpus: 1 }), svc('b', 2, { mem: '1G' })];
+  const r = sched(hs, ss, [...layout('a', 'x x'), ...layout('b', 'y y')]);
+  assert.equal(counts(r), 'place 0, move 2, stop 0, keep 2, unplaced 0');
+  assert.deepEqual([hostsOf(r, 'a'), hostsOf(r, 'b')], ['x y', 'y z']);
+});
+
 test('deterministic: the order of hosts, services and current placements does not matter', () => {
   const hs = [host('a', { mem: '4G' }), host('b', { mem: '4G', labels: { disk: 'ssd' } }), down('c'), host('d', { jails: 3 }), cordoned('e')];
   const ss = [svc('web', 4), svc('db', 2, { mem: '2G', labels: { disk: 'ssd' } }), svc('api', 3, { cpus: 1 })];
