@@ -28,7 +28,8 @@ export function locate(doc: Document, path: readonly PropertyKey[], target: Targ
     key = next.key;
     fallback = startOf(key) ?? startOf(node) ?? fallback;
   }
-  if (target === 'key' && key) return startOf(key) ?? fallback;
+  // an empty value (`replicas:`) has a zero-length node just after the colon: name the key instead
+  if ((target === 'key' || isEmpty(node)) && key) return startOf(key) ?? fallback;
   return startOf(node) ?? startOf(key) ?? fallback;
 }
 
@@ -57,6 +58,10 @@ export function keyText(k: unknown): string | undefined {
 
 function isNodeLike(v: unknown): v is Node {
   return typeof v === 'object' && v !== null && 'range' in v;
+}
+
+function isEmpty(n: unknown): boolean {
+  return isScalar(n) && n.range != null && n.range[0] === n.range[1];
 }
 
 function startOf(n: unknown): number | undefined {

@@ -78,19 +78,21 @@ const command = (required?: string) => shaped(Array.isArray, 'a list of strings'
     return argv as string[];
   });
 
-const http = map('a map with port and path', '{ port: 8080, path: /health }', strict({
+const httpShape = {
   port: field(f.port, 'add port: the port the check connects to, for example 8080'),
   path: field(f.httpPath, 'add path: the path the check requests, for example /health'),
   expect: field(f.httpStatus),
-}));
+};
+const http = map('a map with port and path', '{ port: 8080, path: /health }', strict(httpShape));
 
-const health = map('a map with http or command', '{ http: { port: 8080, path: /health } }', strict({
+const healthShape = {
   http: http.optional(),
   command: command().optional(),
   interval: field(f.duration),
   timeout: field(f.duration),
   threshold: field(f.threshold),
-}).superRefine((h, ctx) => {
+};
+const health = map('a map with http or command', '{ http: { port: 8080, path: /health } }', strict(healthShape).superRefine((h, ctx) => {
   const raw: unknown = h;
   if (!isMap(raw)) return;
   const has = (k: string) => raw[k] !== undefined;
@@ -135,7 +137,7 @@ const env = map('a map of NAME: value', '{ LOG_LEVEL: info }', z.record(z.string
 const rw = shaped(Array.isArray, 'a list of directories', () => 'write it as a list, for example [/var/lib/app]', z.array(field(f.rwPath, 'give a directory')))
   .transform((dirs) => parseRw(dirs));
 
-const service = map('a map of fields', '{ image: site:v1, command: [...] }', strict({
+const serviceShape = {
   image: field(f.image, 'add image: NAME:TAG, for example site:v1'),
   replicas: field(f.replicas),
   command: command('add command: the program and its arguments as a list, for example ["/usr/bin/python3", "-m", "http.server", "8080"]'),
@@ -148,7 +150,8 @@ const service = map('a map of fields', '{ image: site:v1, command: [...] }', str
   user: field(f.user),
   port: field(f.port),
   health: health.optional(),
-}).transform((s): Omit<ServiceSpec, 'name'> => ({
+};
+const service = map('a map of fields', '{ image: site:v1, command: [...] }', strict(serviceShape).transform((s): Omit<ServiceSpec, 'name'> => ({
   image: s.image,
   replicas: s.replicas ?? DEFAULT_REPLICAS,
   command: s.command,
@@ -192,3 +195,12 @@ const reserved = (key: string) => z.unknown().transform((v, ctx): undefined => {
 export const stackSchema = map('a map with a services: section', 'services: { site: { image: site:v1, ... } }',
   strict({ services, databases: reserved('databases'), backups: reserved('backups') }, ['services'])
     .transform((s): Stack => ({ services: s.services })));
+
+/** The fields each level allows, in the order the docs list them (docs and tests check against these). */
+export const FIELDS = {
+  top: ['services'],
+  reserved: ['databases', 'backups'],
+  service: Object.keys(serviceShape),
+  health: Object.keys(healthShape),
+  http: Object.keys(httpShape),
+} as const;

@@ -1,0 +1,103 @@
+/**
+ * The documented stack files are themselves tested: the example files, every ```yaml block
+ * of docs/stack-files.md, and its ```yaml invalid block against the errors printed after it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { formatIssue, parseStack, readStackFile, StackError } from '../../src/spec/parse.js';
+import { FIELDS } from '../../src/spec/schema.js';
+
+// dist/test/spec/docs.test.js -> the repository root
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const DOC = readFileSync(`${ROOT}docs/stack-files.md`, 'utf8');
+
+interface Block { info: string; text: string; line: number }
+
+function fencedBlocks(md: string): Block[] {
+  const out: Block[] = [];
+  const lines = md.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^```(\S.*)$/.exec(lines[i]!);
+    if (!open) continue;
+    const end = lines.indexOf('```', i + 1);
+    assert.ok(end > i, `unclosed block at docs/stack-files.md:${i + 1}`);
+    out.push({ info: open[1]!.trim(), text: lines.slice(i + 1, end).join('\n') + '\n', line: i + 1 });
+    i = end;
+  }
+  return out;
+}
+
+const BLOCKS = fencedBlocks(DOC);
+
+test('examples/stack.yml is exactly the smallest file, the first example of the docs', () => {
+  const file = readFileSync(`${ROOT}examples/stack.yml`, 'utf8');
+  assert.equal(file, BLOCKS.find((b) => b.info === 'yaml')!.text);
+  assert.equal(file, [
+    'services:',
+    '  site:',
+    '    image: site:v1',
+    '    replicas: 3',
+    '    command: ["/usr/bin/python3", "-m", "http.server", "8080", "--directory", "/app"]',
+    '    health:',
+    '      http: { port: 8080, path: /index.html }',
+    '',
+  ].join('\n'));
+});
+
+test('every examples/*.yml parses', async () => {
+  const files = readdirSync(`${ROOT}examples`).filter((f) => /\.ya?ml$/.test(f));
+  assert.ok(files.length >= 2, `example stack files: ${files.join(', ')}`);
+  for (const f of files) {
+    const stack = await readStackFile(`${ROOT}examples/${f}`);
+    assert.ok(Object.keys(stack.services).length >= 1, f);
+  }
+});
+
+test('examples/stack-full.yml uses every field', async () => {
+  const stack = await readStackFile(`${ROOT}examples/stack-full.yml`);
+  const services = Object.values(stack.services);
+  const used = new Set(services.flatMap((s) => Object.keys(s)));
+  for (const k of ['name', 'image', 'replicas', 'command', 'env', 'memoryBytes', 'cpus', 'pids', 'rw', 'restart', 'user', 'port', 'health']) {
+    assert.ok(used.has(k), `stack-full.yml sets ${k}`);
+  }
+  assert.deepEqual(services.map((s) => s.health?.kind).sort(), ['command', 'http']);
+  // the raw file names every field at each level, including the ones whose default it repeats
+  const raw = readFileSync(`${ROOT}examples/stack-full.yml`, 'utf8');
+  for (const k of [...FIELDS.service, ...FIELDS.health, ...FIELDS.http]) assert.match(raw, new RegExp(`^\\s+${k}:`, 'm'), `stack-full.yml writes ${k}:`);
+});
+
+test('every ```yaml block of docs/stack-files.md parses', () => {
+  const valid = BLOCKS.filter((b) => b.info === 'yaml');
+  assert.ok(valid.length >= 4);
+  for (const b of valid) {
+    try {
+      parseStack(b.text, `docs/stack-files.md block at line ${b.line}`);
+    } catch (e) {
+      assert.fail(e instanceof Error ? e.message : String(e));
+    }
+  }
+});
+
+test('the invalid example of the docs gives exactly the errors printed after it', () => {
+  const i = BLOCKS.findIndex((b) => b.info === 'yaml invalid');
+  assert.ok(i >= 0);
+  const printed = BLOCKS[i + 1]!;
+  assert.equal(printed.info, 'text');
+  assert.throws(() => parseStack(BLOCKS[i]!.text, 'stack.yml'), (e: unknown) => {
+    assert.ok(e instanceof StackError);
+    assert.equal(e.issues.map(formatIssue).join('\n') + '\n', printed.text);
+    assert.match(DOC, new RegExp(`starts with \`stack.yml is not a valid stack file \\(${e.issues.length} errors\\):\``));
+    return true;
+  });
+});
+
+test('the docs have a table row for every field', () => {
+  const rows = [
+    ...[...FIELDS.top, ...FIELDS.reserved, ...FIELDS.service, ...FIELDS.health.filter((k) => k !== 'http')].map((k) => `| \`${k}\` |`),
+    '| `http` |',
+    ...FIELDS.http.map((k) => `| \`http.${k}\` |`),
+  ];
+  for (const r of rows) assert.ok(DOC.includes(r), `docs/stack-files.md has a row ${r}`);
+});
