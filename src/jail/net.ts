@@ -104,3 +104,27 @@ export function parseNetnsList(stdout: string): string[] {
   const list = stdout.trim() ? (JSON.parse(stdout) as { name: string }[] | null) : [];
   return (list ?? []).map((n) => n.name);
 }
+
+/**
+ * The plan as `ip -batch` groups: consecutive commands for the same namespace become one
+ * `ip [-n NS] -batch -` process with one command per line (pure). `netns add` always runs on
+ * its own: it moves its own process into the new namespace, so later lines of a batch would
+ * run in the wrong one.
+ */
+export function batchPlan(steps: readonly Argv[]): { argv: Argv; input?: string }[] {
+  const out: { argv: Argv; input?: string; ns?: string | undefined; lines?: string[] }[] = [];
+  for (const a of steps) {
+    if (a[0] !== 'ip') throw new Error(`bug: not an ip command: ${a.join(' ')}`);
+    let rest = a.slice(1);
+    let ns: string | undefined;
+    if (rest[0] === '-n') { ns = rest[1]; rest = rest.slice(2); }
+    if (rest[0]?.startsWith('-') || (rest[0] === 'netns' && rest[1] === 'add') || rest.some((x) => /\s|"|'|\\|#/.test(x))) {
+      out.push({ argv: a });
+      continue;
+    }
+    const last = out[out.length - 1];
+    if (last?.lines && last.ns === ns) last.lines.push(rest.join(' '));
+    else out.push({ argv: ns === undefined ? ['ip', '-batch', '-'] : ['ip', '-n', ns, '-batch', '-'], ns, lines: [rest.join(' ')] });
+  }
+  return out.map((o) => (o.lines ? (o.lines.length === 1 ? { argv: ['ip', ...(o.ns === undefined ? [] : ['-n', o.ns]), ...o.lines[0]!.split(' ')] } : { argv: o.argv, input: o.lines.join('\n') + '\n' }) : { argv: o.argv }));
+}

@@ -16,7 +16,7 @@ import { Revert } from '../sys/revert.js';
 import { gatewayCidr, type Subnet } from './ipam.js';
 import type { JailNames } from './naming.js';
 import {
-  addrAdd, addrShow, bridgeAdd, checkIfName, jailNetworkPlan, jailTeardownPlan, linkDel, linkSetUp, linkShow,
+  addrAdd, addrShow, batchPlan, bridgeAdd, checkIfName, jailNetworkPlan, jailTeardownPlan, linkDel, linkSetUp, linkShow,
   netnsList, parseAddrShow, parseLinkShow, parseNetnsList, type Argv,
 } from './net.js';
 
@@ -42,9 +42,9 @@ export class NetworkRuntime {
     checkIfName('bridge', bridge);
   }
 
-  private async ip(argv: Argv): Promise<string> {
+  private async ip(argv: Argv, input?: string): Promise<string> {
     try {
-      return (await this.exec(argv, { timeoutMs: TIMEOUT_MS })).stdout;
+      return (await this.exec(argv, input === undefined ? { timeoutMs: TIMEOUT_MS } : { timeoutMs: TIMEOUT_MS, input })).stdout;
     } catch (e) {
       throw classifyIpError(e);
     }
@@ -97,12 +97,12 @@ export class NetworkRuntime {
 
   /** Wires jail `n` with address `jailIp`; on failure removes whatever it made. */
   async setupJailNetwork(n: JailNames, jailIp: string): Promise<void> {
+    // three processes instead of eight (ip -batch); on any failure the idempotent teardown
+    // removes exactly what the plan makes (the veth and the namespace)
+    const plan = batchPlan(jailNetworkPlan(n, this.bridge, this.subnet, jailIp).map((s) => s.argv));
     await Revert.run(async (r) => {
-      for (const step of jailNetworkPlan(n, this.bridge, this.subnet, jailIp)) {
-        await this.ip(step.argv);
-        const undo = step.undo;
-        if (undo) r.add(undo.join(' '), () => this.ipGone(undo));
-      }
+      r.add(`tear down the network of ${n.jail}`, () => this.teardownJailNetwork(n));
+      for (const b of plan) await this.ip(b.argv, b.input);
     });
   }
 

@@ -96,3 +96,23 @@ test('parsers on captured iproute2 output', () => {
   assert.deepEqual(parseNetnsList(fixture('ip-netns-list-empty.txt')), []);
   assert.deepEqual(parseNetnsList(''), [], 'no /run/netns at all: ip prints nothing');
 });
+
+test('batchPlan groups consecutive commands per namespace; netns add runs alone', async () => {
+  const { batchPlan } = await import('../../src/jail/net.js');
+  assert.deepEqual(batchPlan([
+    ['ip', 'netns', 'add', 'x'],
+    ['ip', 'link', 'set', 'dev', 'a', 'up'],
+    ['ip', 'link', 'set', 'dev', 'b', 'up'],
+    ['ip', '-n', 'x', 'addr', 'add', '10.0.0.2/24', 'dev', 'eth0'],
+    ['ip', '-j', 'link', 'show'],
+    ['ip', '-n', 'x', 'link', 'set', 'dev', 'lo', 'up'],
+  ]), [
+    { argv: ['ip', 'netns', 'add', 'x'] },
+    { argv: ['ip', '-batch', '-'], input: 'link set dev a up\nlink set dev b up\n' },
+    { argv: ['ip', '-n', 'x', 'addr', 'add', '10.0.0.2/24', 'dev', 'eth0'] },
+    { argv: ['ip', '-j', 'link', 'show'] },
+    { argv: ['ip', '-n', 'x', 'link', 'set', 'dev', 'lo', 'up'] },
+  ]);
+  assert.throws(() => batchPlan([['runc', 'list']]), /not an ip command/);
+  assert.deepEqual(batchPlan([['ip', 'link', 'set', 'dev', 'a b', 'up']]), [{ argv: ['ip', 'link', 'set', 'dev', 'a b', 'up'] }], 'an argument a batch line cannot carry runs alone');
+});

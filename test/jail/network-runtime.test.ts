@@ -13,9 +13,10 @@ type Answer = string | { code: number; stderr: string };
 /** Records every argv; `answer` returns stdout, or a failure that is thrown as ExecError. */
 function recorder(answer: (argv: string[]) => Answer | undefined = () => '') {
   const calls: string[] = [];
-  const exec: Exec = async (argv) => {
-    calls.push(argv.join(' '));
-    const a = answer([...argv]) ?? '';
+  const exec: Exec = async (argv, opts) => {
+    const input = typeof opts?.input === 'string' ? ` <<< ${opts.input.trim().split('\n').join(' | ')}` : '';
+    calls.push(argv.join(' ') + input);
+    const a = answer([...argv, ...(typeof opts?.input === 'string' ? opts.input.split(/\s+/) : [])]) ?? '';
     if (typeof a === 'string') return { stdout: a, stderr: '', code: 0 };
     throw new ExecError(argv, a.code, a.stderr);
   };
@@ -62,36 +63,27 @@ test('the bridge name is checked up front', () => {
   assert.throws(() => new NetworkRuntime(recorder().exec, 'a-very-long-bridge-name', subnet), UserError);
 });
 
-test('setupJailNetwork runs the plan in order', async () => {
+test('setupJailNetwork runs the plan in three processes: netns add, then one ip -batch per namespace', async () => {
   const r = recorder();
   await new NetworkRuntime(r.exec, 'cb0', subnet).setupJailNetwork(n, '10.77.0.5');
   assert.deepEqual(r.calls, [
     'ip netns add cb-web@h1',
-    `ip link add ${V} type veth peer name eth0 netns cb-web@h1`,
-    `ip link set dev ${V} master cb0`,
-    `ip link set dev ${V} up`,
-    'ip -n cb-web@h1 link set dev lo up',
-    'ip -n cb-web@h1 addr add 10.77.0.5/24 dev eth0',
-    'ip -n cb-web@h1 link set dev eth0 up',
-    'ip -n cb-web@h1 route add default via 10.77.0.1',
+    `ip -batch - <<< link add ${V} type veth peer name eth0 netns cb-web@h1 | link set dev ${V} master cb0 | link set dev ${V} up`,
+    'ip -n cb-web@h1 -batch - <<< link set dev lo up | addr add 10.77.0.5/24 dev eth0 | link set dev eth0 up | route add default via 10.77.0.1',
   ]);
 });
 
-test('setupJailNetwork failing part-way undoes what it made, newest first, and keeps the cause', async () => {
-  const r = recorder((a) => (a.includes('route') ? { code: 2, stderr: 'Error: Nexthop has invalid gateway.\n' } : ''));
+test('setupJailNetwork failing part-way tears down what it made and keeps the cause', async () => {
+  const r = recorder((a) => (a.includes('route') ? { code: 2, stderr: 'Error: Nexthop has invalid gateway.\nCommand failed -:4\n' } : ''));
   await assert.rejects(new NetworkRuntime(r.exec, 'cb0', subnet).setupJailNetwork(n, '10.77.0.5'),
     (e: unknown) => e instanceof ExecError && /Nexthop has invalid gateway/.test(e.message));
-  assert.deepEqual(r.calls.slice(-3), [
-    'ip -n cb-web@h1 route add default via 10.77.0.1',
-    `ip link del dev ${V}`,
-    'ip netns del cb-web@h1',
-  ]);
+  assert.deepEqual(r.calls.slice(-2), [`ip link del dev ${V}`, 'ip netns del cb-web@h1']);
 });
 
-test('setupJailNetwork failing at the veth removes only the namespace', async () => {
-  const r = recorder((a) => (a.includes('veth') ? { code: 2, stderr: 'RTNETLINK answers: File exists\n' } : ''));
+test('setupJailNetwork failing at the veth: the teardown finds no veth and removes the namespace', async () => {
+  const r = recorder((a) => (a.includes('veth') ? { code: 2, stderr: 'RTNETLINK answers: File exists\n' } : a.includes('del') && a.includes('link') ? NO_DEVICE(V) : ''));
   await assert.rejects(new NetworkRuntime(r.exec, 'cb0', subnet).setupJailNetwork(n, '10.77.0.5'), (e: unknown) => e instanceof ExecError && e.kind === 'exists');
-  assert.deepEqual(r.calls, ['ip netns add cb-web@h1', `ip link add ${V} type veth peer name eth0 netns cb-web@h1`, 'ip netns del cb-web@h1']);
+  assert.deepEqual(r.calls.slice(-2), [`ip link del dev ${V}`, 'ip netns del cb-web@h1']);
 });
 
 test('teardownJailNetwork is idempotent: missing devices and namespaces are fine', async () => {
