@@ -19,18 +19,7 @@ import * as argv from './argv.js';
 import { isKind, run } from './classify.js';
 import { isSubvolume, pathExists, removeEmptyParents, workName } from './layout.js';
 import { SendStreamError, SendStreamRenamer } from './stream.js';
-
-/** Resolves when `input` has ended; rejects when it errors or closes before its end. */
-function inputEnded(input: Readable): Promise<void> {
-  if (input.readableEnded) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const cleanup = () => { input.off('end', onEnd); input.off('error', onError); input.off('close', onClose); };
-    const onEnd = () => { cleanup(); resolve(); };
-    const onError = (e: Error) => { cleanup(); reject(e); };
-    const onClose = () => { cleanup(); if (input.readableEnded) resolve(); else reject(new Error('the stream was closed before its end')); };
-    input.on('end', onEnd).on('error', onError).on('close', onClose);
-  });
-}
+import { ended } from '../feed.js';
 
 export async function receiveSnapshot(
   exec: Exec,
@@ -53,8 +42,8 @@ export async function receiveSnapshot(
   const onRenamerError = (e: Error) => { streamError ??= e; ac.abort(); };
   input.on('error', onInputError).on('close', onInputClose);
   renamer.on('error', onRenamerError);
-  const ended = inputEnded(input);
-  ended.catch(() => {}); // awaited below; failures are also recorded through onInputError
+  const inputDone = ended(input);
+  inputDone.catch(() => {}); // awaited below; failures are also recorded through onInputError
   try {
     await mkdir(dir, { recursive: true });
     input.pipe(renamer);
@@ -62,7 +51,7 @@ export async function receiveSnapshot(
     // The tool stops at the stream's end marker; the input must still end cleanly (a
     // verifying stream may only fail at its very end).
     renamer.resume();
-    await ended;
+    await inputDone;
     if (inputError || streamError) throw inputError ?? streamError;
     if (!(await isSubvolume(stagingPath))) throw new Error(`btrfs receive exited 0 but made no subvolume ${stagingPath}`);
     if (await pathExists(finalPath)) throw new ExistsError(`${basename(finalPath)} appeared while receiving`, 'receive again under another name');

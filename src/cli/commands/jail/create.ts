@@ -6,18 +6,8 @@ import { collect, commandAfterDashes, connect, given } from './common.js';
 
 const USAGE = 'cellblock jail create web --image site:v1 -- /usr/bin/python3 -m http.server 8080';
 
-interface CreateOptions {
-  image: string;
-  ip?: string;
-  memory?: string;
-  cpus?: string;
-  pids?: string;
-  env?: string[];
-  user?: string;
-  rw?: string[];
-  restart?: string;
-  start?: boolean;
-}
+/** Options as commander gives them: the request's fields but the name and the command. */
+type CreateOptions = Omit<JailCreateRequest, 'name' | 'command'>;
 
 export default function register(group: Command, deps: CliDeps): void {
   group
