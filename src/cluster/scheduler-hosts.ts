@@ -56,7 +56,7 @@ export class HostOrder {
 
   /** The most free ready host that `s` may use, without a replica of `s`, with room for one. */
   firstWithout(s: Svc): HostSlot | null {
-    if (readyHolding(s) >= s.eligible) return null; // every host it may use already has one
+    if (s.onHost.size >= s.eligible && readyHolding(s) >= s.eligible) return null; // every host it may use has one
     for (const h of this.list) {
       if (h.freeMem < s.mem) return null;
       if (!s.onHost.has(h) && fits(h, s) && hostMatches(s, h)) return h;

@@ -89,16 +89,25 @@ export function buildModel(input: SchedulerInput): Model {
   const hostByName = unique(hosts, 'hosts');
   const svcs = list(input.services, 'services').map(svcOf).sort(byName);
   const svcByName = unique(svcs, 'services');
-  for (const s of svcs) for (const h of hosts) if (h.ready && hostMatches(s, h)) s.eligible++;
-  const seen = new Set<string>();
-  const current: Placement[] = [];
-  list(input.current, 'current').forEach((p, i) => {
-    const c = placement(p, `current[${i}]`);
-    const key = `${c.service}\u0000${c.replica}\u0000${c.host}`;
-    if (!seen.has(key)) { seen.add(key); current.push(c); }
-  });
-  current.sort(cmpPlacement);
+  countEligible(hosts, svcs);
+  const all = list(input.current, 'current').map((p, i) => placement(p, `current[${i}]`)).sort(cmpPlacement);
+  const current = all.filter((p, i) => i === 0 || cmpPlacement(all[i - 1]!, p) !== 0);
   return { hosts, hostByName, svcs, svcByName, current };
+}
+
+/** Sets each service's `eligible`: ready hosts with its labels, counted once per label set. */
+function countEligible(hosts: HostSlot[], svcs: Svc[]): void {
+  const ready = hosts.filter((h) => h.ready);
+  const bySet = new Map<string, number>();
+  for (const s of svcs) {
+    const key = JSON.stringify(s.hostLabels);
+    let n = bySet.get(key);
+    if (n === undefined) {
+      n = s.hostLabels.length === 0 ? ready.length : ready.filter((h) => hostMatches(s, h)).length;
+      bySet.set(key, n);
+    }
+    s.eligible = n;
+  }
 }
 
 function hostSlot(h: Host, i: number): HostSlot {
@@ -120,7 +129,7 @@ function svcOf(s: ServiceDemand, i: number): Svc {
   const at = `services[${i}]`;
   obj(s, at);
   const name = str(s.name, `${at}.name`);
-  const replicas = count(s.replicas, `${at}.replicas`);
+  const replicas = count(s.replicas, `${at}.replicas`, MAX_REPLICAS);
   obj(s.resources, `${at}.resources`);
   const mem = count(s.resources.memoryBytes, `${at}.resources.memoryBytes`);
   const milli = millicpus(s.resources.cpus, `${at}.resources.cpus`);
@@ -164,8 +173,13 @@ function str(v: unknown, at: string, emptyOk = false): string {
   return v as string;
 }
 
-function count(v: unknown, at: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) bad(at, 'expected a whole number >= 0', v);
+/** More replicas of one service than any cluster could hold: a bug upstream, not a demand. */
+const MAX_REPLICAS = 1_000_000;
+
+function count(v: unknown, at: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) {
+    bad(at, max === Number.MAX_SAFE_INTEGER ? 'expected a whole number >= 0' : `expected a whole number from 0 to ${max}`, v);
+  }
   return v as number;
 }
 

@@ -53,22 +53,26 @@ function readCurrent(m: Model, stop: (p: Placement, reason: PlainStop, extra: st
   for (let i = 0; i < cur.length;) {
     let j = i + 1;
     while (j < cur.length && cur[j]!.service === cur[i]!.service && cur[j]!.replica === cur[i]!.replica) j++;
-    const group = cur.slice(i, j);
-    i = j;
-    const { service, replica } = group[0]!;
+    const { service, replica } = cur[i]!;
     const svc = m.svcByName.get(service);
-    if (!svc) { for (const p of group) stop(p, 'service-removed', ''); continue; }
-    if (replica >= svc.replicas) { for (const p of group) stop(p, 'scaled-down', String(svc.replicas)); continue; }
-    const why = group.map((p) => leaveReason(m, svc, p.host));
-    const k = Math.max(0, why.findIndex((w) => w === null));
-    group.forEach((p, n) => {
-      if (n !== k) stop(p, 'duplicate', `the copy on ${group[k]!.host} counts`);
-    });
-    const w = why[k] ?? null;
+    if (!svc || replica >= svc.replicas) {
+      for (let n = i; n < j; n++) stop(cur[n]!, svc ? 'scaled-down' : 'service-removed', String(svc?.replicas));
+      i = j;
+      continue;
+    }
+    // one placement per replica: the first (by host name) on a host it may stay on
+    let k = i;
+    while (k < j && leaveReason(m, svc, cur[k]!.host) !== null) k++;
+    if (k === j) k = i;
+    const from = cur[k]!.host;
+    for (let n = i; n < j; n++) if (n !== k) stop(cur[n]!, 'duplicate', `the copy on ${from} counts`);
+    const cause = leaveReason(m, svc, from);
+    const h = m.hostByName.get(from);
     slots.get(svc)![replica] = {
-      svc, index: replica, from: group[k]!.host, host: null,
-      cause: w ? w[0] : null, causeDetail: w ? w[1] : '', note: '',
+      svc, index: replica, from, host: null, cause,
+      causeDetail: cause === 'labels' ? missingLabel(svc, h!) : '', note: '',
     };
+    i = j;
   }
   const out: Replica[] = [];
   for (const [svc, rs] of slots) {
@@ -80,12 +84,12 @@ function readCurrent(m: Model, stop: (p: Placement, reason: PlainStop, extra: st
 }
 
 /** Why a replica of `svc` may not stay on `host`; null if it may. */
-function leaveReason(m: Model, svc: Svc, host: string): [MoveReason, string] | null {
+function leaveReason(m: Model, svc: Svc, host: string): MoveReason | null {
   const h = m.hostByName.get(host);
-  if (!h) return ['host-unknown', ''];
-  if (h.state === 'down') return ['host-down', ''];
-  if (h.state === 'draining') return ['host-draining', ''];
-  if (!hostMatches(svc, h)) return ['labels', missingLabel(svc, h)];
+  if (!h) return 'host-unknown';
+  if (h.state === 'down') return 'host-down';
+  if (h.state === 'draining') return 'host-draining';
+  if (svc.hostLabels.length > 0 && !hostMatches(svc, h)) return 'labels';
   return null;
 }
 
@@ -163,25 +167,27 @@ function result(replicas: Replica[], stops: Stop[], said: Said[], order: HostOrd
   const placements: Placement[] = [];
   const unplaced: Unplaced[] = [];
   const why = new Map<Svc, ReturnType<typeof unplacedReason>>();
-  replicas.sort((a, b) => byName(a.svc, b.svc) || a.index - b.index);
-  for (const r of replicas) {
+  for (const r of replicas) { // already in order: service name, then index
     const service = r.svc.name;
     const replica = r.index;
-    const who = rid(service, replica);
     if (r.host) {
       const p = { service, replica, host: r.host.name };
       placements.push(p);
+      if (r.from === p.host) {
+        plan.keep.push(p);
+        continue;
+      }
+      const who = rid(service, replica);
       if (r.from === null) {
         plan.place.push(p);
         said.push({ ...p, text: `${who}: placed on ${p.host} (${r.note})` });
-      } else if (r.from === p.host) {
-        plan.keep.push(p);
       } else {
         plan.move.push({ service, replica, from: r.from, to: p.host, reason: r.cause! });
         said.push({ ...p, text: `${who}: ${causeText(r)}; moved to ${p.host} (${r.note})` });
       }
       continue;
     }
+    const who = rid(service, replica);
     if (!why.has(r.svc)) why.set(r.svc, unplacedReason(r.svc, order));
     const { code, reason } = why.get(r.svc)!;
     unplaced.push({ service, replica, code, reason });

@@ -277,7 +277,7 @@ test('malformed input is refused with the field named', () => {
   bad({ hosts: [host('a'), host('a')], services: [], current: [] }, /hosts: "a" is listed twice/);
   bad({ hosts: [], services: [svc('s', 1), svc('s', 2)], current: [] }, /services: "s" is listed twice/);
   bad({ hosts: [{ ...host('a'), state: 'gone' }], services: [], current: [] }, /hosts\[0\]\.state: expected one of ready, cordoned, draining, down, got "gone"/);
-  bad({ hosts: [], services: [svc('s', -1)], current: [] }, /services\[0\]\.replicas: expected a whole number >= 0, got -1/);
+  bad({ hosts: [], services: [svc('s', -1)], current: [] }, /services\[0\]\.replicas: expected a whole number from 0 to 1000000, got -1/);
   bad({ hosts: [], services: [svc('s', 1, { cpus: Number.NaN })], current: [] }, /services\[0\]\.resources\.cpus/);
   bad({ hosts: [], services: [], current: [{ service: 's', replica: 0.5, host: 'a' }] }, /current\[0\]\.replica/);
   bad({ hosts: [{ ...host('a'), capacity: undefined }], services: [], current: [] }, /hosts\[0\]\.capacity: expected an object/);
