@@ -70,18 +70,23 @@ function startOf(n: unknown): number | undefined {
 
 /** The schema path of the map key written at `offset` (for YAML errors such as a duplicate key). */
 export function pathOfKeyAt(doc: Document, offset: number): PropertyKey[] | undefined {
-  let found: PropertyKey[] | undefined;
+  return keysWhere(doc, (key) => startOf(key) === offset)[0]?.[1];
+}
+
+/** Every map key for which `test` holds, as `[offset, schema path]`, in document order. */
+export function keysWhere(doc: Document, test: (key: unknown) => boolean): [number, PropertyKey[]][] {
+  const found: [number, PropertyKey[]][] = [];
   visit(doc, {
     Pair(_, pair, ancestors) {
-      if (startOf(pair.key) !== offset) return undefined;
+      if (!test(pair.key)) return undefined;
       const path: PropertyKey[] = [];
       const chain = [...ancestors, pair];
       chain.forEach((a, i) => {
         if (isPair(a)) path.push(keyText(a.key) ?? '?');
         else if (isSeq(a)) path.push(a.items.indexOf(chain[i + 1] as never));
       });
-      found = path;
-      return visit.BREAK;
+      found.push([startOf(pair.key) ?? 0, path]);
+      return undefined;
     },
   });
   return found;

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
 import type * as z from 'zod';
 import { UserError } from '../sys/errors.js';
-import { locate, pathOfKeyAt, unresolvedAliases, type Target } from './locate.js';
+import { keysWhere, keyText, locate, pathOfKeyAt, unresolvedAliases, type Target } from './locate.js';
 import { stackSchema, type IssueParams } from './schema.js';
 import type { Stack } from './types.js';
 
@@ -79,9 +79,14 @@ export function parseStack(text: string, file: string): Stack {
     if (!(e instanceof Error)) throw e;
     throw new StackError(file, [{ file, line: 1, col: 1, path: '', message: e.message, fix: 'use fewer aliases' }]);
   }
+  // zod's records drop a key named __proto__ without a word, so it is refused here, wherever it is
+  const proto = keysWhere(doc, (k) => keyText(k) === '__proto__').map(([offset, path]): StackIssue => ({
+    file, ...at(offset), path: formatPath(path), message: 'a key named __proto__ is not allowed', fix: 'rename it',
+  }));
   const result = stackSchema.safeParse(data);
-  if (result.success) return result.data;
-  throw new StackError(file, sorted(result.error.issues.flatMap((iss) => toIssues(iss, doc, file, at))));
+  if (result.success && proto.length === 0) return result.data;
+  const issues = result.success ? [] : result.error.issues.filter((iss) => !iss.path.includes('__proto__') && !(iss.code === 'unrecognized_keys' && iss.keys.includes('__proto__')));
+  throw new StackError(file, sorted([...proto, ...issues.flatMap((iss) => toIssues(iss, doc, file, at))]));
 }
 
 function yamlIssue(e: YAMLError, doc: Document, file: string, at: (o: number) => { line: number; col: number }): StackIssue {

@@ -199,3 +199,10 @@ test('an error inside merged or aliased values points where the value is written
     'stack.yml:5:11 services.b.cpus: invalid value "lots"; give a number of CPUs greater than 0, for example 0.5 or 2',
   ]);
 });
+
+test('a key named __proto__ is refused wherever it is (zod would drop it silently)', () => {
+  assert.deepEqual(errors(['services:', '  __proto__:', '    image: a:v1', '    command: [/a]', '  web:', '    image: web:v1', '    command: [/w]', '    env: { __proto__: x }']), [
+    'stack.yml:2:3 services.__proto__: a key named __proto__ is not allowed; rename it',
+    'stack.yml:8:12 services.web.env.__proto__: a key named __proto__ is not allowed; rename it',
+  ]);
+});
