@@ -141,19 +141,24 @@ function tryPlace(order: HostOrder, r: Replica): boolean {
   return true;
 }
 
-/** One pass over shared hosts; true if anything moved. Keeps the lowest index, moves the highest. */
+/**
+ * One pass over shared hosts; true if anything moved. What costs no extra move goes first
+ * (a replica that is new here, or already on its way from another host); of the rest, the
+ * lowest index stays and the highest moves.
+ */
 function repairSpread(m: Model, order: HostOrder): boolean {
   let moved = false;
   for (const s of m.svcs) {
     const crowded = [...s.onHost].filter(([, rs]) => rs.length > 1).sort((a, b) => byName(a[0], b[0]));
     each: for (const [h, rs] of crowded) {
-      const byIndex = [...rs].sort((a, b) => a.index - b.index);
-      for (const r of byIndex.slice(1).reverse()) {
+      const stays = (r: Replica): number => (r.from === h.name ? 0 : 1);
+      const ranked = [...rs].sort((a, b) => stays(a) - stays(b) || a.index - b.index);
+      for (const r of ranked.slice(1).reverse()) {
         const t = order.firstWithout(s);
         if (!t) break each;
         order.unassign(r);
         order.assign(r, t);
-        if (r.from === h.name && r.cause === null) { r.cause = 'spread'; r.causeDetail = rid(s.name, byIndex[0]!.index); }
+        if (r.from === h.name && r.cause === null) { r.cause = 'spread'; r.causeDetail = rid(s.name, ranked[0]!.index); }
         r.note = spreadNote(s);
         moved = true;
       }

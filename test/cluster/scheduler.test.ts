@@ -247,6 +247,19 @@ test('spread: repairs repeat until none is left (one move makes room for another
   assert.deepEqual([hostsOf(r, 'a'), hostsOf(r, 'b')], ['x y', 'y z']);
 });
 
+test('spread: a replica that is moving anyway moves again before a kept one does', () => {
+  // a#0 leaves down w and can only double up on x; once b#1 makes room on y, a#0 goes
+  // there, not a#1 (which stays where it runs): two moves, not three
+  const hs = [down('w'), host('x', { mem: '2G' }), host('y', { mem: '2G' }), host('z', { cpus: 0.5 })];
+  const ss = [svc('a', 2, { mem: '1G', cpus: 1 }), svc('b', 2, { mem: '1G' })];
+  const r = sched(hs, ss, [...layout('a', 'w x'), ...layout('b', 'y y')]);
+  assert.equal(counts(r), 'place 0, move 2, stop 0, keep 2, unplaced 0');
+  assert.deepEqual(r.plan.move, [
+    { service: 'a', replica: 0, from: 'w', to: 'y', reason: 'host-down' },
+    { service: 'b', replica: 1, from: 'y', to: 'z', reason: 'spread' },
+  ]);
+});
+
 test('deterministic: the order of hosts, services and current placements does not matter', () => {
   const hs = [host('a', { mem: '4G' }), host('b', { mem: '4G', labels: { disk: 'ssd' } }), down('c'), host('d', { jails: 3 }), cordoned('e')];
   const ss = [svc('web', 4), svc('db', 2, { mem: '2G', labels: { disk: 'ssd' } }), svc('api', 3, { cpus: 1 })];
