@@ -137,5 +137,9 @@ export function violations(input: SchedulerInput, r: SchedulerResult): string[] 
     const plain = s.reason === 'service-removed' || s.reason === 'scaled-down' || s.reason === 'duplicate';
     if (!plain && !unplaced.has(key(s))) v.push(`${key(s)} stopped for ${s.reason} but not reported unplaced`);
   }
+  // one sentence per change: each place, move and stop, and each unplaced replica that was not running
+  const stopped = new Set(r.plan.stop.map(key));
+  const changes = r.plan.place.length + r.plan.move.length + r.plan.stop.length + r.unplaced.filter((u) => !stopped.has(key(u))).length;
+  if (r.decisions.length !== changes) v.push(`${r.decisions.length} decisions for ${changes} changes`);
   return v;
 }
