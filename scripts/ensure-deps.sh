@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # tool -> Debian package, for what the tests and the demo run for real
-PKGS=(btrfs-progs runc conmon tini iproute2 rsync tar util-linux mount python3 acl)
+PKGS=(btrfs-progs runc conmon tini iproute2 rsync tar util-linux mount python3 acl etcd-server etcd-client)
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
