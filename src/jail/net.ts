@@ -25,8 +25,20 @@ export const netnsDel = (name: string): Argv => ip(undefined, 'netns', 'del', na
 export const netnsList = (): Argv => ip(undefined, '-j', 'netns', 'list');
 export const bridgeAdd = (bridge: string): Argv => ip(undefined, 'link', 'add', 'name', bridge, 'type', 'bridge');
 /** A veth pair whose peer is born inside `peerNetns` under the name `peer`. */
-export const vethAdd = (host: string, peer: string, peerNetns: string): Argv =>
-  ip(undefined, 'link', 'add', host, 'type', 'veth', 'peer', 'name', peer, 'netns', peerNetns);
+export const vethAdd = (host: string, peer: string, peerNetns: string, peerMac?: string): Argv =>
+  ip(undefined, 'link', 'add', host, 'type', 'veth', 'peer', 'name', peer, ...(peerMac ? ['address', peerMac] : []), 'netns', peerNetns);
+
+/**
+ * The jail's MAC address, derived from its IPv4 address (as Docker does): a restarted jail
+ * keeps the same MAC, so the ARP caches of the host and of other jails stay right. A random
+ * MAC per start leaves them pointing at the old one until they expire, and the jail is
+ * unreachable meanwhile. 02: locally administered, unicast; cb: ours.
+ */
+export function macForIp(ip: string): string {
+  const parts = ip.split('.').map((x) => Number(x));
+  if (parts.length !== 4 || parts.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) throw new Error(`bug: not an IPv4 address: ${ip}`);
+  return ['02', 'cb', ...parts.map((x) => x.toString(16).padStart(2, '0'))].join(':');
+}
 export const linkSetNetns = (dev: string, netns: string): Argv => ip(undefined, 'link', 'set', 'dev', dev, 'netns', netns);
 export const linkSetMaster = (dev: string, bridge: string): Argv => ip(undefined, 'link', 'set', 'dev', dev, 'master', bridge);
 export const linkSetUp = (dev: string, netns?: string): Argv => ip(netns, 'link', 'set', 'dev', dev, 'up');
@@ -63,7 +75,7 @@ export function bridgePlan(bridge: string, subnet: Subnet): NetStep[] {
 export function jailNetworkPlan(n: JailNames, bridge: string, subnet: Subnet, jailIp: string): NetStep[] {
   return [
     { argv: netnsAdd(n.netns), undo: netnsDel(n.netns) },
-    { argv: vethAdd(n.vethHost, n.vethJail, n.netns), undo: linkDel(n.vethHost) },
+    { argv: vethAdd(n.vethHost, n.vethJail, n.netns, macForIp(jailIp)), undo: linkDel(n.vethHost) },
     { argv: linkSetMaster(n.vethHost, bridge) },
     { argv: linkSetUp(n.vethHost) },
     { argv: linkSetUp('lo', n.netns) },

@@ -32,11 +32,37 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
   }
 }
 
+/** What a failing reachability check should show: the jail's network, processes, logs and the agent's log. */
+async function diagnose(h: TestHost, ip: string): Promise<string> {
+  const { exec } = await import('../../src/sys/exec.js');
+  const run = async (argv: string[]) => `$ ${argv.join(' ')}\n${await exec(argv).then((r) => r.stdout, (e: Error) => e.message)}`;
+  const jails = await h.json<JailView[]>(['jail', 'ls']).catch(() => [] as JailView[]);
+  const j = jails.find((x) => x.ip === ip);
+  const out = [`jails: ${JSON.stringify(jails)}`];
+  if (j) {
+    const i = await h.json<JailInspect>(['jail', 'inspect', j.name]).catch(() => undefined);
+    if (i) {
+      const ns = i.paths.netns.split('/').pop()!;
+      out.push(await run(['ip', '-n', ns, '-br', 'addr']), await run(['ip', '-n', ns, 'route']), await run(['ip', '-br', 'link', 'show', 'master', h.bridge]), await run(['ip', '-br', 'link', 'show', i.hostInterface]));
+    }
+    out.push((await h.cli(['jail', 'logs', '--tail', '15', j.name])).stdout);
+  }
+  out.push(await run(['ps', '-eo', 'pid,ppid,stat,args']).then((t) => t.split('\n').filter((l) => /conmon|tini|python3 -m/.test(l)).join('\n')));
+  out.push(`agent log:\n${h.agentLog.split('\n').slice(-30).join('\n')}`);
+  return out.join('\n');
+}
+
 describe('jails on one host', { skip: !root && 'needs root (loop pools, runc, network namespaces)', concurrency: false }, () => {
   let h: TestHost;
   const ls = () => h.json<JailView[]>(['jail', 'ls']);
   const inspect = (n: string) => h.json<JailInspect>(['jail', 'inspect', n]);
-  const serving = (ip: string) => until(`http on ${ip}`, async () => (await get(`http://${ip}:8080/index.html`)).status === 200);
+  const serving = async (ip: string) => {
+    try {
+      await until(`http on ${ip}`, async () => (await get(`http://${ip}:8080/index.html`)).status === 200);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${await diagnose(h, ip)}`);
+    }
+  };
 
   before(async () => {
     h = await TestHost.create();
@@ -92,8 +118,14 @@ describe('jails on one host', { skip: !root && 'needs root (loop pools, runc, ne
 
   test('SIGKILL of the agent: the jails keep serving with the same PIDs and are managed again', async () => {
     const before = await ls();
+    const agentLog = h.agentLog;
     await h.stopAgent('SIGKILL');
-    for (const j of before) await serving(j.ip); // nobody noticed
+    try {
+      for (const j of before) await serving(j.ip); // nobody noticed
+    } catch (e) {
+      const ps = await (await import('../../src/sys/exec.js')).exec(['ps', '-eo', 'pid,ppid,sid,stat,args']);
+      throw new Error(`${(e as Error).message}\njails before: ${JSON.stringify(before)}\nprocesses:\n${ps.stdout.split('\n').filter((l) => /conmon|tini|python3/.test(l)).join('\n')}\nagent log:\n${agentLog.split('\n').slice(-25).join('\n')}`);
+    }
     await h.startAgent();
     const afterList = await ls();
     assert.deepEqual(afterList.map((j) => [j.name, j.pid, j.state]), before.map((j) => [j.name, j.pid, 'running']));

@@ -27,6 +27,7 @@ test('single commands', () => {
   assert.deepEqual(netnsList(), ['ip', '-j', 'netns', 'list']);
   assert.deepEqual(bridgeAdd('cb0'), ['ip', 'link', 'add', 'name', 'cb0', 'type', 'bridge']);
   assert.deepEqual(vethAdd('cbvX', 'eth0', 'ns'), ['ip', 'link', 'add', 'cbvX', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', 'ns']);
+  assert.deepEqual(vethAdd('cbvX', 'eth0', 'ns', '02:cb:0a:4d:00:05'), ['ip', 'link', 'add', 'cbvX', 'type', 'veth', 'peer', 'name', 'eth0', 'address', '02:cb:0a:4d:00:05', 'netns', 'ns']);
   assert.deepEqual(linkSetNetns('cbvX', 'ns'), ['ip', 'link', 'set', 'dev', 'cbvX', 'netns', 'ns']);
   assert.deepEqual(linkSetMaster('cbvX', 'cb0'), ['ip', 'link', 'set', 'dev', 'cbvX', 'master', 'cb0']);
   assert.deepEqual(linkSetUp('cb0'), ['ip', 'link', 'set', 'dev', 'cb0', 'up']);
@@ -51,7 +52,7 @@ test('jailNetworkPlan wires the veth into the bridge and the namespace, address 
   const v = n.vethHost;
   assert.deepEqual(jailNetworkPlan(n, 'cb0', parseSubnet('s', '10.77.0.0/24'), '10.77.0.5'), [
     { argv: ['ip', 'netns', 'add', 'cb-web@h1'], undo: ['ip', 'netns', 'del', 'cb-web@h1'] },
-    { argv: ['ip', 'link', 'add', v, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', 'cb-web@h1'], undo: ['ip', 'link', 'del', 'dev', v] },
+    { argv: ['ip', 'link', 'add', v, 'type', 'veth', 'peer', 'name', 'eth0', 'address', '02:cb:0a:4d:00:05', 'netns', 'cb-web@h1'], undo: ['ip', 'link', 'del', 'dev', v] },
     { argv: ['ip', 'link', 'set', 'dev', v, 'master', 'cb0'] },
     { argv: ['ip', 'link', 'set', 'dev', v, 'up'] },
     { argv: ['ip', '-n', 'cb-web@h1', 'link', 'set', 'dev', 'lo', 'up'] },
@@ -115,4 +116,11 @@ test('batchPlan groups consecutive commands per namespace; netns add runs alone'
   ]);
   assert.throws(() => batchPlan([['runc', 'list']]), /not an ip command/);
   assert.deepEqual(batchPlan([['ip', 'link', 'set', 'dev', 'a b', 'up']]), [{ argv: ['ip', 'link', 'set', 'dev', 'a b', 'up'] }], 'an argument a batch line cannot carry runs alone');
+});
+
+test("a jail's MAC is derived from its IP, so restarts keep ARP caches right", async () => {
+  const { macForIp } = await import('../../src/jail/net.js');
+  assert.equal(macForIp('10.77.0.5'), '02:cb:0a:4d:00:05');
+  assert.equal(macForIp('10.247.217.254'), '02:cb:0a:f7:d9:fe');
+  assert.throws(() => macForIp('10.77.0'), /not an IPv4/);
 });

@@ -68,7 +68,7 @@ test('setupJailNetwork runs the plan in three processes: netns add, then one ip 
   await new NetworkRuntime(r.exec, 'cb0', subnet).setupJailNetwork(n, '10.77.0.5');
   assert.deepEqual(r.calls, [
     'ip netns add cb-web@h1',
-    `ip -batch - <<< link add ${V} type veth peer name eth0 netns cb-web@h1 | link set dev ${V} master cb0 | link set dev ${V} up`,
+    `ip -batch - <<< link add ${V} type veth peer name eth0 address 02:cb:0a:4d:00:05 netns cb-web@h1 | link set dev ${V} master cb0 | link set dev ${V} up`,
     'ip -n cb-web@h1 -batch - <<< link set dev lo up | addr add 10.77.0.5/24 dev eth0 | link set dev eth0 up | route add default via 10.77.0.1',
   ]);
 });
