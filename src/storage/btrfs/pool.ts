@@ -45,6 +45,9 @@ async function isBtrfs(path: string): Promise<boolean> {
 }
 
 export async function createPool(ctx: PoolContext, req: PoolCreateRequest): Promise<PoolRecord> {
+  if (process.getuid?.() !== 0) {
+    throw new UserError('creating a btrfs pool needs root: it attaches a loop device, makes a filesystem and mounts it', 'run it with sudo, or use a pool of plain directories: cellblock pool create --driver dir');
+  }
   return req.path === undefined ? createLoopPool(ctx, req.name, req.size) : createPathPool(ctx, req.name, req.path, req.size);
 }
 
