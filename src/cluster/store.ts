@@ -1,0 +1,161 @@
+/**
+ * A small typed wrapper over the `etcd3` client, working inside KEY_PREFIX ('/cellblock/'):
+ * get/put/delete (strings and JSON), prefix reads with the revision they were read at, prefix
+ * watches from a revision (read, then watch from revision+1: nothing is missed), and guarded
+ * transactions. Revisions are etcd's int64s as decimal strings, as etcd3 hands them over.
+ */
+import { Etcd3, type IOptions, type Namespace } from 'etcd3';
+import { KEY_PREFIX } from './keys.js';
+
+export interface KeyValue {
+  key: string;
+  value: string;
+  createRevision: string;
+  modRevision: string;
+  /** ID of the lease the key is attached to, '0' for none. */
+  lease: string;
+}
+
+export interface WatchEvent {
+  type: 'put' | 'delete';
+  key: string;
+  /** '' for a delete. */
+  value: string;
+  modRevision: string;
+}
+
+export interface PrefixRead {
+  kvs: KeyValue[];
+  /** The store's revision when read: watch from revision+1 to see every later change. */
+  revision: string;
+}
+
+export interface StoreWatch {
+  cancel(): Promise<void>;
+}
+
+/** A comparison a guarded transaction requires (etcd's Compare on one key). */
+export interface Guard {
+  key: string;
+  target: 'Create' | 'Mod' | 'Version' | 'Value' | 'Lease';
+  op: '==' | '!=' | '>' | '<';
+  value: string | number;
+}
+
+/** One write of a guarded transaction. */
+export type TxnWrite =
+  | { put: string; value: string; lease?: string }
+  | { delete: string };
+
+interface RawKv { key: Buffer; value: Buffer; create_revision: string; mod_revision: string; lease: string }
+
+function strip(key: Buffer | string): string {
+  const k = key.toString();
+  // watch events and range results are already relative to the namespace in etcd3
+  return k.startsWith(KEY_PREFIX) ? k.slice(KEY_PREFIX.length) : k;
+}
+
+function toKv(kv: RawKv): KeyValue {
+  return {
+    key: strip(kv.key),
+    value: kv.value.toString(),
+    createRevision: String(kv.create_revision),
+    modRevision: String(kv.mod_revision),
+    lease: String(kv.lease ?? '0'),
+  };
+}
+
+export class Store {
+  /** The etcd3 namespace for KEY_PREFIX, for what this wrapper does not cover. */
+  readonly ns: Namespace;
+
+  constructor(readonly client: Etcd3) {
+    this.ns = client.namespace(KEY_PREFIX);
+  }
+
+  /** A client for etcd at endpoints (http://127.0.0.1:PORT, ...). */
+  static connect(endpoints: string | string[], options: Omit<IOptions, 'hosts'> = {}): Store {
+    return new Store(new Etcd3({ dialTimeout: 3000, ...options, hosts: endpoints }));
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    const res = await this.ns.get(key).exec();
+    const kv = res.kvs[0] as RawKv | undefined;
+    return kv ? toKv(kv) : undefined;
+  }
+
+  async getString(key: string): Promise<string | undefined> {
+    return (await this.get(key))?.value;
+  }
+
+  async getJson<T>(key: string): Promise<T | undefined> {
+    const kv = await this.get(key);
+    return kv === undefined ? undefined : (JSON.parse(kv.value) as T);
+  }
+
+  /** Every key under prefix, sorted by key, and the revision they were read at. */
+  async getPrefix(prefix: string): Promise<PrefixRead> {
+    const res = await this.ns.getAll().prefix(prefix).sort('Key', 'Ascend').exec();
+    return { kvs: (res.kvs as RawKv[]).map(toKv), revision: String(res.header.revision) };
+  }
+
+  /** Puts value; resolves with the store's revision after the write. */
+  async put(key: string, value: string, lease?: string): Promise<string> {
+    const b = this.ns.put(key).value(value);
+    if (lease !== undefined) b.lease(lease);
+    return String((await b.exec()).header.revision);
+  }
+
+  async putJson(key: string, value: unknown, lease?: string): Promise<string> {
+    return this.put(key, JSON.stringify(value), lease);
+  }
+
+  /** Deletes key; true if it existed. */
+  async delete(key: string): Promise<boolean> {
+    const res = await this.ns.delete().key(key).exec();
+    return Number(res.deleted) > 0;
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    return Number((await this.ns.delete().prefix(prefix).exec()).deleted);
+  }
+
+  /**
+   * Runs writes only if every guard holds, atomically. Resolves with whether they ran and
+   * the store's revision after the transaction.
+   */
+  async txn(guards: readonly Guard[], writes: readonly TxnWrite[]): Promise<{ succeeded: boolean; revision: string }> {
+    if (guards.length === 0) throw new Error('Store.txn: at least one guard is required');
+    let b = this.ns.if(guards[0]!.key, guards[0]!.target, guards[0]!.op, guards[0]!.value);
+    for (const g of guards.slice(1)) b = b.and(g.key, g.target, g.op, g.value);
+    const ops = writes.map((w) => {
+      if ('delete' in w) return this.ns.delete().key(w.delete);
+      const p = this.ns.put(w.put).value(w.value);
+      return w.lease !== undefined ? p.lease(w.lease) : p;
+    });
+    const res = await b.then(...ops).commit();
+    return { succeeded: res.succeeded, revision: String(res.header.revision) };
+  }
+
+  /**
+   * Calls onEvent for every put and delete under prefix, from `fromRevision` if given (use a
+   * PrefixRead's revision + 1), else from now. Resolves once the watch is established.
+   */
+  async watchPrefix(prefix: string, onEvent: (e: WatchEvent) => void, opts: { fromRevision?: string } = {}): Promise<StoreWatch> {
+    let b = this.ns.watch().prefix(prefix);
+    if (opts.fromRevision !== undefined) b = b.startRevision(opts.fromRevision);
+    const w = await b.create();
+    w.on('put', (kv) => onEvent({ type: 'put', key: strip(kv.key), value: kv.value.toString(), modRevision: String(kv.mod_revision) }));
+    w.on('delete', (kv) => onEvent({ type: 'delete', key: strip(kv.key), value: '', modRevision: String(kv.mod_revision) }));
+    return { cancel: () => w.cancel() };
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** revision + 1, for watching right after a read. */
+export function nextRevision(revision: string): string {
+  return (BigInt(revision) + 1n).toString();
+}
