@@ -22,6 +22,8 @@ export interface WatchEvent {
   /** '' for a delete. */
   value: string;
   modRevision: string;
+  /** '0' for a delete. */
+  createRevision: string;
 }
 
 export interface PrefixRead {
@@ -142,11 +144,26 @@ export class Store {
    * PrefixRead's revision + 1), else from now. Resolves once the watch is established.
    */
   async watchPrefix(prefix: string, onEvent: (e: WatchEvent) => void, opts: { fromRevision?: string } = {}): Promise<StoreWatch> {
-    let b = this.ns.watch().prefix(prefix);
+    return this.watch(this.ns.watch().prefix(prefix), onEvent, opts);
+  }
+
+  /** watchPrefix for one key. */
+  async watchKey(key: string, onEvent: (e: WatchEvent) => void, opts: { fromRevision?: string } = {}): Promise<StoreWatch> {
+    return this.watch(this.ns.watch().key(key), onEvent, opts);
+  }
+
+  private async watch(b: ReturnType<Namespace['watch']>, onEvent: (e: WatchEvent) => void, opts: { fromRevision?: string }): Promise<StoreWatch> {
     if (opts.fromRevision !== undefined) b = b.startRevision(opts.fromRevision);
     const w = await b.create();
-    w.on('put', (kv) => onEvent({ type: 'put', key: strip(kv.key), value: kv.value.toString(), modRevision: String(kv.mod_revision) }));
-    w.on('delete', (kv) => onEvent({ type: 'delete', key: strip(kv.key), value: '', modRevision: String(kv.mod_revision) }));
+    const ev = (type: WatchEvent['type'], kv: RawKv): WatchEvent => ({
+      type,
+      key: strip(kv.key),
+      value: type === 'put' ? kv.value.toString() : '',
+      modRevision: String(kv.mod_revision),
+      createRevision: type === 'put' ? String(kv.create_revision) : '0',
+    });
+    w.on('put', (kv) => onEvent(ev('put', kv as RawKv)));
+    w.on('delete', (kv) => onEvent(ev('delete', kv as RawKv)));
     return { cancel: () => w.cancel() };
   }
 

@@ -1,0 +1,133 @@
+/**
+ * HostLease: an agent's membership. A lease with a TTL of a few seconds, kept alive by the
+ * etcd3 client, and the key hosts/NAME attached to it: when the agent stops renewing (crash,
+ * partition, host down), etcd deletes the key after the TTL; watchers of hosts/ see the delete.
+ *
+ * The holder tracks how long the lease is surely alive: a keepalive sent at t and answered
+ * with TTL s keeps it until at least t + s (etcd renews on receipt, after t). When that moment
+ * passes unanswered the lease counts as lost at once, with no wait for etcd3's own detection
+ * (2 × TTL): `alive` turns false and onLost fires, so leadership built on it stops in time.
+ */
+import type { Lease } from 'etcd3';
+import { hostKey } from './keys.js';
+import type { Store } from './store.js';
+
+export interface HostLeaseOptions {
+  /** Host name; the key is hosts/NAME. */
+  name: string;
+  /** Lease TTL in whole seconds (etcd's minimum with default timing is 2). Default 5. */
+  ttlSeconds?: number;
+  /** JSON value of the host key (facts about the host). Default {}. */
+  value?: unknown;
+  /** Monotonic milliseconds; a parameter so tests can drive it. Default performance.now(). */
+  now?: () => number;
+}
+
+export type LeaseState = 'alive' | 'lost' | 'released' | 'revoked';
+
+export const DEFAULT_HOST_TTL_SECONDS = 5;
+
+export class HostLease {
+  readonly key: string;
+  readonly ttlSeconds: number;
+  private stateValue: LeaseState = 'alive';
+  private untilMs: number;
+  private fired: number[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly lostHandlers: ((reason: string) => void)[] = [];
+  private readonly now: () => number;
+
+  private constructor(private readonly lease: Lease, readonly id: string, grantedAt: number, opts: HostLeaseOptions) {
+    this.key = hostKey(opts.name);
+    this.ttlSeconds = opts.ttlSeconds ?? DEFAULT_HOST_TTL_SECONDS;
+    this.now = opts.now ?? (() => performance.now());
+    this.untilMs = grantedAt + this.ttlSeconds * 1000;
+    lease.on('keepaliveEstablished', () => { this.fired = []; });
+    lease.on('keepaliveFired', () => { this.fired.push(this.now()); });
+    lease.on('keepaliveSucceeded', (res) => {
+      const sentAt = this.fired.shift() ?? this.untilMs - this.ttlSeconds * 1000;
+      this.untilMs = Math.max(this.untilMs, sentAt + Number(res.TTL) * 1000);
+      this.arm();
+    });
+    lease.on('lost', (err) => this.lose(`etcd reports the lease lost: ${err.message}`));
+    this.arm();
+  }
+
+  /** Grants the lease and puts the host key on it; keepalive starts at once. */
+  static async acquire(store: Store, opts: HostLeaseOptions): Promise<HostLease> {
+    const key = hostKey(opts.name);
+    const ttl = opts.ttlSeconds ?? DEFAULT_HOST_TTL_SECONDS;
+    const now = opts.now ?? (() => performance.now());
+    const grantedAt = now();
+    const lease = store.ns.lease(ttl);
+    let id: string;
+    try {
+      id = String(await lease.grant());
+      await lease.put(key).value(JSON.stringify(opts.value ?? {})).exec();
+    } catch (e) {
+      await lease.revoke().catch(() => {});
+      throw e;
+    }
+    return new HostLease(lease, id, grantedAt, opts);
+  }
+
+  get state(): LeaseState {
+    if (this.stateValue === 'alive' && this.now() >= this.untilMs) this.lose('no keepalive answered within the TTL');
+    return this.stateValue;
+  }
+
+  /** True while the lease is surely alive in etcd. */
+  get alive(): boolean {
+    return this.state === 'alive';
+  }
+
+  /** Monotonic time (the `now` clock) until which the lease is surely alive. */
+  get validUntil(): number {
+    return this.untilMs;
+  }
+
+  /** fn runs once, when the lease is lost (not after release() or revoke()). */
+  onLost(fn: (reason: string) => void): void {
+    this.lostHandlers.push(fn);
+  }
+
+  /** Updates the host key's value (a no-op error if the lease is gone). */
+  async update(value: unknown): Promise<void> {
+    await this.lease.put(this.key).value(JSON.stringify(value)).exec();
+  }
+
+  /** Stops renewing and lets the lease expire by its TTL, as a crashed agent's would. */
+  release(): void {
+    this.end('released');
+    this.lease.release();
+  }
+
+  /** Ends the lease now: etcd deletes the host key (and a leader key on this lease). */
+  async revoke(): Promise<void> {
+    this.end('revoked');
+    await this.lease.revoke();
+  }
+
+  private arm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.stateValue !== 'alive') return;
+    this.timer = setTimeout(() => void this.state, Math.max(0, this.untilMs - this.now()) + 1);
+    this.timer.unref();
+  }
+
+  private end(state: LeaseState): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.stateValue === 'alive') this.stateValue = state;
+  }
+
+  private lose(reason: string): void {
+    if (this.stateValue !== 'alive') return;
+    this.end('lost');
+    // stop renewing: the holder has already acted on the loss; a new HostLease starts over
+    this.lease.revoke().catch(() => {});
+    for (const fn of this.lostHandlers.splice(0)) {
+      try { fn(reason); } catch { /* a handler's failure must not stop the others */ }
+    }
+  }
+}
