@@ -70,6 +70,7 @@ function toKv(kv: RawKv): KeyValue {
 export class Store {
   /** The etcd3 namespace for KEY_PREFIX, for what this wrapper does not cover. */
   readonly ns: Namespace;
+  private readonly watches = new Set<StoreWatch>();
 
   constructor(readonly client: Etcd3) {
     this.ns = client.namespace(KEY_PREFIX);
@@ -164,10 +165,17 @@ export class Store {
     });
     w.on('put', (kv) => onEvent(ev('put', kv as RawKv)));
     w.on('delete', (kv) => onEvent(ev('delete', kv as RawKv)));
-    return { cancel: () => w.cancel() };
+    const handle: StoreWatch = { cancel: async () => { this.watches.delete(handle); await w.cancel(); } };
+    this.watches.add(handle);
+    return handle;
   }
 
-  close(): void {
+  /**
+   * Cancels the watches still open, then closes the client. (etcd3 re-establishes a watch
+   * whose stream broke, so one left open would keep the process alive after close.)
+   */
+  async close(): Promise<void> {
+    await Promise.all([...this.watches].map((w) => w.cancel().catch(() => {})));
     this.client.close();
   }
 }

@@ -55,7 +55,7 @@ test('a restart after stop keeps the ports and the data', async () => {
   try {
     await store.put('probe', 'kept');
   } finally {
-    store.close();
+    await store.close();
   }
   const endpoint = t.etcd.endpoint;
   await t.etcd.stop();
@@ -69,7 +69,7 @@ test('a restart after stop keeps the ports and the data', async () => {
   try {
     assert.equal(await again.getString('probe'), 'kept');
   } finally {
-    again.close();
+    await again.close();
   }
 });
 
