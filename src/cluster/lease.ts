@@ -37,7 +37,10 @@ export class HostLease {
   private readonly lostHandlers: ((reason: string) => void)[] = [];
   private readonly now: () => number;
 
-  private constructor(private readonly lease: Lease, readonly id: string, grantedAt: number, opts: HostLeaseOptions) {
+  private idValue = '';
+
+  /** Listens before the grant: the etcd3 Lease starts keepalives the moment it is granted. */
+  private constructor(private readonly lease: Lease, grantedAt: number, opts: HostLeaseOptions) {
     this.key = hostKey(opts.name);
     this.ttlSeconds = opts.ttlSeconds ?? DEFAULT_HOST_TTL_SECONDS;
     this.now = opts.now ?? (() => performance.now());
@@ -45,8 +48,9 @@ export class HostLease {
     lease.on('keepaliveEstablished', () => { this.fired = []; });
     lease.on('keepaliveFired', () => { this.fired.push(this.now()); });
     lease.on('keepaliveSucceeded', (res) => {
-      const sentAt = this.fired.shift() ?? this.untilMs - this.ttlSeconds * 1000;
-      this.untilMs = Math.max(this.untilMs, sentAt + Number(res.TTL) * 1000);
+      // answers come in order on one stream; without a recorded send time, assume nothing
+      const sentAt = this.fired.shift();
+      if (sentAt !== undefined) this.untilMs = Math.max(this.untilMs, sentAt + Number(res.TTL) * 1000);
       this.arm();
     });
     lease.on('lost', (err) => this.lose(`etcd reports the lease lost: ${err.message}`));
@@ -56,19 +60,24 @@ export class HostLease {
   /** Grants the lease and puts the host key on it; keepalive starts at once. */
   static async acquire(store: Store, opts: HostLeaseOptions): Promise<HostLease> {
     const key = hostKey(opts.name);
-    const ttl = opts.ttlSeconds ?? DEFAULT_HOST_TTL_SECONDS;
     const now = opts.now ?? (() => performance.now());
     const grantedAt = now();
-    const lease = store.ns.lease(ttl);
-    let id: string;
+    const lease = store.ns.lease(opts.ttlSeconds ?? DEFAULT_HOST_TTL_SECONDS);
+    const held = new HostLease(lease, grantedAt, opts);
     try {
-      id = String(await lease.grant());
+      held.idValue = String(await lease.grant());
       await lease.put(key).value(JSON.stringify(opts.value ?? {})).exec();
     } catch (e) {
+      held.end('revoked');
       await lease.revoke().catch(() => {});
       throw e;
     }
-    return new HostLease(lease, id, grantedAt, opts);
+    return held;
+  }
+
+  /** etcd's lease ID (decimal). */
+  get id(): string {
+    return this.idValue;
   }
 
   get state(): LeaseState {
