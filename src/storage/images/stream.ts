@@ -25,6 +25,8 @@ export const TRAILER_MAGIC = Buffer.from('CBEND001');
 export const TRAILER_SIZE = 8 + 8 + 32;
 export const MAX_HEADER = 64 * 1024;
 export const STREAM_VERSION = 1;
+/** Stream buffers of 1 MiB: send streams are large, and Node's 16 KiB default costs throughput. */
+export const STREAM_HWM = 1024 * 1024;
 
 const name = z.string().regex(NAME_RE);
 const imageRef = z.strictObject({ name, tag: name });
@@ -92,7 +94,7 @@ export class HashingCounter extends Transform {
   private hash = createHash('sha256');
   bytes = 0;
   constructor(private readonly onBytes?: (total: number) => void) {
-    super();
+    super({ highWaterMark: STREAM_HWM });
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.hash.update(chunk);
@@ -116,21 +118,28 @@ export class TrailerVerifier extends Transform {
   bytes = 0;
   verified = false;
   constructor(private readonly onBytes?: (total: number) => void) {
-    super();
+    super({ highWaterMark: STREAM_HWM });
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    const all = this.tail.length ? Buffer.concat([this.tail, chunk]) : chunk;
-    if (all.length <= TRAILER_SIZE) {
-      this.tail = Buffer.from(all);
+    if (this.tail.length + chunk.length <= TRAILER_SIZE) {
+      this.tail = Buffer.concat([this.tail, chunk]);
       return cb();
     }
-    const pass = all.subarray(0, all.length - TRAILER_SIZE);
-    this.tail = Buffer.from(all.subarray(all.length - TRAILER_SIZE));
-    this.hash.update(pass);
-    this.bytes += pass.length;
+    // pass on everything but the last TRAILER_SIZE bytes without copying the (large) chunk
+    const keepFromChunk = Math.min(chunk.length, TRAILER_SIZE);
+    const fromTail = TRAILER_SIZE - keepFromChunk; // bytes of the old tail that stay in the tail
+    const outTail = this.tail.subarray(0, this.tail.length - fromTail);
+    const outChunk = chunk.subarray(0, chunk.length - keepFromChunk);
+    this.tail = Buffer.concat([this.tail.subarray(this.tail.length - fromTail), chunk.subarray(chunk.length - keepFromChunk)]);
+    for (const part of [outTail, outChunk]) {
+      if (part.length === 0) continue;
+      this.hash.update(part);
+      this.bytes += part.length;
+      this.push(part);
+    }
     this.onBytes?.(this.bytes);
-    cb(null, pass);
+    cb();
   }
 
   override _flush(cb: TransformCallback): void {
@@ -164,6 +173,10 @@ export function checkTrailer(tail: Buffer, bytes: number, digest: Buffer): UserE
 export class HeaderSplitter extends Transform {
   private buf: Buffer | null = Buffer.alloc(0);
   header: StreamHeader | undefined;
+
+  constructor() {
+    super({ highWaterMark: STREAM_HWM });
+  }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     if (this.buf === null) return cb(null, chunk);
