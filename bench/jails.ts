@@ -13,7 +13,7 @@ import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { exec } from '../src/sys/exec.js';
-import { main as cli } from '../src/cli/main.js';
+import { quietCli as cli } from './cli.js';
 import { JailManager } from '../src/jail/manager.js';
 import { writeBundle } from '../src/jail/bundle.js';
 import { parseJailSpec } from '../src/jail/model.js';

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { exec } from '../src/sys/exec.js';
-import { main as cli } from '../src/cli/main.js';
+import { quietCli as cli } from './cli.js';
 import { openPool } from '../src/storage/pools.js';
 import { buildImage } from '../src/storage/images/build.js';
 import { exportImage, importImage } from '../src/storage/images/transfer.js';
@@ -66,12 +66,9 @@ export async function benchStorage(o: { quick?: boolean } = {}): Promise<Record<
   const result: Record<string, unknown> = {};
   const big = o.quick ? 128 * MB : 1024 * MB;
   const imageBytes = o.quick ? 64 * MB : 512 * MB;
-  const out = process.stdout.write.bind(process.stdout);
-  process.stdout.write = (() => true) as typeof process.stdout.write; // the CLI's own lines
   try {
     const a = await pool(dirs.a, o.quick ? '1G' : '4G');
     const b = await pool(dirs.b, o.quick ? '1G' : '4G');
-    process.stdout.write = out;
 
     // 1. snapshots
     const snap: Record<string, unknown> = {};
@@ -165,7 +162,6 @@ export async function benchStorage(o: { quick?: boolean } = {}): Promise<Record<
       note: 'rsync rewrites a changed file whole (f2: 2 MB changed of 4 MB), so the stream carries 4 MB for it',
     };
   } finally {
-    process.stdout.write = out;
     for (const d of [dirs.a, dirs.b]) await cli(['--data-dir', d, 'pool', 'destroy', '--yes']).catch(() => 1);
     await rm(base, { recursive: true, force: true });
   }
