@@ -28,19 +28,37 @@ export function rsyncArgv(src: string, dest: string): string[] {
   return ['rsync', '--archive', '--hard-links', '--acls', '--xattrs', '--delete', '--checksum', '--quiet', `${src.replace(/\/+$/, '')}/`, `${dest.replace(/\/+$/, '')}/`];
 }
 
-export async function buildImage(o: BuildOptions): Promise<ImageRecord> {
-  const { driver, ref } = o;
+export interface BuildCheck {
+  dataDir: string;
+  ref: ImageRef;
+  dir: string;
+  from?: ImageRef | null;
+  /** Name of the pool the image is to be built in. */
+  pool: string;
+}
+
+/**
+ * The refusals of a build that need no pool: run before the pool is opened (the default pool
+ * is created on first use, and bad input must change nothing). Returns the parent, if any.
+ */
+export async function checkBuild(o: BuildCheck): Promise<ImageRecord | undefined> {
   const st = await stat(o.dir).catch(() => undefined);
   if (!st?.isDirectory()) throw new UserError(`${o.dir} is not a directory`, 'give the directory holding the application files, for example examples/site');
-  if (await readImage(o.dataDir, ref)) {
-    throw new ExistsError(`image ${formatImageRef(ref)} already exists`, `build a new tag, or remove it first with: cellblock image rm ${formatImageRef(ref)}`);
+  if (await readImage(o.dataDir, o.ref)) {
+    throw new ExistsError(`image ${formatImageRef(o.ref)} already exists`, `build a new tag, or remove it first with: cellblock image rm ${formatImageRef(o.ref)}`);
   }
   let parent: ImageRecord | undefined;
   if (o.from) parent = await getImage(o.dataDir, o.from);
-  else if (o.from === undefined) parent = await newestImage(o.dataDir, ref.name, driver.pool.name);
-  if (parent && parent.pool !== driver.pool.name) {
-    throw new UserError(`parent image ${formatImageRef(parent)} is in pool ${parent.pool}, not ${driver.pool.name}`, 'build in the parent\'s pool (--pool), or pass --no-parent');
+  else if (o.from === undefined) parent = await newestImage(o.dataDir, o.ref.name, o.pool);
+  if (parent && parent.pool !== o.pool) {
+    throw new UserError(`parent image ${formatImageRef(parent)} is in pool ${parent.pool}, not ${o.pool}`, 'build in the parent\'s pool (--pool), or pass --no-parent');
   }
+  return parent;
+}
+
+export async function buildImage(o: BuildOptions): Promise<ImageRecord> {
+  const { driver, ref } = o;
+  const parent = await checkBuild({ dataDir: o.dataDir, ref, dir: o.dir, from: o.from, pool: driver.pool.name });
   const ds = imageDataset(ref);
   const rec = await Revert.run(async (r) => {
     if (await driver.datasetExists(ds)) await driver.destroyDataset(ds); // leftover of an interrupted build: no record points at it

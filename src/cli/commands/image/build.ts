@@ -3,7 +3,7 @@ import type { CliDeps } from '../../main.js';
 import { contextFrom } from '../../context.js';
 import { printResult } from '../../output.js';
 import { openPool, DEFAULT_POOL } from '../../../storage/pools.js';
-import { buildImage } from '../../../storage/images/build.js';
+import { buildImage, checkBuild } from '../../../storage/images/build.js';
 import { formatImageRef, parseImageRef } from '../../../sys/names.js';
 import { UserError } from '../../../sys/errors.js';
 
@@ -22,6 +22,8 @@ export default function register(group: Command, deps: CliDeps): void {
       const ref = parseImageRef(image, 'image');
       if (opts.from !== undefined && !opts.parent) throw new UserError('--from and --no-parent cannot be used together', 'keep one: --from NAME:TAG to pick a parent, --no-parent for none');
       const from = opts.from !== undefined ? parseImageRef(opts.from, '--from') : opts.parent ? undefined : null;
+      // refuse bad input before the default pool is created for it
+      await checkBuild({ dataDir: ctx.dataDir, ref, dir, from, pool: opts.pool });
       const driver = await openPool(ctx, opts.pool, { create: true });
       const rec = await buildImage({ exec: ctx.exec, dataDir: ctx.dataDir, driver, ref, dir, from });
       printResult(ctx, `built image ${formatImageRef(ref)} in pool ${rec.pool}${rec.parent ? ` (child of ${formatImageRef(rec.parent)})` : ''}`, rec);
