@@ -1,28 +1,44 @@
 /**
  * The benchmark runner: `npm run bench [-- NAME...] [--quick] [--json]`, as root.
- * NAME: storage, jails, scheduler (default: all). Each prints its figures beside the raw tool
- * measured in the same run, and whether its goal is met.
+ * NAME: snapshot, transfer, incremental (together: storage), jails, scheduler; default: all.
+ * Each prints its figures beside the raw tool measured in the same run, and whether its goal
+ * is met; --json prints one JSON document instead.
  */
-import { benchStorage, printStorageBench } from './storage.js';
+import { cpus } from 'node:os';
+import { benchSnapshot, printSnapshotBench } from './snapshot.js';
+import { benchTransfer, printTransferBench } from './transfer.js';
+import { benchIncremental, printIncrementalBench } from './incremental.js';
 import { benchJails, printJailBench } from './jails.js';
 import { benchScheduler, printSchedulerBench } from './scheduler.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const quick = args.includes('--quick');
-const names = args.filter((a) => !a.startsWith('--'));
-const all = ['storage', 'jails', 'scheduler'];
-for (const n of names) if (!all.includes(n)) { console.error(`unknown benchmark ${n}: use ${all.join(', ')}`); process.exit(1); }
-const wanted = names.length ? names : all;
+const GROUPS: Record<string, string[]> = { storage: ['snapshot', 'transfer', 'incremental'] };
+const ALL = ['snapshot', 'transfer', 'incremental', 'jails', 'scheduler'];
+const names = args.filter((a) => !a.startsWith('--')).flatMap((n) => GROUPS[n] ?? [n]);
+for (const n of names) {
+  if (!ALL.includes(n)) {
+    console.error(`unknown benchmark ${n}: use ${[...ALL, ...Object.keys(GROUPS)].join(', ')}`);
+    process.exit(1);
+  }
+}
+const wanted = names.length ? [...new Set(names)] : ALL;
 if (process.getuid?.() !== 0 && wanted.some((n) => n !== 'scheduler')) {
   console.error('the storage and jail benchmarks need root (loop devices, btrfs, runc): run with sudo, or run only: npm run bench -- scheduler');
   process.exit(1);
 }
-const results: Record<string, unknown> = { date: new Date().toISOString(), cores: (await import('node:os')).cpus().length };
+
+const results: Record<string, unknown> = { date: new Date().toISOString(), cores: cpus().length, cpu: cpus()[0]?.model };
+const t0 = Date.now();
 for (const n of wanted) {
   if (!json) console.log(`\n== ${n}`);
-  if (n === 'storage') { const r = await benchStorage({ quick }); results.storage = r; if (!json) printStorageBench(r); }
-  if (n === 'jails') { const r = await benchJails({ startN: quick ? 10 : 50, densityN: quick ? 20 : 200, json }); results.jails = r; if (!json) printJailBench(r); }
-  if (n === 'scheduler') { const r = await benchScheduler(); results.scheduler = r; if (!json) printSchedulerBench(r); }
+  if (n === 'snapshot') { const r = await benchSnapshot({ quick }); results[n] = r; if (!json) printSnapshotBench(r); }
+  if (n === 'transfer') { const r = await benchTransfer({ quick }); results[n] = r; if (!json) printTransferBench(r); }
+  if (n === 'incremental') { const r = await benchIncremental(); results[n] = r; if (!json) printIncrementalBench(r); }
+  if (n === 'jails') { const r = await benchJails({ startN: quick ? 10 : 50, densityN: quick ? 20 : 200, json }); results[n] = r; if (!json) printJailBench(r); }
+  if (n === 'scheduler') { const r = await benchScheduler(); results[n] = r; if (!json) printSchedulerBench(r); }
 }
+results.seconds = Math.round((Date.now() - t0) / 1000);
 if (json) console.log(JSON.stringify(results, null, 2));
+else console.log(`\n(${results.seconds} s, ${results.cores} cores, ${results.date})`);
