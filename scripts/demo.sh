@@ -5,13 +5,13 @@
 # dir and pool) and verified there, snapshots, and the image running in a jail with its own IP
 # address, limits and a read-only OS, supervised by the agent.
 #
-#   sudo scripts/demo.sh          run it, then remove everything it made
-#   sudo scripts/demo.sh --keep   leave the demo's pools and images for you to explore
+#   scripts/demo.sh          (as root) run it, then remove everything it made
+#   scripts/demo.sh --keep   leave the demo's pools and images for you to explore
 set -euo pipefail
 cd "$(dirname "$0")/.."
 keep=0
 [ "${1:-}" = "--keep" ] && keep=1
-if [ "$(id -u)" -ne 0 ]; then echo "the demo needs root (loop devices, btrfs mounts): run it with sudo" >&2; exit 1; fi
+if [ "$(id -u)" -ne 0 ]; then echo "the demo needs root (loop devices, btrfs mounts): run it as root (sudo scripts/demo.sh)" >&2; exit 1; fi
 bash scripts/ensure-deps.sh
 
 demo=/var/lib/cellblock-demo
