@@ -134,4 +134,3 @@ async function waitExitRecorded(l: SuperviseLayout): Promise<void> {
   while ((await readInt(l.exitFile)) === null && pidAlive(conmon) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
 }
 
-export { ExecError };

@@ -9,7 +9,7 @@ import { readFile, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Exec } from '../sys/exec.js';
-import { ExistsError, UserError } from '../sys/errors.js';
+import { ExecError, ExistsError, UserError } from '../sys/errors.js';
 import { checkName, formatImageRef, parseImageRef } from '../sys/names.js';
 import { Revert } from '../sys/revert.js';
 import { openPool } from '../storage/pools.js';
@@ -33,7 +33,7 @@ import { Supervisor } from './supervisor.js';
 import { checkCommandInJail } from './paths.js';
 import { cgroupUsage } from './usage.js';
 import { removeCgroupParents } from './cgroups.js';
-import { ExecError } from '../sys/errors.js';
+import { checkRequestedIp } from './ipam.js';
 
 export interface JailManagerOptions {
   exec: Exec;
@@ -126,7 +126,6 @@ export class JailManager implements JailService {
       await checkCommandInJail(spec, e.host, bundleDirOf(this.dataDir, name));
       if (spec.ip !== undefined) {
         // checked against the subnet and the other leases before anything is made
-        const { checkRequestedIp } = await import('./ipam.js');
         checkRequestedIp(e.leases.subnet, spec.ip, await e.leases.read(), name);
       }
       const rec = await Revert.run(async (r) => {
