@@ -8,12 +8,14 @@
  *     (goal: under 1 MB of pool per jail), time to start and to remove them all.
  * Root only. Everything is made under a temporary data dir and removed at the end.
  */
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
-import { tmpdir, cpus } from 'node:os';
+import { open, readFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { exec } from '../src/sys/exec.js';
-import { quietCli as cli } from './cli.js';
+import { buildImage } from '../src/storage/images/build.js';
+import type { StorageDriver } from '../src/storage/driver.js';
+import { MB, withPools } from './lib.js';
 import { JailManager } from '../src/jail/manager.js';
 import { writeBundle } from '../src/jail/bundle.js';
 import { parseJailSpec } from '../src/jail/model.js';
@@ -24,7 +26,6 @@ import { runcRun, runcDelete } from '../src/jail/runc.js';
 import { cgroupUsage } from '../src/jail/usage.js';
 import { removeCgroupParents } from '../src/jail/cgroups.js';
 import { imageSnapshot } from '../src/storage/images/store.js';
-import { openPool } from '../src/storage/pools.js';
 import { formatSize } from '../src/sys/size.js';
 
 const EXAMPLES = new URL('../../examples/site', import.meta.url).pathname;
@@ -43,12 +44,17 @@ async function rssKb(pid: number): Promise<number> {
 
 export interface JailBenchOptions { startN: number; densityN: number; json: boolean }
 
-export async function benchJails(o: JailBenchOptions): Promise<Record<string, unknown>> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'cb-bench-jails-'));
+export function benchJails(o: JailBenchOptions): Promise<Record<string, unknown>> {
+  return withPools('jails', async (pools) => {
+    const { ctx, driver } = await pools.pool('host', 4096 * MB);
+    await buildImage({ exec, dataDir: ctx.dataDir, driver, ref: { name: 'site', tag: 'v1' }, dir: EXAMPLES, from: null });
+    return runJailBench(o, ctx.dataDir, driver);
+  });
+}
+
+async function runJailBench(o: JailBenchOptions, dataDir: string, driver: StorageDriver): Promise<Record<string, unknown>> {
   const subnet = `10.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}.0/24`;
-  await cli(['--data-dir', dataDir, 'pool', 'create', '--size', '4G']);
-  await cli(['--data-dir', dataDir, 'image', 'build', 'site:v1', EXAMPLES]);
-  const m = new JailManager({ exec, dataDir, subnet });
+  const m = new JailManager({ exec, dataDir, subnet, pool: driver.pool.name });
   await m.open();
   const env = await m.env();
   const host = await probeHost();
@@ -56,7 +62,6 @@ export async function benchJails(o: JailBenchOptions): Promise<Record<string, un
   const rawIds: string[] = [];
   try {
     // 1. raw runc run -d, bundles and network made beforehand
-    const driver = await openPool({ exec, dataDir });
     const rawMs: number[] = [];
     const devnull = await open('/dev/null', 'w');
     for (let i = 0; i < o.startN; i++) {
@@ -149,8 +154,6 @@ export async function benchJails(o: JailBenchOptions): Promise<Record<string, un
     }
     await env.net.removeBridge().catch(() => {});
     await removeCgroupParents(env.config.instance).catch(() => {});
-    await cli(['--data-dir', dataDir, 'pool', 'destroy', '--yes']).catch(() => {});
-    await rm(dataDir, { recursive: true, force: true });
   }
   return result;
 }
