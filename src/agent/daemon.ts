@@ -13,6 +13,11 @@ import { UserError } from '../sys/errors.js';
 import type { JailService } from '../jail/service.js';
 import { createApiServer } from '../api/server.js';
 import { clearStaleSocket, ensureRunDir, listenOnSocket, pidFilePath, socketPath } from '../api/socket.js';
+import { loadHostConfig } from '../jail/host-config.js';
+import { ClusterRuntime } from './cluster-runtime.js';
+import { ClusterOps } from './cluster-ops.js';
+import { clusterRoutes } from './cluster-api.js';
+import { TcpListeners } from './listeners.js';
 
 export interface AgentContext {
   dataDir: string;
@@ -49,6 +54,13 @@ export interface AgentOptions extends AgentContext {
   /** How long requests in flight may take to finish on shutdown (default 10 s). */
   graceMs?: number;
   version?: string;
+  /**
+   * Run the cluster side (etcd, lease, leader, reconciler, mTLS listeners). Default: on with
+   * the real jail manager, off when a test injects a service.
+   */
+  cluster?: boolean;
+  /** Host lease TTL in seconds (default 3). */
+  ttlSeconds?: number;
 }
 
 export interface RunningAgent {
@@ -70,11 +82,31 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   await clearStaleSocket(sock);
 
   const service = await (o.createService ?? createJailManager)({ dataDir: o.dataDir, exec: o.exec, log, subnet: o.subnet });
-  const server = createApiServer(service, log.child({ component: 'api' }), { version: o.version });
+  let runtime: ClusterRuntime | undefined;
+  let listeners: TcpListeners | undefined;
+  let ops: ClusterOps | undefined;
+  if (o.cluster ?? !o.createService) {
+    const { config } = await loadHostConfig(o.dataDir, o.subnet ? { subnet: o.subnet } : {});
+    runtime = new ClusterRuntime({
+      dataDir: o.dataDir, exec: o.exec, log: log.child({ component: 'cluster' }), jails: service, subnet: config.subnet,
+      version: o.version ?? 'dev', ...(o.ttlSeconds ? { ttlSeconds: o.ttlSeconds } : {}),
+    });
+    const rt = runtime;
+    listeners = new TcpListeners(rt, () => extra, log.child({ component: 'api-tcp' }), service, o.version);
+    ops = new ClusterOps(rt, listeners);
+  }
+  const extra = runtime && ops ? clusterRoutes(runtime, ops) : undefined;
+  const server = createApiServer(service, log.child({ component: 'api' }), { version: o.version, ...(extra ? { extra } : {}) });
   try {
+    if (runtime) {
+      await runtime.start();
+      await listeners!.start();
+    }
     await listenOnSocket(server, o.dataDir);
     await writeFile(pidFile, `${process.pid}\n`, { mode: 0o644 });
   } catch (e) {
+    await listeners?.stop().catch(() => {});
+    await runtime?.stop({ revoke: false }).catch(() => {});
     await closeQuietly(service, log);
     await new Promise<void>((r) => server.close(() => r()));
     throw e;
@@ -92,7 +124,10 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       signals.off('SIGTERM', onSignal);
       signals.off('SIGINT', onSignal);
       log.info({ reason }, 'agent stopping; jails keep running');
-      await server.shutdown(o.graceMs ?? 10_000);
+      await Promise.all([server.shutdown(o.graceMs ?? 10_000), listeners?.stop()]);
+      // the lease is left to expire: an agent restarted within the TTL takes over its host's
+      // key before anyone sees the host down, so a restart moves no replica
+      await runtime?.stop({ revoke: false }).catch((err: Error) => log.warn({ err: { message: err.message } }, 'stopping the cluster runtime failed'));
       let failure: unknown;
       try {
         await service.close();

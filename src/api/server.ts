@@ -14,6 +14,7 @@
  *   GET    /v1/jails/:name/logs?follow=1&tail=N   text/plain, streamed
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as TlsServerOptions } from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { JailService } from '../jail/service.js';
@@ -28,7 +29,26 @@ export interface ApiServerOptions {
   maxBodyBytes?: number;
   /** Reported by /v1/health. */
   version?: string;
+  /** Routes beyond the jail routes (the cluster's); undefined means "not mine". */
+  extra?: ExtraRoutes;
+  /** Serve HTTPS with these options (mutual TLS: requestCert + rejectUnauthorized). */
+  tls?: TlsServerOptions;
 }
+
+/** What an extra route handler gets: the parsed request, and the body reader. */
+export interface RouteRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  method: string;
+  /** The path's segments after /v1. */
+  parts: string[];
+  body(): Promise<unknown>;
+}
+
+export type Reply = { status: number; body: unknown } | 'streamed';
+
+export type ExtraRoutes = (r: RouteRequest) => Promise<Reply | undefined>;
 
 export interface ApiServer extends Server {
   /**
@@ -37,8 +57,6 @@ export interface ApiServer extends Server {
    */
   shutdown(graceMs?: number): Promise<void>;
 }
-
-type Reply = { status: number; body: unknown } | 'streamed';
 
 interface LogStream { abort: AbortController; stream: Readable; res: ServerResponse }
 
@@ -59,6 +77,10 @@ export function createApiServer(service: JailService, log: Logger, opts: ApiServ
       allow(method, ['GET']);
       queryOf(url, []);
       return { status: 200, body: { ok: true, pid: process.pid, version: opts.version ?? null, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) } };
+    }
+    if (collection !== 'jails' && opts.extra) {
+      const reply = await opts.extra({ req, res, url, method, parts: parts.slice(1), body: () => body(req) });
+      if (reply !== undefined) return reply;
     }
     if (collection !== 'jails' || rest.length > 0) throw noRoute(method, url);
     if (rawName === undefined) {
@@ -161,10 +183,14 @@ export function createApiServer(service: JailService, log: Logger, opts: ApiServ
     }
   }
 
-  const server = createServer((req, res) => { void handle(req, res); }) as ApiServer;
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => { void handle(req, res); };
+  const server = (opts.tls ? createHttpsServer(opts.tls, onRequest) : createServer(onRequest)) as ApiServer;
   server.on('clientError', (err, socket) => {
     log.warn({ err: { message: err.message } }, 'bad HTTP request');
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+  });
+  server.on('tlsClientError', (err: Error, socket: { remoteAddress?: string }) => {
+    log.warn({ err: { message: err.message }, remote: socket.remoteAddress }, 'refused a TLS client (mutual TLS: a certificate of this cluster is required)');
   });
   server.shutdown = (graceMs = 10_000) => new Promise<void>((resolve) => {
     closing = true;
@@ -177,17 +203,17 @@ export function createApiServer(service: JailService, log: Logger, opts: ApiServ
   return server;
 }
 
-class MethodNotAllowed extends RequestError {
+export class MethodNotAllowed extends RequestError {
   constructor(method: string, readonly allowed: string[]) {
     super(405, `method ${method} is not allowed here`, `use ${allowed.join(' or ')}`);
   }
 }
 
-function allow(method: string, allowed: string[]): void {
+export function allow(method: string, allowed: string[]): void {
   if (!allowed.includes(method)) throw new MethodNotAllowed(method, allowed);
 }
 
-function noRoute(method: string, url: URL): RequestError {
+export function noRoute(method: string, url: URL): RequestError {
   return new RequestError(404, `no such API route: ${method} ${url.pathname}`, 'see src/api/server.ts for the routes of this agent; client and agent may be of different versions');
 }
 

@@ -5,6 +5,7 @@
  * PID file (checked against /proc/PID/cmdline, never a reused PID) and its /health.
  */
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { spawnDetached as realSpawnDetached } from '../sys/exec.js';
 import { UserError } from '../sys/errors.js';
@@ -88,12 +89,45 @@ export class EmbeddedEtcd {
     return isEtcdFor(cmdline, this.layout.dataDir) ? n : undefined;
   }
 
-  /** GET /health answered {"health":"true"} within timeoutMs. */
+  /**
+   * Replaces the member record (cluster init/join/leave). Only while etcd is stopped: the
+   * record decides the argv of the next start.
+   */
+  async configure(member: EtcdMember): Promise<void> {
+    if ((await this.pid()) !== undefined) throw new Error('EmbeddedEtcd.configure() while etcd runs; stop() it first');
+    this.member = checkMember(member, this.layout.config);
+    await writeJsonAtomic(this.layout.config, this.member);
+  }
+
+  /** Removes etcd's data (a member leaving, or a single host joining a cluster). etcd must be stopped. */
+  async wipe(): Promise<void> {
+    if ((await this.pid()) !== undefined) throw new Error('EmbeddedEtcd.wipe() while etcd runs; stop() it first');
+    await rm(this.layout.dataDir, { recursive: true, force: true });
+  }
+
+  /** GET /health answered {"health":"true"} within timeoutMs (over TLS with the host's certificate in a cluster). */
   async health(timeoutMs = 2000): Promise<boolean> {
     const member = await this.load();
     try {
-      const res = await fetch(`${clientUrl(member)}/health`, { signal: AbortSignal.timeout(timeoutMs) });
-      return res.ok && parseHealth(await res.text());
+      if (!member.cluster) {
+        const res = await fetch(`${clientUrl(member)}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+        return res.ok && parseHealth(await res.text());
+      }
+      const t = member.cluster.tls;
+      const [ca, cert, key] = await Promise.all([readFile(t.caFile), readFile(t.certFile), readFile(t.keyFile)]);
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = httpsRequest(`${clientUrl(member)}/health`, { ca, cert, key, timeout: timeoutMs, agent: false }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`status ${res.statusCode}`))));
+          res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', reject);
+        req.end();
+      });
+      return parseHealth(body);
     } catch {
       return false;
     }

@@ -38,6 +38,27 @@ export interface EtcdMember {
   name: string;
   clientPort: number;
   peerPort: number;
+  /** Present once the host is in a cluster (`cluster init|join`): TLS on the host address. */
+  cluster?: EtcdClusterMember;
+}
+
+/** An etcd member of a multi-host cluster: TLS for clients and peers, on the host address. */
+export interface EtcdClusterMember {
+  /** The host address etcd listens on and advertises (it also listens on 127.0.0.1). */
+  address: string;
+  /** NAME=https://ADDR:PEER,... as etcd's --initial-cluster wants it (used on first start only). */
+  initialCluster: string;
+  /** new: the first member (cluster init); existing: a member added by cluster join. */
+  initialState: 'new' | 'existing';
+  /** The cluster's id: etcd's --initial-cluster-token. */
+  clusterId: string;
+  tls: EtcdTlsFiles;
+}
+
+export interface EtcdTlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
 }
 
 export function checkMember(v: unknown, path: string): EtcdMember {
@@ -46,11 +67,23 @@ export function checkMember(v: unknown, path: string): EtcdMember {
   if (!o || typeof o !== 'object' || typeof o.name !== 'string' || !port(o.clientPort) || !port(o.peerPort)) {
     throw new Error(`${path}: not an etcd member record (want {"name", "clientPort", "peerPort"}); remove it to choose new ports`);
   }
-  return { name: checkName('host', o.name), clientPort: o.clientPort!, peerPort: o.peerPort! };
+  const c = o.cluster;
+  if (c !== undefined && (typeof c !== 'object' || typeof c.address !== 'string' || typeof c.initialCluster !== 'string' || typeof c.clusterId !== 'string' || !c.tls)) {
+    throw new Error(`${path}: its "cluster" section is incomplete; run cellblock cluster leave, or restore the file`);
+  }
+  return { name: checkName('host', o.name), clientPort: o.clientPort!, peerPort: o.peerPort!, ...(c ? { cluster: c } : {}) };
 }
 
-export const clientUrl = (m: EtcdMember): string => `http://127.0.0.1:${m.clientPort}`;
-export const peerUrl = (m: EtcdMember): string => `http://127.0.0.1:${m.peerPort}`;
+/** The URL this host's own clients use: always loopback (https once in a cluster). */
+export const clientUrl = (m: EtcdMember): string => `${m.cluster ? 'https' : 'http'}://127.0.0.1:${m.clientPort}`;
+/** The client URL other hosts use (the host address in a cluster). */
+export const advertisedClientUrl = (m: EtcdMember): string => (m.cluster ? `https://${urlHost(m.cluster.address)}:${m.clientPort}` : clientUrl(m));
+export const peerUrl = (m: EtcdMember): string => (m.cluster ? `https://${urlHost(m.cluster.address)}:${m.peerPort}` : `http://127.0.0.1:${m.peerPort}`);
+
+/** An address as the host part of a URL (IPv6 in brackets). */
+export function urlHost(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}
 
 export interface EtcdArgvOptions {
   member: EtcdMember;
@@ -67,6 +100,7 @@ export interface EtcdArgvOptions {
  */
 export function etcdArgv(o: EtcdArgvOptions): Argv {
   const m = o.member;
+  if (m.cluster) return clusterEtcdArgv(o, m.cluster);
   return [
     o.binary ?? 'etcd',
     '--name', m.name,
@@ -78,6 +112,39 @@ export function etcdArgv(o: EtcdArgvOptions): Argv {
     '--initial-cluster', `${m.name}=${peerUrl(m)}`,
     '--initial-cluster-state', o.state,
     '--initial-cluster-token', `cellblock-${m.name}`,
+    '--logger', 'zap',
+    '--log-outputs', 'stderr',
+    '--auto-compaction-mode', 'periodic',
+    '--auto-compaction-retention', '1h',
+  ];
+}
+
+/**
+ * argv of a member of a multi-host cluster: client and peer traffic over TLS with client
+ * certificates from the cluster CA required on both (--client-cert-auth, --peer-client-cert-auth),
+ * listening on the host address and, for the host's own agent, on 127.0.0.1.
+ */
+export function clusterEtcdArgv(o: EtcdArgvOptions, c: EtcdClusterMember): Argv {
+  const m = o.member;
+  return [
+    o.binary ?? 'etcd',
+    '--name', m.name,
+    '--data-dir', o.layout.dataDir,
+    '--listen-client-urls', `${advertisedClientUrl(m)},${clientUrl(m)}`,
+    '--advertise-client-urls', advertisedClientUrl(m),
+    '--listen-peer-urls', peerUrl(m),
+    '--initial-advertise-peer-urls', peerUrl(m),
+    '--initial-cluster', c.initialCluster,
+    '--initial-cluster-state', o.state === 'existing' ? 'existing' : c.initialState,
+    '--initial-cluster-token', `cellblock-${c.clusterId}`,
+    '--client-cert-auth',
+    '--trusted-ca-file', c.tls.caFile,
+    '--cert-file', c.tls.certFile,
+    '--key-file', c.tls.keyFile,
+    '--peer-client-cert-auth',
+    '--peer-trusted-ca-file', c.tls.caFile,
+    '--peer-cert-file', c.tls.certFile,
+    '--peer-key-file', c.tls.keyFile,
     '--logger', 'zap',
     '--log-outputs', 'stderr',
     '--auto-compaction-mode', 'periodic',

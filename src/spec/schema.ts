@@ -179,6 +179,7 @@ const services = z.unknown().transform((v): unknown => (v === null ? {} : v)).pi
   for (const name of Object.keys(all)) {
     try {
       checkName('service', name);
+      if (name.includes('.')) throw new UserError(`invalid service name ${JSON.stringify(name)}: it contains "."`, 'use lowercase letters, digits, "_" or "-" (a replica\'s jail is named STACK.SERVICE.N)');
     } catch (e) {
       report(ctx, e, name, [name], 'key');
     }

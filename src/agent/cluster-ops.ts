@@ -1,0 +1,218 @@
+/**
+ * cluster init | join | leave | remove, as the agent carries them out. Each stops the cluster
+ * runtime (never the jails), changes the host's etcd member record, certificates and
+ * cluster.json, and starts the runtime again; a failure part-way puts the host back to a
+ * single host, so it is never left half in a cluster.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { isIP } from 'node:net';
+import { DEFAULT_API_PORT, DEFAULT_JOIN_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT, clusterConfigPath, writeClusterConfig, type ClusterConfig } from '../cluster/config.js';
+import { EmbeddedEtcd, freePortPair } from '../cluster/embedded-etcd.js';
+import { urlHost } from '../cluster/etcd.js';
+import { K, type HostInfo, type HostLive } from '../cluster/model.js';
+import { createCa, createKeyAndCsr, etcdTlsFiles, issueHostCert, tlsDir, tlsPaths, writeHostCert } from '../cluster/pki.js';
+import { fetchPeerCa, parseToken } from '../cluster/token.js';
+import { UserError } from '../sys/errors.js';
+import { checkName } from '../sys/names.js';
+import type { ClusterRuntime } from './cluster-runtime.js';
+import { newClusterId, type JoinResponse } from './join.js';
+
+export interface Listeners {
+  /** Starts the mTLS API (and the join listener) on the host address. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ClusterSummary {
+  clusterId: string | null;
+  name: string;
+  role: 'single' | 'member' | 'client';
+  address: string | null;
+  apiPort: number | null;
+}
+
+function checkAddress(flag: string, a: unknown): string {
+  if (typeof a !== 'string' || isIP(a) === 0) throw new UserError(`${flag} ${JSON.stringify(a)} is not an IP address`, `give this host's address on the network the other hosts share, e.g. ${flag} 192.0.2.10`);
+  return a;
+}
+
+export class ClusterOps {
+  constructor(private readonly rt: ClusterRuntime, private readonly listeners: Listeners) {}
+
+  summary(): ClusterSummary {
+    const c = this.rt.config;
+    return { clusterId: c?.clusterId ?? null, name: this.rt.name, role: c?.role ?? 'single', address: c?.address ?? null, apiPort: c?.apiPort ?? null };
+  }
+
+  private refuseIfClustered(): void {
+    const c = this.rt.config;
+    if (c) throw new UserError(`this host is already in cluster ${c.clusterId} as ${c.name}`, 'see cellblock cluster status; to start over here: cellblock cluster leave');
+  }
+
+  /** A host with applied stacks would lose them: its etcd is replaced. */
+  private async refuseIfStacks(): Promise<void> {
+    const kvs = await this.rt.requireStore().getPrefix(K.stacks);
+    if (kvs.kvs.length > 0) {
+      const names = kvs.kvs.map((kv) => kv.key.slice(K.stacks.length));
+      throw new UserError(`this host has stacks applied (${names.join(', ')}); they would be lost when its state moves into the cluster`, 'delete them first (cellblock delete -f FILE), then apply them again once the host is in the cluster');
+    }
+  }
+
+  async init(o: { advertise: string; name?: string; apiPort?: number; joinPort?: number }): Promise<ClusterSummary> {
+    this.refuseIfClustered();
+    const address = checkAddress('--advertise', o.advertise);
+    const name = checkName('host', o.name ?? this.rt.name);
+    await this.refuseIfStacks();
+    const dir = tlsDir(this.rt.o.dataDir);
+    const clusterId = newClusterId();
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await createCa(this.rt.o.exec, dir, clusterId);
+    await issueHostCert(this.rt.o.exec, dir, { host: name, addresses: [address] });
+    const cfg: ClusterConfig = {
+      clusterId, name, address, apiPort: o.apiPort ?? DEFAULT_API_PORT, joinPort: o.joinPort ?? DEFAULT_JOIN_PORT,
+      role: 'member', endpoints: [`https://${urlHost(address)}:${ETCD_CLIENT_PORT}`], joinedAt: new Date().toISOString(),
+    };
+    await this.switchTo(cfg, `${name}=https://${urlHost(address)}:${ETCD_PEER_PORT}`, 'new');
+    this.rt.log.info({ clusterId, name, address }, 'cluster initialised: this host is its first etcd member');
+    return this.summary();
+  }
+
+  async join(o: { address: string; token: string; advertise: string; name?: string; joinPort?: number; apiPort?: number }): Promise<ClusterSummary & { members: number }> {
+    this.refuseIfClustered();
+    const server = checkAddress('ADDR', o.address);
+    const address = checkAddress('--advertise', o.advertise);
+    const name = checkName('host', o.name ?? this.rt.name);
+    const tok = parseToken(o.token);
+    await this.refuseIfStacks();
+    const dir = tlsDir(this.rt.o.dataDir);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const joinPort = o.joinPort ?? DEFAULT_JOIN_PORT;
+    try {
+      const csr = await createKeyAndCsr(this.rt.o.exec, dir, name);
+      const ca = await fetchPeerCa(server, joinPort, tok.caFpPrefix);
+      const resp = await postJoin(server, joinPort, ca, { token: o.token, name, address, subnet: this.rt.o.subnet, csr });
+      await writeHostCert(dir, { ca: resp.ca, cert: resp.cert });
+      if (resp.caKey) await writeFile(tlsPaths(dir).caKey, resp.caKey, { mode: 0o600 });
+      const cfg: ClusterConfig = {
+        clusterId: resp.clusterId, name, address, apiPort: o.apiPort ?? DEFAULT_API_PORT, joinPort,
+        role: resp.role, endpoints: resp.endpoints, joinedAt: new Date().toISOString(),
+      };
+      await this.switchTo(cfg, resp.initialCluster, 'existing');
+      this.rt.log.info({ clusterId: resp.clusterId, name, role: resp.role }, 'joined the cluster');
+      return { ...this.summary(), members: resp.endpoints.length };
+    } catch (e) {
+      if (!this.rt.config) await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /** Stops the runtime, replaces etcd's member record and data, writes cluster.json, starts again. */
+  private async switchTo(cfg: ClusterConfig, initialCluster: string | null, state: 'new' | 'existing'): Promise<void> {
+    const rt = this.rt;
+    await rt.stop({ revoke: true, stopEtcd: true });
+    const etcd = new EmbeddedEtcd({ dataDir: rt.o.dataDir });
+    try {
+      await etcd.wipe();
+      if (cfg.role === 'member') {
+        await etcd.configure({
+          name: cfg.name, clientPort: ETCD_CLIENT_PORT, peerPort: ETCD_PEER_PORT,
+          cluster: { address: cfg.address, initialCluster: initialCluster ?? '', initialState: state, clusterId: cfg.clusterId, tls: etcdTlsFiles(tlsDir(rt.o.dataDir)) },
+        });
+      }
+      await writeClusterConfig(rt.o.dataDir, cfg);
+      await rt.start();
+      await this.listeners.start();
+    } catch (e) {
+      rt.log.error({ err: { message: (e as Error).message } }, 'could not start in the cluster; going back to a single host');
+      await this.resetToSingle().catch((err: Error) => rt.log.error({ err: { message: err.message } }, 'going back to a single host failed'));
+      throw e;
+    }
+  }
+
+  /** Back to a single host: a fresh one-member etcd on 127.0.0.1, no certificates. */
+  private async resetToSingle(): Promise<void> {
+    const rt = this.rt;
+    await this.listeners.stop().catch(() => {});
+    await rt.stop({ revoke: false, stopEtcd: true });
+    await rt.clearRoutes();
+    const etcd = new EmbeddedEtcd({ dataDir: rt.o.dataDir });
+    await etcd.wipe();
+    const [clientPort, peerPort] = await freePortPair();
+    await etcd.configure({ name: rt.name, clientPort, peerPort });
+    await rm(clusterConfigPath(rt.o.dataDir), { force: true });
+    await rm(tlsDir(rt.o.dataDir), { recursive: true, force: true });
+    await rt.start();
+  }
+
+  /** Leaves the cluster: out of etcd's membership and the host list, back to a single host. */
+  async leave(): Promise<ClusterSummary> {
+    const c = this.rt.config;
+    if (!c) throw new UserError('this host is not in a cluster', 'nothing to leave');
+    const store = this.rt.requireStore();
+    await this.forget(c.name);
+    if (c.role === 'member') {
+      const members = (await store.client.cluster.memberList({ linearizable: true })).members ?? [];
+      const me = members.find((m) => m.name === c.name);
+      if (me && members.length > 1) await store.client.cluster.memberRemove({ ID: me.ID });
+    }
+    await this.resetToSingle();
+    this.rt.log.info({ clusterId: c.clusterId }, 'left the cluster; this is a single host again');
+    return this.summary();
+  }
+
+  /** Removes another host (a dead one, or one that cannot leave by itself). */
+  async remove(host: string, o: { force?: boolean } = {}): Promise<{ removed: string; wasMember: boolean }> {
+    const c = this.rt.config;
+    if (!c) throw new UserError('this host is not in a cluster', 'cellblock cluster remove works on a cluster host');
+    const name = checkName('host', host);
+    if (name === c.name) throw new UserError('this is the host you are on', 'to take it out, run: cellblock cluster leave');
+    const store = this.rt.requireStore();
+    const info = await store.getJson<HostInfo>(K.hostInfo(name));
+    const live = await store.getJson<HostLive>(K.hostLive(name));
+    const members = (await store.client.cluster.memberList({ linearizable: true })).members ?? [];
+    const member = members.find((m) => m.name === name || (info && m.peerURLs.some((u) => u.includes(`//${urlHost(info.address)}:`))));
+    if (!info && !member) throw new UserError(`no host named ${name} in this cluster`, 'see the names with: cellblock host ls');
+    if (live && !o.force) throw new UserError(`host ${name} is alive`, `run cellblock cluster leave on ${name}, or drain it first (cellblock host drain ${name}) and pass --force`);
+    await this.forget(name);
+    if (member) await store.client.cluster.memberRemove({ ID: member.ID });
+    this.rt.log.info({ host: name, member: Boolean(member) }, 'removed a host from the cluster');
+    return { removed: name, wasMember: Boolean(member) };
+  }
+
+  private async forget(name: string): Promise<void> {
+    const store = this.rt.requireStore();
+    const info = await store.getJson<HostInfo>(K.hostInfo(name));
+    const writes = [{ delete: K.hostInfo(name) }, { delete: K.hostCtl(name) }, { delete: K.placement(name) }, { delete: K.hostLive(name) }];
+    if (info) writes.push({ delete: K.subnet(info.subnet.split('/')[0]!) });
+    await store.txn([], writes);
+    await store.deletePrefix(K.observedOf(name));
+  }
+}
+
+/** POST /v1/join on the join listener, trusting only the CA the token vouched for. */
+function postJoin(address: string, port: number, caPem: string, body: unknown): Promise<JoinResponse> {
+  const payload = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = request({
+      host: address, port, method: 'POST', path: '/v1/join', ca: caPem, agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': payload.length },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: { error?: { message?: string; fix?: string } } & Partial<JoinResponse>;
+        try { parsed = JSON.parse(text); } catch { reject(new UserError(`the join listener at ${address}:${port} answered ${res.statusCode} with no JSON`, 'is that a cellblock host of the same version?')); return; }
+        if (res.statusCode !== 200) reject(new UserError(`joining through ${address}:${port} was refused: ${parsed.error?.message ?? text}`, parsed.error?.fix ?? 'get a fresh token and try again'));
+        else resolve(parsed as JoinResponse);
+      });
+      res.on('error', reject);
+    });
+    req.setTimeout(30_000, () => req.destroy(new Error('no answer within 30 s')));
+    req.on('error', (err) => reject(new UserError(`cannot reach the join listener at ${address}:${port}: ${err.message}`, 'check the address and that the host there ran cellblock cluster init (or joined as an etcd member) and its agent runs')));
+    req.end(payload);
+  });
+}

@@ -1,0 +1,171 @@
+/**
+ * Image distribution between agents. Every agent announces the images it holds under
+ * images/<name>/<tag>/<host> (attached to its lease, so a dead host stops being a source).
+ * A host that needs an image pulls it from a live holder over the mTLS API: it sends the
+ * images it has, the holder picks the newest ancestor of the wanted tag among them and
+ * sends an incremental stream against it (a full one when none), and the receiver imports it
+ * with the usual checks (header, parent present, sha256 trailer) before anything uses it.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { K, type HostLive, type ImageHolder } from '../cluster/model.js';
+import type { HostLease } from '../cluster/lease.js';
+import type { Store } from '../cluster/store.js';
+import { peerRequest, readBody, type TlsMaterial } from '../api/peer.js';
+import { errorFromHttp } from '../api/errors.js';
+import { openPool, DEFAULT_POOL } from '../storage/pools.js';
+import { exportImage, importImage } from '../storage/images/transfer.js';
+import { getImage, listImages, readImage, type ImageRecord } from '../storage/images/store.js';
+import { NotFoundError, UserError } from '../sys/errors.js';
+import type { Exec } from '../sys/exec.js';
+import { formatImageRef, parseImageRef, type ImageRef } from '../sys/names.js';
+
+export interface PullResult {
+  image: string;
+  /** The host it came from; null when it was here already. */
+  from: string | null;
+  /** NAME:TAG the stream was incremental against, or null for a full stream. */
+  since: string | null;
+  /** Payload bytes received. */
+  bytes: number;
+  seconds: number;
+}
+
+export interface ImageServiceOptions {
+  store: Store;
+  host: string;
+  dataDir: string;
+  exec: Exec;
+  log: Logger;
+  /** This host's TLS material; undefined on a single host (nothing to pull from). */
+  tls: () => TlsMaterial | undefined;
+}
+
+/** The newest ancestor of `rec` (following parents) that is in `have`, or undefined. */
+export async function newestSharedAncestor(dataDir: string, rec: ImageRecord, have: ReadonlySet<string>): Promise<ImageRef | undefined> {
+  const seen = new Set<string>();
+  let p = rec.parent;
+  while (p && !seen.has(formatImageRef(p))) {
+    const ref = formatImageRef(p);
+    if (have.has(ref)) return p;
+    seen.add(ref);
+    p = (await readImage(dataDir, p))?.parent ?? null;
+  }
+  return undefined;
+}
+
+export class ImageService {
+  private lease: HostLease | undefined;
+  private written = new Set<string>();
+  private readonly pulls = new Map<string, Promise<PullResult>>();
+
+  constructor(private readonly o: ImageServiceOptions) {}
+
+  /** Holder keys go on this lease from now on. */
+  async useLease(lease: HostLease): Promise<void> {
+    this.lease = lease;
+    this.written.clear();
+    await this.announce();
+  }
+
+  /** Writes images/<name>/<tag>/<host> for every local image, and deletes the ones gone. */
+  async announce(): Promise<void> {
+    const lease = this.lease;
+    if (!lease?.alive) return;
+    const local = await listImages(this.o.dataDir);
+    const now = new Set<string>();
+    for (const r of local) {
+      const key = K.imageHolder(r.name, r.tag, this.o.host);
+      now.add(key);
+      if (this.written.has(key)) continue;
+      const holder: ImageHolder = { host: this.o.host, parent: r.parent ? formatImageRef(r.parent) : null, at: new Date().toISOString() };
+      await this.o.store.putJson(key, holder, lease.id);
+      this.written.add(key);
+    }
+    for (const key of [...this.written]) {
+      if (now.has(key)) continue;
+      await this.o.store.delete(key).catch(() => {});
+      this.written.delete(key);
+    }
+  }
+
+  /** Makes NAME:TAG present here, pulling it from a live holder; one pull per image at a time. */
+  pull(image: string): Promise<PullResult> {
+    const ref = parseImageRef(image);
+    const key = formatImageRef(ref);
+    let p = this.pulls.get(key);
+    if (!p) {
+      p = this.doPull(ref).finally(() => this.pulls.delete(key));
+      this.pulls.set(key, p);
+    }
+    return p;
+  }
+
+  private async doPull(ref: ImageRef): Promise<PullResult> {
+    const image = formatImageRef(ref);
+    const t0 = Date.now();
+    if (await readImage(this.o.dataDir, ref)) return { image, from: null, since: null, bytes: 0, seconds: 0 };
+    const tls = this.o.tls();
+    const [holders, live] = await Promise.all([this.o.store.getPrefix(K.imageHolders(ref.name, ref.tag)), this.o.store.getPrefix(K.hostsLive)]);
+    const liveHosts = new Map(live.kvs.map((kv) => { const h = JSON.parse(kv.value) as HostLive; return [h.name, h]; }));
+    const sources = holders.kvs.map((kv) => (JSON.parse(kv.value) as ImageHolder).host).filter((h) => h !== this.o.host && liveHosts.has(h)).sort();
+    if (sources.length === 0 || !tls) {
+      throw new NotFoundError(`image ${image} is not on this host and no live host announces it`, `build or import it on one host of the cluster (cellblock image build ${image} DIR), then run: cellblock image push ${image}`);
+    }
+    const have = (await listImages(this.o.dataDir)).map((r) => formatImageRef(r));
+    let lastErr: unknown;
+    for (const source of sources) {
+      const peer = liveHosts.get(source)!;
+      try {
+        const res = await peerRequest(tls, { name: source, address: peer.address, apiPort: peer.apiPort }, 'POST', `/v1/images/${ref.name}/${ref.tag}/stream`, { body: { have }, timeoutMs: 30_000 });
+        if (res.statusCode !== 200) {
+          const text = await readBody(res);
+          let body: unknown; try { body = JSON.parse(text); } catch { body = text; }
+          throw errorFromHttp(res.statusCode ?? 500, body);
+        }
+        const driver = await openPool({ exec: this.o.exec, dataDir: this.o.dataDir }, DEFAULT_POOL, { create: true });
+        let bytes = 0;
+        let since: string | null = null;
+        await importImage({
+          dataDir: this.o.dataDir, driver, input: res,
+          onHeader: (h) => { since = h.parent ? formatImageRef(h.parent) : null; },
+          onProgress: (b) => { bytes = b; },
+        });
+        const result: PullResult = { image, from: source, since, bytes, seconds: (Date.now() - t0) / 1000 };
+        this.o.log.info(result, `pulled image ${image} from ${source} (${since ? `incremental against ${since}` : 'full stream'}, ${bytes} bytes)`);
+        await this.announce().catch(() => {});
+        return result;
+      } catch (err) {
+        lastErr = err;
+        this.o.log.warn({ image, source, err: { message: (err as Error).message } }, 'pulling an image from this host failed; trying the next holder');
+        if (await readImage(this.o.dataDir, ref)) return { image, from: source, since: null, bytes: 0, seconds: (Date.now() - t0) / 1000 };
+      }
+    }
+    throw lastErr instanceof Error ? lastErr : new UserError(`pulling ${image} failed`);
+  }
+
+  /**
+   * Serves NAME:TAG as an image stream to a peer that holds `have`: incremental against the
+   * newest ancestor it has, full otherwise.
+   */
+  async serve(ref: ImageRef, have: string[], res: ServerResponse): Promise<void> {
+    const rec = await getImage(this.o.dataDir, ref);
+    const since = await newestSharedAncestor(this.o.dataDir, rec, new Set(have));
+    const driver = await openPool({ exec: this.o.exec, dataDir: this.o.dataDir }, rec.pool);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store', 'x-cellblock-since': since ? formatImageRef(since) : '' });
+    const r = await exportImage({ dataDir: this.o.dataDir, driver, ref, ...(since ? { since } : {}), out: res });
+    res.end();
+    this.o.log.info({ image: formatImageRef(ref), since: since ? formatImageRef(since) : null, bytes: r.payloadBytes }, 'served an image stream');
+  }
+
+  /** Hosts that announce NAME:TAG. */
+  async holders(ref: ImageRef): Promise<string[]> {
+    const kvs = await this.o.store.getPrefix(K.imageHolders(ref.name, ref.tag));
+    return kvs.kvs.map((kv) => (JSON.parse(kv.value) as ImageHolder).host).sort();
+  }
+
+  release(): void {
+    this.lease = undefined;
+    this.written.clear();
+  }
+}

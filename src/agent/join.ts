@@ -1,0 +1,119 @@
+/**
+ * Joining a host, the serving side: a join listener on the host address (TLS with the host's
+ * certificate, no client certificate: the joining host has none yet) takes one route,
+ * POST /v1/join, authenticated by a single-use token. It signs the joining host's CSR with
+ * the cluster CA, adds it as an etcd member while the cluster has fewer than three, and
+ * answers with everything the joining host needs to start.
+ */
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import type { Logger } from 'pino';
+import { MAX_ETCD_MEMBERS, ETCD_CLIENT_PORT, ETCD_PEER_PORT } from '../cluster/config.js';
+import { urlHost } from '../cluster/etcd.js';
+import { K, type HostInfo, type JoinToken } from '../cluster/model.js';
+import { signCsr, tlsDir, tlsPaths } from '../cluster/pki.js';
+import { checkSecret, makeToken, parseToken, secretHash } from '../cluster/token.js';
+import type { Store } from '../cluster/store.js';
+import { caFingerprint } from '../cluster/pki.js';
+import { UserError } from '../sys/errors.js';
+import type { Exec } from '../sys/exec.js';
+import { checkName } from '../sys/names.js';
+
+export const joinRequestSchema = z.strictObject({
+  token: z.string(),
+  name: z.string(),
+  address: z.string(),
+  subnet: z.string(),
+  csr: z.string().max(16 * 1024),
+});
+export type JoinRequest = z.infer<typeof joinRequestSchema>;
+
+export interface JoinResponse {
+  clusterId: string;
+  ca: string;
+  cert: string;
+  /** The CA key, for etcd members (any member can then sign joins). */
+  caKey: string | null;
+  role: 'member' | 'client';
+  /** etcd --initial-cluster for a new member. */
+  initialCluster: string | null;
+  /** Client URLs of the etcd members. */
+  endpoints: string[];
+}
+
+export const DEFAULT_TOKEN_TTL_SECONDS = 900;
+
+/** A new single-use token, stored as a hash under tokens/<id> on an etcd lease of `ttl`. */
+export async function issueToken(store: Store, caPem: Buffer, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS): Promise<{ token: string; expiresAt: string }> {
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 10 || ttlSeconds > 86_400) {
+    throw new UserError(`--ttl ${ttlSeconds} is out of range`, 'give a whole number of seconds from 10 to 86400');
+  }
+  const t = makeToken(caFingerprint(caPem));
+  const expiresAt = new Date(Date.now() + ttlSeconds * 1000).toISOString();
+  const lease = store.ns.lease(ttlSeconds, { autoKeepAlive: false });
+  const leaseId = String(await lease.grant());
+  const rec: JoinToken = { secretSha256: secretHash(t.secret), expiresAt };
+  await store.putJson(K.token(t.id), rec, leaseId);
+  return { token: t.token, expiresAt };
+}
+
+const badToken = () => new UserError('the join token is unknown, already used or expired', 'get a fresh one on a cluster host with: cellblock cluster token');
+
+export interface JoinServiceOptions {
+  store: Store;
+  dataDir: string;
+  exec: Exec;
+  log: Logger;
+  clusterId: string;
+}
+
+/** Serves POST /v1/join. */
+export async function handleJoin(o: JoinServiceOptions, raw: unknown): Promise<JoinResponse> {
+  const r = joinRequestSchema.safeParse(raw);
+  if (!r.success) throw new UserError(`join request is invalid at ${r.error.issues[0]!.path.join('.') || '(root)'}: ${r.error.issues[0]!.message}`, 'use the same cellblock version on every host');
+  const req = r.data;
+  const name = checkName('host', req.name);
+  if (isIP(req.address) === 0) throw new UserError(`--advertise ${JSON.stringify(req.address)} is not an IP address`, 'give the address other hosts reach the joining host at');
+  const tok = parseToken(req.token);
+  const kv = await o.store.get(K.token(tok.id));
+  if (!kv) throw badToken();
+  const rec = JSON.parse(kv.value) as JoinToken;
+  if (Date.parse(rec.expiresAt) < Date.now() || !checkSecret(tok.secret, rec.secretSha256)) throw badToken();
+  // single use: only the request that deletes the key unchanged goes on
+  const used = await o.store.txn([{ key: K.token(tok.id), target: 'Mod', op: '==', value: kv.modRevision }], [{ delete: K.token(tok.id) }]);
+  if (!used.succeeded) throw badToken();
+
+  const existing = await o.store.getJson<HostInfo>(K.hostInfo(name));
+  if (existing) throw new UserError(`a host named ${name} is already in the cluster (at ${existing.address})`, `join with another --name, or remove the old one first: cellblock cluster remove ${name}`);
+  const net = req.subnet.split('/')[0]!;
+  const owner = await o.store.getString(K.subnet(net));
+  if (owner !== undefined) throw new UserError(`jail subnet ${req.subnet} is already used by host ${owner}`, 'start the joining host\'s agent with --subnet 10.77.N.0/24 for an N no other host uses (before it has jails), then join again with a fresh token');
+
+  const members = (await o.store.client.cluster.memberList({ linearizable: true })).members ?? [];
+  const started = members.filter((m) => m.name !== '');
+  if (started.length < members.length) throw new UserError('an etcd member that was added has not started yet', 'wait for the host that is joining to finish (or remove it with cellblock cluster remove NAME), then join again with a fresh token');
+  const role: JoinResponse['role'] = members.length < MAX_ETCD_MEMBERS ? 'member' : 'client';
+  const dir = tlsDir(o.dataDir);
+  const cert = await signCsr(o.exec, dir, req.csr, { host: name, addresses: [req.address] });
+  const p = tlsPaths(dir);
+  const ca = await readFile(p.ca, 'utf8');
+  const endpoints = started.flatMap((m) => m.clientURLs).filter((u) => !u.includes('127.0.0.1')).sort();
+  let initialCluster: string | null = null;
+  let caKey: string | null = null;
+  if (role === 'member') {
+    const peer = `https://${urlHost(req.address)}:${ETCD_PEER_PORT}`;
+    await o.store.client.cluster.memberAdd({ peerURLs: [peer] });
+    initialCluster = [...started.map((m) => `${m.name}=${m.peerURLs[0]}`), `${name}=${peer}`].join(',');
+    caKey = await readFile(p.caKey, 'utf8');
+    endpoints.push(`https://${urlHost(req.address)}:${ETCD_CLIENT_PORT}`);
+  }
+  o.log.info({ host: name, address: req.address, role }, 'a host joined the cluster');
+  return { clusterId: o.clusterId, ca, cert, caKey, role, initialCluster, endpoints };
+}
+
+/** A new cluster id: 12 hex characters. */
+export function newClusterId(): string {
+  return randomBytes(6).toString('hex');
+}

@@ -1,0 +1,91 @@
+/**
+ * The agent's TCP listeners, on the host address once the host is in a cluster:
+ *
+ * - the agent API over mutual TLS (DEFAULT_API_PORT): the same routes as the unix socket; a
+ *   client must present a certificate of this cluster's CA, anything else is refused in the
+ *   TLS handshake;
+ * - the join listener (DEFAULT_JOIN_PORT), on hosts that hold the CA key: TLS with the host
+ *   certificate but no client certificate (a joining host has none yet), one route,
+ *   POST /v1/join, authenticated by a single-use token.
+ */
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { createApiServer, type ApiServer, type ExtraRoutes } from '../api/server.js';
+import { errorToHttp } from '../api/errors.js';
+import { readJsonBody, sendJson } from '../api/http.js';
+import { tlsDir, tlsJoinServerOptions, tlsPaths, tlsServerOptions } from '../cluster/pki.js';
+import type { JailService } from '../jail/service.js';
+import { exists } from '../sys/fsutil.js';
+import type { ClusterRuntime } from './cluster-runtime.js';
+import { handleJoin } from './join.js';
+
+function listen(server: HttpsServer | ApiServer, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => { server.off('error', reject); resolve(); });
+  });
+}
+
+export class TcpListeners {
+  private api: ApiServer | undefined;
+  private join: HttpsServer | undefined;
+
+  constructor(
+    private readonly rt: ClusterRuntime,
+    private readonly extra: () => ExtraRoutes | undefined,
+    private readonly log: Logger,
+    private readonly service: JailService,
+    private readonly version: string | undefined,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.stop();
+    const c = this.rt.config;
+    const tls = this.rt.tls;
+    if (!c || !tls) return;
+    const extra = this.extra();
+    const api = createApiServer(this.service, this.log, { version: this.version, tls: tlsServerOptions(tls), ...(extra ? { extra } : {}) });
+    try {
+      await listen(api, c.apiPort, c.address);
+    } catch (e) {
+      throw new Error(`cannot listen for the agent API on ${c.address}:${c.apiPort}: ${(e as Error).message}`);
+    }
+    this.api = api;
+    this.log.info({ address: c.address, port: c.apiPort }, 'agent API listening (mutual TLS)');
+    if (await exists(tlsPaths(tlsDir(this.rt.o.dataDir)).caKey)) {
+      const join = createHttpsServer(tlsJoinServerOptions(tls), (req, res) => void this.serveJoin(req, res));
+      await listen(join, c.joinPort, c.address);
+      this.join = join;
+      this.log.info({ address: c.address, port: c.joinPort }, 'join listener up (token-authenticated)');
+    }
+  }
+
+  private async serveJoin(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (req.method !== 'POST' || req.url !== '/v1/join') {
+        sendJson(res, 404, { error: { kind: 'user', message: 'the join listener serves only POST /v1/join' } });
+        return;
+      }
+      const c = this.rt.config!;
+      const body = await readJsonBody(req, 64 * 1024);
+      const out = await handleJoin({ store: this.rt.requireStore(), dataDir: this.rt.o.dataDir, exec: this.rt.o.exec, log: this.log, clusterId: c.clusterId }, body);
+      sendJson(res, 200, out);
+    } catch (err) {
+      const { status, body } = errorToHttp(err);
+      this.log.warn({ err: body.error, remote: req.socket.remoteAddress }, 'join refused');
+      if (!res.headersSent) sendJson(res, status, body);
+    }
+  }
+
+  async stop(): Promise<void> {
+    const api = this.api;
+    const join = this.join;
+    this.api = undefined;
+    this.join = undefined;
+    await Promise.all([
+      api?.shutdown(2000),
+      join ? new Promise<void>((r) => { join.close(() => r()); join.closeAllConnections(); }) : undefined,
+    ]);
+  }
+}

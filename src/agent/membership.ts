@@ -1,0 +1,102 @@
+/**
+ * The agent's membership: it holds a HostLease on hosts/<name> for as long as it runs. When
+ * the lease is lost (etcd unreachable for a TTL: a partition, a paused process), everything
+ * attached to it is gone from etcd, so a new lease is taken as soon as etcd answers again and
+ * the holders of attached keys (observed state, image holders, the election) are told.
+ */
+import type { Logger } from 'pino';
+import { HostLease } from '../cluster/lease.js';
+import type { Store } from '../cluster/store.js';
+
+export interface MembershipOptions {
+  store: Store;
+  name: string;
+  ttlSeconds: number;
+  /** The value of hosts/<name>, read at every (re)acquire. */
+  value: () => unknown;
+  log: Logger;
+  /** Pause between failed attempts (default 1000 ms). */
+  retryMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Membership {
+  private current: HostLease | undefined;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private readonly listeners: ((lease: HostLease) => void)[] = [];
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly o: MembershipOptions) {}
+
+  /** The lease while it is surely alive. */
+  get lease(): HostLease | undefined {
+    return this.current?.alive ? this.current : undefined;
+  }
+
+  /** fn runs with every new lease (the first one included). */
+  onLease(fn: (lease: HostLease) => void): void {
+    this.listeners.push(fn);
+    if (this.lease) fn(this.lease);
+  }
+
+  /** Starts taking leases; resolves once the first one is held (or rejects on stop). */
+  start(): Promise<void> {
+    let first!: () => void;
+    const held = new Promise<void>((r) => { first = r; });
+    this.onLease(() => first());
+    this.loop = this.run();
+    return held;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      let lease: HostLease;
+      try {
+        lease = await HostLease.acquire(this.o.store, { name: this.o.name, ttlSeconds: this.o.ttlSeconds, value: this.o.value() });
+      } catch (err) {
+        if (failures++ % 10 === 0) this.o.log.warn({ err: { message: (err as Error).message } }, 'cannot take the host lease; retrying');
+        await sleep(this.o.retryMs ?? 1000);
+        continue;
+      }
+      if (this.stopped) { await lease.revoke().catch(() => {}); break; }
+      failures = 0;
+      this.current = lease;
+      this.o.log.info({ lease: lease.id }, 'host lease held');
+      const lost = new Promise<string>((resolve) => {
+        lease.onLost(resolve);
+        this.wake = () => resolve('stopping');
+      });
+      for (const fn of this.listeners) {
+        try { fn(lease); } catch (err) { this.o.log.error({ err }, 'a lease listener failed'); }
+      }
+      const why = await lost;
+      if (this.stopped) break;
+      this.o.log.warn({ reason: why }, 'host lease lost; taking a new one when etcd answers');
+      await sleep(this.o.retryMs ?? 1000);
+    }
+  }
+
+  /** Updates the value of hosts/<name> (ignored while no lease is held). */
+  async update(): Promise<void> {
+    await this.lease?.update(this.o.value()).catch(() => {});
+  }
+
+  /**
+   * Stops. `revoke` ends the lease at once (a clean stop: the host is gone now); otherwise it
+   * is left to expire by its TTL.
+   */
+  async stop(opts: { revoke: boolean }): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    const lease = this.current;
+    this.current = undefined;
+    if (lease) {
+      if (opts.revoke) await lease.revoke().catch(() => {});
+      else lease.release();
+    }
+    await this.loop;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The pure core of the per-host reconciler (reconciler.ts runs it): this host's assignments
+ * and its jails in, the actions that converge them and one sentence out. No I/O, no clock.
+ *
+ *   image missing        -> pull (once per image; no create until it is present)
+ *   jail absent          -> create
+ *   jail on another spec -> replace (the recorded spec hash differs)
+ *   created/stopped/failed -> start
+ *   running/restarting   -> nothing
+ *   managed, unassigned  -> remove
+ *
+ * Only jails named like replicas (parseReplicaJailName) are managed; others are never touched.
+ * Nothing is proposed for a key in flight: a jail name, or `pull:NAME:TAG`.
+ */
+import { parseReplicaJailName, type Assignment } from '../cluster/model.js';
+import type { JailCreateRequest, JailState, JailView } from '../jail/service.js';
+import { formatImageRef } from '../sys/names.js';
+
+export type Action =
+  | { kind: 'pull'; image: string }
+  | { kind: 'create'; assignment: Assignment }
+  | { kind: 'replace'; assignment: Assignment }
+  | { kind: 'start'; jail: string }
+  | { kind: 'remove'; jail: string };
+
+export interface ReconcileInput {
+  assignments: Assignment[];
+  jails: JailView[];
+  /** Jail names, and `pull:NAME:TAG`, of actions still running. */
+  inFlight: Set<string>;
+  /** NAME:TAG of the images this host holds. */
+  imagesPresent: Set<string>;
+  /** By jail: the spec hash it was created from (recorded once it was created). */
+  hashes: Map<string, string>;
+}
+
+export interface ReconcileResult {
+  /** Pulls (by image), then create/replace/start (by jail), then removes (by jail). */
+  actions: Action[];
+  sentence: string;
+}
+
+export const pullKey = (image: string): string => `pull:${image}`;
+
+const STARTABLE: ReadonlySet<JailState> = new Set<JailState>(['created', 'stopped', 'failed']);
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+export function reconcile(i: ReconcileInput): ReconcileResult {
+  const views = new Map(i.jails.map((j) => [j.name, j]));
+  const assigned = new Map<string, Assignment>();
+  for (const a of [...i.assignments].sort((x, y) => cmp(x.jail, y.jail))) if (!assigned.has(a.jail)) assigned.set(a.jail, a);
+
+  const pulls = new Set<string>();
+  const work: Action[] = [];
+  let running = 0;
+  let waiting = 0;
+  for (const [jail, a] of assigned) {
+    if (i.inFlight.has(jail)) { waiting++; continue; }
+    const view = views.get(jail);
+    const change = !view ? 'create' : i.hashes.get(jail) !== a.specHash ? 'replace' : null;
+    if (change) {
+      const image = formatImageRef(a.spec.image);
+      if (i.inFlight.has(pullKey(image))) { waiting++; continue; }
+      if (!i.imagesPresent.has(image)) { pulls.add(image); continue; }
+      work.push({ kind: change, assignment: a });
+    } else if (STARTABLE.has(view!.state)) {
+      work.push({ kind: 'start', jail });
+    } else {
+      running++;
+    }
+  }
+  const removes: Action[] = i.jails
+    .map((j) => j.name)
+    .filter((name) => parseReplicaJailName(name) && !assigned.has(name) && !i.inFlight.has(name))
+    .sort(cmp)
+    .map((jail) => ({ kind: 'remove', jail }));
+
+  const actions: Action[] = [...[...pulls].sort(cmp).map((image): Action => ({ kind: 'pull', image })), ...work, ...removes];
+  return { actions, sentence: sentence(actions, running, waiting) };
+}
+
+/** "pull site:v2; create demo.site.0; remove demo.site.3", or "nothing to do (2 replicas running)". */
+function sentence(actions: Action[], running: number, waiting: number): string {
+  if (actions.length > 0) return actions.map(actionText).join('; ');
+  const parts = [`${running} ${running === 1 ? 'replica' : 'replicas'} running`];
+  if (waiting > 0) parts.push(`${waiting} in progress`);
+  return `nothing to do (${parts.join(', ')})`;
+}
+
+export function actionText(a: Action): string {
+  switch (a.kind) {
+    case 'pull': return `pull ${a.image}`;
+    case 'create':
+    case 'replace': return `${a.kind} ${a.assignment.jail}`;
+    case 'start':
+    case 'remove': return `${a.kind} ${a.jail}`;
+  }
+}
+
+/**
+ * The raw create request for a replica: the normalized spec written back as the strings the
+ * jail manager parses (model.ts), so that parsing it gives the same values. Started at once.
+ */
+export function jailRequest(a: Assignment): JailCreateRequest {
+  const s = a.spec;
+  const req: JailCreateRequest = {
+    name: a.jail,
+    image: formatImageRef(s.image),
+    pids: String(s.pids),
+    env: Object.entries(s.env).map(([k, v]) => `${k}=${v}`),
+    user: `${s.user.uid}:${s.user.gid}`,
+    rw: [...s.rw],
+    restart: s.restart,
+    command: [...s.command],
+    start: true,
+  };
+  if (s.memoryBytes !== undefined) req.memory = String(s.memoryBytes);
+  if (s.cpus !== undefined) req.cpus = String(s.cpus);
+  return req;
+}

@@ -1,0 +1,262 @@
+/**
+ * The per-host reconciler: level-triggered. Each pass re-reads this host's placements from
+ * etcd and its jails from the jail manager, asks the pure core (reconcile.ts) what to do, and
+ * starts those actions asynchronously, one in flight per jail (pulls: one per image). A
+ * finished action triggers the next pass; a timer is the backstop. Observed state (phase,
+ * health, IP) is written back under observed/<host>/, attached to the host's lease.
+ *
+ * Every action is idempotent, so an agent killed at any point converges on its next pass:
+ * a half-made jail is removed and made again (its spec hash is recorded only once it runs).
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { K, parseReplicaJailName, type Assignment, type HostPlacements, type ObservedReplica } from '../cluster/model.js';
+import type { Store, StoreWatch } from '../cluster/store.js';
+import type { HostLease } from '../cluster/lease.js';
+import { HealthMonitor } from '../cluster/health.js';
+import { clusterDir } from '../cluster/config.js';
+import type { JailService, JailView } from '../jail/service.js';
+import { formatImageRef } from '../sys/names.js';
+import { readJson, writeJsonAtomic } from '../sys/fsutil.js';
+import { listImages } from '../storage/images/store.js';
+import { jailRequest, reconcile, type Action } from './reconcile.js';
+
+export interface ReconcilerOptions {
+  store: Store;
+  host: string;
+  dataDir: string;
+  jails: JailService;
+  log: Logger;
+  /** Makes NAME:TAG present locally (from a peer); resolves when it is. */
+  pull: (image: string) => Promise<void>;
+  /** Backstop pass interval (default 2000 ms). */
+  intervalMs?: number;
+}
+
+type Phase = ObservedReplica['phase'];
+
+export class Reconciler {
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private watch: StoreWatch | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Per jail: phase while an action runs, and the last failure. */
+  private readonly phases = new Map<string, { phase: Phase; message: string | null }>();
+  private readonly health: HealthMonitor;
+  private healthy = new Map<string, { healthy: boolean; message: string | null }>();
+  private hashes: Map<string, string> | undefined;
+  private lease: HostLease | undefined;
+  /** What observed/<host>/<jail> holds now, as written (to write only changes). */
+  private written = new Map<string, string>();
+  private assignments: Assignment[] = [];
+  /** The last sentence logged (to log only changes). */
+  private said = '';
+
+  constructor(private readonly o: ReconcilerOptions) {
+    this.health = new HealthMonitor();
+  }
+
+  private get hashFile(): string {
+    return join(clusterDir(this.o.dataDir), 'replicas.json');
+  }
+
+  async start(): Promise<void> {
+    this.hashes = new Map(Object.entries((await readJson<Record<string, string>>(this.hashFile)) ?? {}));
+    this.watch = await this.o.store.watchKey(K.placement(this.o.host), () => this.kick());
+    const tick = () => {
+      if (this.stopped) return;
+      this.kick();
+      this.timer = setTimeout(tick, this.o.intervalMs ?? 2000);
+      this.timer.unref();
+    };
+    tick();
+  }
+
+  /** Observed keys go on this lease from now on (all are rewritten). */
+  useLease(lease: HostLease): void {
+    this.lease = lease;
+    this.written.clear();
+    this.kick();
+  }
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) { this.again = true; return; }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.pass();
+        } catch (err) {
+          this.o.log.warn({ err: { message: (err as Error).message } }, 'reconcile pass failed; retrying');
+        }
+      } while (this.again && !this.stopped);
+    })().finally(() => { this.running = undefined; });
+  }
+
+  private async pass(): Promise<void> {
+    const placed = await this.o.store.getJson<HostPlacements>(K.placement(this.o.host));
+    this.assignments = placed?.assignments ?? [];
+    const jails = await this.o.jails.list();
+    const images = new Set((await listImages(this.o.dataDir)).map((r) => formatImageRef(r)));
+    const { actions, sentence } = reconcile({
+      assignments: this.assignments,
+      jails,
+      inFlight: new Set(this.inFlight.keys()),
+      imagesPresent: images,
+      hashes: this.hashes!,
+    });
+    if (actions.length > 0 && sentence !== this.said) this.o.log.info({ decision: sentence }, 'reconcile');
+    this.said = actions.length > 0 ? sentence : '';
+    for (const a of actions) this.launch(a);
+    this.syncHealth(jails);
+    await this.publish(jails);
+  }
+
+  private keyOf(a: Action): string {
+    return a.kind === 'pull' ? `pull:${a.image}` : a.kind === 'create' || a.kind === 'replace' ? a.assignment.jail : a.jail;
+  }
+
+  private launch(a: Action): void {
+    const key = this.keyOf(a);
+    if (this.inFlight.has(key)) return;
+    const run = this.act(a)
+      .catch((err: Error) => {
+        this.o.log.warn({ action: a.kind, target: key, err: { message: err.message } }, 'reconcile action failed; retrying on the next pass');
+        if (a.kind !== 'pull') this.phases.set(key, { phase: 'failed', message: err.message });
+        else for (const as of this.assignments) if (formatImageRef(as.spec.image) === a.image) this.phases.set(as.jail, { phase: 'failed', message: `pulling ${a.image}: ${err.message}` });
+      })
+      .finally(() => {
+        this.inFlight.delete(key);
+        this.kick();
+      });
+    this.inFlight.set(key, run);
+  }
+
+  private async act(a: Action): Promise<void> {
+    switch (a.kind) {
+      case 'pull': {
+        for (const as of this.assignments) if (formatImageRef(as.spec.image) === a.image) this.phases.set(as.jail, { phase: 'pulling', message: null });
+        await this.o.pull(a.image);
+        return;
+      }
+      case 'create':
+      case 'replace': {
+        const j = a.assignment.jail;
+        this.phases.set(j, { phase: 'creating', message: null });
+        this.health.unwatch(j);
+        this.healthy.delete(j);
+        if (a.kind === 'replace') await this.removeJail(j);
+        else await this.o.jails.remove(j, { force: true }).catch(() => {}); // a half-made jail of a killed agent
+        await this.o.jails.create(jailRequest(a.assignment));
+        await this.setHash(j, a.assignment.specHash);
+        this.phases.delete(j);
+        return;
+      }
+      case 'start':
+        await this.o.jails.start(a.jail);
+        this.phases.delete(a.jail);
+        return;
+      case 'remove':
+        this.health.unwatch(a.jail);
+        this.healthy.delete(a.jail);
+        await this.removeJail(a.jail);
+        this.phases.delete(a.jail);
+        return;
+    }
+  }
+
+  private async removeJail(jail: string): Promise<void> {
+    try {
+      await this.o.jails.remove(jail, { force: true });
+    } catch (err) {
+      if ((err as { name?: string }).name !== 'NotFoundError') throw err;
+    }
+    await this.setHash(jail, undefined);
+  }
+
+  private async setHash(jail: string, hash: string | undefined): Promise<void> {
+    if (hash === undefined) this.hashes!.delete(jail);
+    else this.hashes!.set(jail, hash);
+    await writeJsonAtomic(this.hashFile, Object.fromEntries([...this.hashes!].sort()), 0o600);
+  }
+
+  /** Health checks follow the running managed jails. */
+  private syncHealth(jails: JailView[]): void {
+    const byJail = new Map(this.assignments.map((a) => [a.jail, a]));
+    const running = new Set<string>();
+    for (const j of jails) {
+      const a = byJail.get(j.name);
+      if (!a || j.state !== 'running' || this.hashes!.get(j.name) !== a.specHash) continue;
+      running.add(j.name);
+      if (!a.spec.health) { this.healthy.set(j.name, { healthy: true, message: null }); continue; }
+      if (this.health.watching(j.name)) continue;
+      this.health.watch(j.name, j.ip, a.spec.health, (state) => {
+        this.healthy.set(j.name, { healthy: state.healthy, message: state.message ?? null });
+        void this.publishNow();
+      }, this.o.jails);
+    }
+    for (const name of this.health.jails()) if (!running.has(name)) { this.health.unwatch(name); this.healthy.delete(name); }
+  }
+
+  private async publishNow(): Promise<void> {
+    try {
+      await this.publish(await this.o.jails.list());
+    } catch { /* the next pass writes it */ }
+  }
+
+  /** Writes observed/<host>/<jail> for every managed jail (changes only) and deletes the rest. */
+  private async publish(jails: JailView[]): Promise<void> {
+    const lease = this.lease;
+    if (!lease?.alive) return;
+    const byJail = new Map(this.assignments.map((a) => [a.jail, a]));
+    const now = new Date().toISOString();
+    const want = new Map<string, ObservedReplica>();
+    const seen = new Set<string>();
+    const add = (jail: string, a: Assignment | undefined, view: JailView | undefined) => {
+      const parsed = parseReplicaJailName(jail);
+      if (!parsed) return;
+      seen.add(jail);
+      const ph = this.phases.get(jail);
+      const phase: Phase = ph?.phase ?? (view ? (view.state === 'running' || view.state === 'restarting' ? 'running' : view.state === 'failed' ? 'failed' : 'stopped') : 'creating');
+      const h = this.healthy.get(jail);
+      const hash = this.hashes!.get(jail) ?? '';
+      want.set(jail, {
+        host: this.o.host, jail, stack: parsed.stack, service: parsed.service, replica: parsed.replica,
+        specHash: hash, phase,
+        healthy: phase === 'running' && view?.state === 'running' && (h?.healthy ?? false) && hash === a?.specHash,
+        ip: view?.ip ?? null,
+        message: ph?.message ?? h?.message ?? (view?.lastExitReason ? `last exit: ${view.lastExitReason}` : null),
+        at: now,
+      });
+    };
+    for (const j of jails) add(j.name, byJail.get(j.name), j);
+    for (const a of this.assignments) if (!seen.has(a.jail)) add(a.jail, a, undefined);
+    const ops: Promise<unknown>[] = [];
+    for (const [jail, rec] of want) {
+      const { at: _at, ...comparable } = rec;
+      const text = JSON.stringify(comparable);
+      if (this.written.get(jail) === text) continue;
+      this.written.set(jail, text);
+      ops.push(this.o.store.putJson(K.observed(this.o.host, jail), rec, lease.id).catch(() => this.written.delete(jail)));
+    }
+    for (const jail of [...this.written.keys()]) {
+      if (want.has(jail)) continue;
+      this.written.delete(jail);
+      ops.push(this.o.store.delete(K.observed(this.o.host, jail)).catch(() => {}));
+    }
+    await Promise.all(ops);
+  }
+
+  /** Stops the loop and the health checks; jails keep running. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.watch?.cancel().catch(() => {});
+    await this.running?.catch(() => {});
+    await Promise.allSettled([...this.inFlight.values()]);
+    this.health.close();
+  }
+}
