@@ -32,8 +32,8 @@ import { issueToken } from './join.js';
 import type { PullResult } from './images.js';
 
 const stackBody = z.strictObject({ file: z.string(), stack: z.strictObject({ services: z.record(z.string(), z.any()) }) });
-const initBody = z.strictObject({ advertise: z.string(), name: z.string().optional(), apiPort: z.number().int().optional(), joinPort: z.number().int().optional() });
-const joinBody = z.strictObject({ address: z.string(), token: z.string(), advertise: z.string(), name: z.string().optional(), joinPort: z.number().int().optional(), apiPort: z.number().int().optional() });
+const initBody = z.strictObject({ advertise: z.string().optional(), name: z.string().optional(), apiPort: z.number().int().optional(), joinPort: z.number().int().optional() });
+const joinBody = z.strictObject({ address: z.string(), token: z.string(), advertise: z.string().optional(), name: z.string().optional(), joinPort: z.number().int().optional(), apiPort: z.number().int().optional() });
 const tokenBody = z.strictObject({ ttlSeconds: z.number().int().optional() });
 const removeBody = z.strictObject({ host: z.string(), force: z.boolean().optional() });
 const haveBody = z.strictObject({ have: z.array(z.string()).max(10_000) });
@@ -209,6 +209,14 @@ async function stackPair(rt: ClusterRuntime, name: string, stack: Stack): Promis
 
 async function apply(rt: ClusterRuntime, name: string, body: { file: string; stack: Record<string, unknown> }) {
   const { current, next } = await stackPair(rt, name, body.stack as unknown as Stack);
+  await rt.images?.announce();
+  for (const svc of next) {
+    const ref = svc.spec.image;
+    const here = await readImage(rt.o.dataDir, ref);
+    if (!here && (await rt.images!.holders(ref)).length === 0) {
+      throw new NotFoundError(`service ${svc.spec.name}: image ${formatImageRef(ref)} is on no host of the cluster`, `build it on one host first: cellblock image build ${formatImageRef(ref)} DIR (nothing was applied)`);
+    }
+  }
   const diff = diffStack(current, next);
   const r = await rt.requireStore().txn([], applyWrites(name, body.file, current, next, new Date().toISOString()));
   rt.log.info({ stack: name, changes: diff.filter((d) => d.change !== 'none').map((d) => `${d.service}: ${d.change}`) }, 'stack applied');

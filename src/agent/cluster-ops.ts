@@ -7,6 +7,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { DEFAULT_API_PORT, DEFAULT_JOIN_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT, clusterConfigPath, writeClusterConfig, type ClusterConfig } from '../cluster/config.js';
 import { EmbeddedEtcd, freePortPair } from '../cluster/embedded-etcd.js';
 import { urlHost } from '../cluster/etcd.js';
@@ -30,6 +31,17 @@ export interface ClusterSummary {
   role: 'single' | 'member' | 'client';
   address: string | null;
   apiPort: number | null;
+}
+
+/** The one non-loopback IPv4 address of this host (its network namespace), for a missing --advertise. */
+export function defaultAdvertise(ifaces = networkInterfaces()): string {
+  const found = Object.values(ifaces).flatMap((l) => l ?? []).filter((i) => i.family === 'IPv4' && !i.internal).map((i) => i.address);
+  const uniq = [...new Set(found)];
+  if (uniq.length === 1) return uniq[0]!;
+  throw new UserError(
+    uniq.length === 0 ? 'this host has no IPv4 address besides loopback to advertise' : `this host has several addresses (${uniq.join(', ')}); which one do the other hosts reach it at?`,
+    'pass --advertise ADDR',
+  );
 }
 
 function checkAddress(flag: string, a: unknown): string {
@@ -59,9 +71,9 @@ export class ClusterOps {
     }
   }
 
-  async init(o: { advertise: string; name?: string; apiPort?: number; joinPort?: number }): Promise<ClusterSummary> {
+  async init(o: { advertise?: string; name?: string; apiPort?: number; joinPort?: number }): Promise<ClusterSummary> {
     this.refuseIfClustered();
-    const address = checkAddress('--advertise', o.advertise);
+    const address = checkAddress('--advertise', o.advertise ?? defaultAdvertise());
     const name = checkName('host', o.name ?? this.rt.name);
     await this.refuseIfStacks();
     const dir = tlsDir(this.rt.o.dataDir);
@@ -79,10 +91,10 @@ export class ClusterOps {
     return this.summary();
   }
 
-  async join(o: { address: string; token: string; advertise: string; name?: string; joinPort?: number; apiPort?: number }): Promise<ClusterSummary & { members: number }> {
+  async join(o: { address: string; token: string; advertise?: string; name?: string; joinPort?: number; apiPort?: number }): Promise<ClusterSummary & { members: number }> {
     this.refuseIfClustered();
     const server = checkAddress('ADDR', o.address);
-    const address = checkAddress('--advertise', o.advertise);
+    const address = checkAddress('--advertise', o.advertise ?? defaultAdvertise());
     const name = checkName('host', o.name ?? this.rt.name);
     const tok = parseToken(o.token);
     await this.refuseIfStacks();

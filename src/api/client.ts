@@ -77,6 +77,11 @@ export class ApiClient implements JailService {
     throw await errorOf(res);
   }
 
+  /** Any JSON route (the cluster routes of agent/cluster-api.ts). */
+  call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.json(method, path, body);
+  }
+
   private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.send(method, path, body);
     if ((res.statusCode ?? 500) >= 400) throw await errorOf(res);

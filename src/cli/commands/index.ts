@@ -9,7 +9,12 @@ import snapshot from './snapshot/index.js';
 import agent from './agent.js';
 import jail from './jail/index.js';
 import stack from './stack/index.js';
+import cluster from './cluster/index.js';
+import apply from './stack/apply.js';
+import diff from './stack/diff.js';
+import status from './stack/status.js';
+import del from './stack/delete.js';
 
 export type RegisterGroup = (program: Command, deps: CliDeps) => void;
 
-export const COMMAND_GROUPS: RegisterGroup[] = [pool, image, host, dataset, snapshot, agent, jail, stack];
+export const COMMAND_GROUPS: RegisterGroup[] = [pool, image, host, dataset, snapshot, agent, jail, stack, cluster, apply, diff, status, del];

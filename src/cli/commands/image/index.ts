@@ -5,6 +5,7 @@ import ls from './ls.js';
 import exportCmd from './export.js';
 import importCmd from './import.js';
 import rm from './rm.js';
+import push from './push.js';
 
 export default function register(program: Command, deps: CliDeps): void {
   const group = program.command('image').description('application images: read-only snapshots built from a directory, shipped as incremental streams');
@@ -13,4 +14,5 @@ export default function register(program: Command, deps: CliDeps): void {
   exportCmd(group, deps);
   importCmd(group, deps);
   rm(group, deps);
+  push(group, deps);
 }

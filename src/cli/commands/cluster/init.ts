@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import type { CliDeps } from '../../main.js';
+import { printResult } from '../../output.js';
+import { agentClient, portOption } from './common.js';
+import type { ClusterSummary } from '../../../agent/cluster-ops.js';
+
+export default function register(group: Command, deps: CliDeps): void {
+  group
+    .command('init')
+    .description('make this host the first of a cluster: creates the cluster CA and this host\'s certificate, moves etcd and the agent API to mutual TLS on --advertise')
+    .option('--advertise <addr>', 'the address the other hosts reach this one at (default: its only non-loopback IPv4 address)')
+    .option('--name <name>', 'this host\'s name in the cluster (default: its etcd member name, from the hostname)')
+    .option('--api-port <port>', 'TCP port of the mutual-TLS agent API (default 7480)')
+    .option('--join-port <port>', 'TCP port of the token-authenticated join listener (default 7481)')
+    .addHelpText('after', [
+      '',
+      'Needs the agent running on this host, and no stack applied yet (apply stacks once the cluster exists).',
+      'Opens: 2379 and 2380 (etcd, TLS), 7480 (agent API, mutual TLS), 7481 (join listener, TLS + token).',
+      '',
+      'Examples:',
+      '  cellblock cluster init --advertise 192.0.2.10',
+      '  cellblock cluster token          # then, on the next host: cellblock cluster join 192.0.2.10 --token ...',
+    ].join('\n'))
+    .action(async (opts: { advertise?: string; name?: string; apiPort?: string; joinPort?: string }, cmd: Command) => {
+      const { ctx, api } = agentClient(cmd, deps);
+      const body = {
+        ...(opts.advertise ? { advertise: opts.advertise } : {}),
+        ...(opts.name ? { name: opts.name } : {}),
+        ...(opts.apiPort ? { apiPort: portOption('--api-port', opts.apiPort) } : {}),
+        ...(opts.joinPort ? { joinPort: portOption('--join-port', opts.joinPort) } : {}),
+      };
+      const r = await api.call<ClusterSummary>('POST', '/v1/cluster/init', body);
+      printResult(ctx, `cluster ${r.clusterId} initialised: host ${r.name} at ${r.address} is its first etcd member\nnext: cellblock cluster token, then cellblock cluster join ${r.address} --token TOKEN on each other host`, r);
+    });
+}

@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import type { CliDeps } from '../../main.js';
+import { printResult } from '../../output.js';
+import { agentClient, portOption } from './common.js';
+import type { ClusterSummary } from '../../../agent/cluster-ops.js';
+import { UserError } from '../../../sys/errors.js';
+
+export default function register(group: Command, deps: CliDeps): void {
+  group
+    .command('join')
+    .description('join this host to a cluster through a host at ADDR (one that ran cluster init, or an etcd member), with a token from cellblock cluster token')
+    .argument('<addr>', 'address of a cluster host that holds the CA (the one that ran cluster init, or any etcd member)')
+    .option('--token <token>', 'the join token (cellblock cluster token on a cluster host)')
+    .option('--advertise <addr>', 'the address the other hosts reach this one at (default: its only non-loopback IPv4 address)')
+    .option('--name <name>', 'this host\'s name in the cluster (default: from the hostname)')
+    .option('--join-port <port>', 'the join listener\'s port on ADDR (default 7481)')
+    .option('--api-port <port>', 'TCP port of this host\'s mutual-TLS agent API (default 7480)')
+    .addHelpText('after', [
+      '',
+      'The first three hosts become etcd members; later ones are etcd clients. The host must have no stack applied,',
+      'and its jail subnet (cellblock agent --subnet) must differ from every other host\'s.',
+      '',
+      'Examples:',
+      '  cellblock cluster join 192.0.2.10 --token cbj1.... --advertise 192.0.2.11',
+    ].join('\n'))
+    .action(async (addr: string, opts: { token?: string; advertise?: string; name?: string; joinPort?: string; apiPort?: string }, cmd: Command) => {
+      if (!opts.token) throw new UserError('--token is missing', 'get one on a cluster host with: cellblock cluster token');
+      const { ctx, api } = agentClient(cmd, deps);
+      const body = {
+        address: addr, token: opts.token,
+        ...(opts.advertise ? { advertise: opts.advertise } : {}),
+        ...(opts.name ? { name: opts.name } : {}),
+        ...(opts.joinPort ? { joinPort: portOption('--join-port', opts.joinPort) } : {}),
+        ...(opts.apiPort ? { apiPort: portOption('--api-port', opts.apiPort) } : {}),
+      };
+      const r = await api.call<ClusterSummary>('POST', '/v1/cluster/join', body);
+      printResult(ctx, `joined cluster ${r.clusterId} as ${r.name} (${r.role === 'member' ? 'etcd member' : 'etcd client'})`, r);
+    });
+}

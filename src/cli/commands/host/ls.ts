@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import type { CliDeps } from '../../main.js';
+import { printTable } from '../../output.js';
+import { agentClient } from '../cluster/common.js';
+import type { HostRow } from '../../../agent/cluster-api.js';
+import { formatSize } from '../../../sys/size.js';
+
+export default function register(group: Command, deps: CliDeps): void {
+  group
+    .command('ls')
+    .description('the hosts of the cluster: state (ready, cordoned, draining, down), etcd role, replicas placed, capacity and what the replicas reserve')
+    .addHelpText('after', '\nA host is down when its lease expired (its agent stopped answering for a few seconds).\n\nExamples:\n  cellblock host ls\n  cellblock host ls --json')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { ctx, api } = agentClient(cmd, deps);
+      const hosts = await api.call<HostRow[]>('GET', '/v1/hosts');
+      printTable(
+        ctx,
+        ['name', 'address', 'state', 'etcd', 'subnet', 'replicas', 'memory', 'cpus'],
+        hosts.map((h) => [
+          h.name + (h.leader ? ' (leader)' : ''), h.address, h.state, h.etcd, h.subnet, h.replicas,
+          h.capacity ? `${formatSize(h.usage.memoryBytes)}/${formatSize(h.capacity.memoryBytes)}` : '-',
+          h.capacity ? `${h.usage.cpus}/${h.capacity.cpus}` : '-',
+        ]),
+        hosts,
+      );
+    });
+}

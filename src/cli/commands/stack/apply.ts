@@ -1,0 +1,66 @@
+import type { Command } from 'commander';
+import type { CliDeps } from '../../main.js';
+import { printJson } from '../../output.js';
+import { agentClient } from '../cluster/common.js';
+import { wholeNumberOption } from '../jail/common.js';
+import type { ServiceDiff, ServiceStatus } from '../../../cluster/stacks.js';
+import { UserError } from '../../../sys/errors.js';
+import { readStackInput, withStackOptions } from './common.js';
+import { printDiff } from './diff.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One line per replica whose host, phase or health changed since the last poll. */
+export function progressLines(prev: Map<string, string>, services: ServiceStatus[]): string[] {
+  const out: string[] = [];
+  for (const s of services) {
+    for (const i of s.instances) {
+      const id = `${s.stack}/${s.service}#${i.replica}`;
+      const state = i.host === null ? 'not placed' : `on ${i.host}: ${i.healthy ? 'healthy' : i.phase}${i.current || i.phase === 'unplaced' || i.phase === 'pending' ? '' : ' (old spec)'}${i.message && !i.healthy ? ` - ${i.message}` : ''}`;
+      if (prev.get(id) !== state) out.push(`${id} ${state}`);
+      prev.set(id, state);
+    }
+  }
+  return out;
+}
+
+export const isReady = (services: ServiceStatus[]): boolean => services.every((s) => s.ready === s.replicas);
+
+export default function register(program: Command, deps: CliDeps): void {
+  withStackOptions(program.command('apply'))
+    .description('make the cluster run what the stack file declares (idempotent), then wait until every replica runs the new spec and is healthy')
+    .option('--no-wait', 'return once the desired state is written')
+    .option('--timeout <seconds>', 'how long to wait for the replicas (default 300)')
+    .addHelpText('after', [
+      '',
+      'The file is validated first; a bad file changes nothing. Changed services roll one replica at a time.',
+      'Images are taken from the hosts that hold them (build them on one host; the others pull incrementally).',
+      '',
+      'Examples:',
+      '  cellblock apply -f stack.yml',
+      '  cellblock apply -f stack.yml --no-wait && cellblock status',
+    ].join('\n'))
+    .action(async (opts: { file: string; name?: string; wait: boolean; timeout?: string }, cmd: Command) => {
+      const { ctx, api } = agentClient(cmd, deps);
+      const timeout = wholeNumberOption('--timeout', opts.timeout) ?? 300;
+      const input = await readStackInput(opts);
+      const r = await api.call<{ stack: string; diff: ServiceDiff[] }>('PUT', `/v1/stacks/${input.name}`, { file: input.file, stack: input.stack });
+      if (!ctx.json) printDiff(ctx.stdout, input.name, r.diff);
+      if (!opts.wait) { if (ctx.json) printJson(ctx, r); return; }
+      const seen = new Map<string, string>();
+      const deadline = Date.now() + timeout * 1000;
+      let services: ServiceStatus[] = [];
+      for (;;) {
+        services = await api.call<ServiceStatus[]>('GET', `/v1/status?stack=${input.name}`);
+        if (!ctx.json) for (const line of progressLines(seen, services)) ctx.stdout.write(`  ${line}\n`);
+        if (isReady(services)) break;
+        if (Date.now() > deadline) {
+          const waiting = services.flatMap((s) => s.instances.filter((i) => !i.healthy).map((i) => `${s.service}#${i.replica} (${i.host ?? 'no host'}: ${i.phase}${i.message ? `, ${i.message}` : ''})`));
+          throw new UserError(`stack ${input.name} applied, but not ready after ${timeout} s: ${waiting.join('; ')}`, 'see cellblock status and the agent logs of those hosts; the cluster keeps trying');
+        }
+        await sleep(500);
+      }
+      if (ctx.json) printJson(ctx, { ...r, status: services });
+      else ctx.stdout.write(`stack ${input.name}: ${services.map((s) => `${s.service} ${s.ready}/${s.replicas}`).join(', ')} ready\n`);
+    });
+}
