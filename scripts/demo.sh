@@ -25,6 +25,8 @@ cleanup() {
   if [ "$keep" -eq 0 ]; then
     ./bin/cellblock --data-dir "$a" jail rm --force web >/dev/null 2>&1 || true
     if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null || true; wait "$agent_pid" 2>/dev/null || true; fi
+    # the agent's etcd outlives the agent by design (the next agent adopts it): stop it by its PID file
+    if [ -s "$a/run/etcd.pid" ]; then kill "$(cat "$a/run/etcd.pid")" 2>/dev/null || true; sleep 0.5; fi
     for d in "$a" "$b"; do ./bin/cellblock --data-dir "$d" pool destroy --yes >/dev/null 2>&1 || true; done
     rm -rf "$demo"
     echo "demo cleaned up (run with --keep to explore: cellblock --data-dir $a image ls)"
@@ -93,3 +95,13 @@ kill -9 "$(./bin/cellblock --data-dir "$a" --json jail inspect web | python3 -c 
 sleep 2.5
 cb --data-dir "$a" jail ls
 cb --data-dir "$a" jail logs --tail 3 web
+
+echo; echo "== 8. a stack file: 3 replicas with an HTTP health check, desired state in the agent's etcd"
+cb --data-dir "$a" jail rm --force web
+cat examples/stack.yml
+cb --data-dir "$a" apply -f examples/stack.yml --timeout 120
+cb --data-dir "$a" status
+cb --data-dir "$a" host ls
+echo "(one host, so the replicas share it; on a cluster they spread one per host: docs/cluster.md)"
+cb --data-dir "$a" delete -f examples/stack.yml
+for _ in $(seq 150); do [ "$(./bin/cellblock --data-dir "$a" --json jail ls 2>/dev/null)" = "[]" ] && break; sleep 0.2; done

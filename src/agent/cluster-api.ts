@@ -218,7 +218,7 @@ async function apply(rt: ClusterRuntime, name: string, body: { file: string; sta
     }
   }
   const diff = diffStack(current, next);
-  const r = await rt.requireStore().txn([], applyWrites(name, body.file, current, next, new Date().toISOString()));
+  const r = await rt.requireStore().batch(applyWrites(name, body.file, current, next, new Date().toISOString()));
   rt.log.info({ stack: name, changes: diff.filter((d) => d.change !== 'none').map((d) => `${d.service}: ${d.change}`) }, 'stack applied');
   return { stack: name, diff, revision: r.revision, services: next.map((s) => ({ service: s.spec.name, specHash: s.specHash })) };
 }
@@ -228,7 +228,7 @@ async function deleteStack(rt: ClusterRuntime, name: string) {
   const rec = await store.getJson<StackRecord>(K.stack(name));
   const current = await currentServices(rt, name);
   if (!rec && current.length === 0) throw new NotFoundError(`no stack named ${name} in this cluster`, 'see the applied stacks with: cellblock status');
-  await store.txn([], [{ delete: K.stack(name) }, ...current.map((s) => ({ delete: K.service(name, s.spec.name) }))]);
+  await store.batch([{ delete: K.stack(name) }, ...current.map((s) => ({ delete: K.service(name, s.spec.name) }))]);
   return { stack: name, removed: current.map((s) => s.spec.name) };
 }
 

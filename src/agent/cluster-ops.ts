@@ -199,7 +199,7 @@ export class ClusterOps {
     const info = await store.getJson<HostInfo>(K.hostInfo(name));
     const writes = [{ delete: K.hostInfo(name) }, { delete: K.hostCtl(name) }, { delete: K.placement(name) }, { delete: K.hostLive(name) }];
     if (info) writes.push({ delete: K.subnet(info.subnet.split('/')[0]!) });
-    await store.txn([], writes);
+    await store.batch(writes);
     await store.deletePrefix(K.observedOf(name));
   }
 }

@@ -160,7 +160,7 @@ export class ClusterRuntime {
     if (owner !== undefined && owner !== this.name) {
       throw new UserError(`jail subnet ${info.subnet} of this host is already used by host ${owner}`, `give every host its own subnet: start this agent with --subnet 10.77.N.0/24 for an N no other host uses (and no jails yet)`);
     }
-    await store.txn([], [{ put: K.subnet(net), value: this.name }, { put: K.hostInfo(this.name), value: JSON.stringify(info) }]);
+    await store.batch([{ put: K.subnet(net), value: this.name }, { put: K.hostInfo(this.name), value: JSON.stringify(info) }]);
   }
 
   async syncRoutes(): Promise<void> {

@@ -140,6 +140,18 @@ export class Store {
     return { succeeded: res.succeeded, revision: String(res.header.revision) };
   }
 
+  /** Runs writes atomically, unconditionally (one etcd transaction without compares). */
+  async batch(writes: readonly TxnWrite[]): Promise<{ revision: string }> {
+    const ops = writes.map((w) => {
+      if ('delete' in w) return this.ns.delete().key(w.delete);
+      const p = this.ns.put(w.put).value(w.value);
+      return w.lease !== undefined ? p.lease(w.lease) : p;
+    });
+    // etcd3 builds a transaction from a compare; a key's version is never below 0
+    const res = await this.ns.if('leader', 'Version', '>', -1).then(...ops).commit();
+    return { revision: String(res.header.revision) };
+  }
+
   /**
    * Calls onEvent for every put and delete under prefix, from `fromRevision` if given (use a
    * PrefixRead's revision + 1), else from now. Resolves once the watch is established.
