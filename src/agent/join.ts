@@ -81,15 +81,16 @@ export async function handleJoin(o: JoinServiceOptions, raw: unknown): Promise<J
   if (!kv) throw badToken();
   const rec = JSON.parse(kv.value) as JoinToken;
   if (Date.parse(rec.expiresAt) < Date.now() || !checkSecret(tok.secret, rec.secretSha256)) throw badToken();
-  // single use: only the request that deletes the key unchanged goes on
-  const used = await o.store.txn([{ key: K.token(tok.id), target: 'Mod', op: '==', value: kv.modRevision }], [{ delete: K.token(tok.id) }]);
-  if (!used.succeeded) throw badToken();
-
   const existing = await o.store.getJson<HostInfo>(K.hostInfo(name));
   if (existing) throw new UserError(`a host named ${name} is already in the cluster (at ${existing.address})`, `join with another --name, or remove the old one first: cellblock cluster remove ${name}`);
   const net = req.subnet.split('/')[0]!;
   const owner = await o.store.getString(K.subnet(net));
   if (owner !== undefined) throw new UserError(`jail subnet ${req.subnet} is already used by host ${owner}`, 'start the joining host\'s agent with --subnet 10.77.N.0/24 for an N no other host uses (before it has jails), then join again with a fresh token');
+
+  // single use: only the request that deletes the key unchanged goes on (after the checks
+  // above, so a refused join does not use the token up)
+  const used = await o.store.txn([{ key: K.token(tok.id), target: 'Mod', op: '==', value: kv.modRevision }], [{ delete: K.token(tok.id) }]);
+  if (!used.succeeded) throw badToken();
 
   const members = (await o.store.client.cluster.memberList({ linearizable: true })).members ?? [];
   const started = members.filter((m) => m.name !== '');
@@ -104,13 +105,31 @@ export async function handleJoin(o: JoinServiceOptions, raw: unknown): Promise<J
   let caKey: string | null = null;
   if (role === 'member') {
     const peer = `https://${urlHost(req.address)}:${ETCD_PEER_PORT}`;
-    await o.store.client.cluster.memberAdd({ peerURLs: [peer] });
+    await memberAddWhenHealthy(o.store, peer);
     initialCluster = [...started.map((m) => `${m.name}=${m.peerURLs[0]}`), `${name}=${peer}`].join(',');
     caKey = await readFile(p.caKey, 'utf8');
     endpoints.push(`https://${urlHost(req.address)}:${ETCD_CLIENT_PORT}`);
   }
   o.log.info({ host: name, address: req.address, role }, 'a host joined the cluster');
   return { clusterId: o.clusterId, ca, cert, caKey, role, initialCluster, endpoints };
+}
+
+/**
+ * etcd refuses a member change while a member joined less than a few seconds ago
+ * ("unhealthy cluster": its --strict-reconfig-check waits until every member has been
+ * connected for 5 s), so a join right after another one waits for that, up to 30 s.
+ */
+async function memberAddWhenHealthy(store: Store, peer: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await store.client.cluster.memberAdd({ peerURLs: [peer] });
+      return;
+    } catch (e) {
+      if (!/unhealthy cluster/i.test((e as Error).message) || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
 }
 
 /** A new cluster id: 12 hex characters. */

@@ -81,69 +81,100 @@ export function placementWrites(s: ClusterSnapshot, byHost: Map<string, Assignme
   return writes;
 }
 
+/** One election, on one lease: its watches, timer and pass loop, ended together. */
+interface Term {
+  election: Election;
+  lease: HostLease;
+  ended: boolean;
+  watches: StoreWatch[];
+  timer: NodeJS.Timeout | undefined;
+  running: Promise<void> | undefined;
+  again: boolean;
+}
+
+/** What the leader watches: a change under any of these triggers a pass. */
+const WATCHED = [K.hostsLive, K.hostsInfo, K.hostsCtl, K.services, K.observedAll];
+
 export class LeaderLoop {
   private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
-  private watches: StoreWatch[] = [];
-  private running: Promise<void> | undefined;
-  private again = false;
-  private election: Election | undefined;
+  /** The election on the newest lease. */
+  private term: Term | undefined;
   /** The sentences of the last passes, newest last (for status and tests). */
   readonly decisions: string[] = [];
 
   constructor(private readonly o: LeaderOptions) {}
 
   get isLeader(): boolean {
-    return this.election?.isLeader ?? false;
+    return this.term?.election.isLeader ?? false;
   }
 
-  /** Campaigns on this lease; once elected, runs passes until the lease is lost or stop(). */
+  /**
+   * Campaigns on this lease; once elected, runs passes until the lease is lost or stop(). A
+   * new lease ends the election on the previous one (its watches, timer and campaign).
+   */
   follow(lease: HostLease): void {
-    const election = new Election(this.o.store, lease, { name: this.o.name });
-    this.election = election;
+    if (this.stopped) return;
+    const prev = this.term;
+    const term: Term = {
+      election: new Election(this.o.store, lease, { name: this.o.name }), lease,
+      ended: false, watches: [], timer: undefined, running: undefined, again: false,
+    };
+    this.term = term;
+    if (prev) void this.retire(prev);
     void (async () => {
       try {
-        await election.campaign();
+        await term.election.campaign();
       } catch (err) {
         if (!(err instanceof NotLeaderError)) this.o.log.warn({ err: { message: (err as Error).message } }, 'campaign failed');
         return;
       }
-      if (this.stopped || this.election !== election) { await election.resign().catch(() => {}); return; }
+      if (this.stopped || term.ended) { await term.election.resign().catch(() => {}); return; }
       this.o.log.info('elected leader: this agent writes placements');
-      lease.onLost(() => this.o.log.warn('lost leadership with the host lease'));
-      await this.lead(election);
-    })();
+      lease.onLost(() => {
+        if (!term.ended) this.o.log.warn('lost leadership with the host lease');
+        void this.end(term);
+      });
+      await this.lead(term);
+    })().catch((err: Error) => this.o.log.warn({ err: { message: err.message } }, 'leading failed'));
   }
 
-  private async lead(election: Election): Promise<void> {
-    const trigger = () => this.kick(election);
-    for (const prefix of [K.hostsLive, K.hostsInfo, K.hostsCtl, K.services, K.observedAll]) {
-      this.watches.push(await this.o.store.watchPrefix(prefix, trigger).catch(() => ({ cancel: async () => {} })));
-    }
-    const tick = () => {
-      if (this.stopped || !election.isLeader) return;
-      this.kick(election);
-      this.timer = setTimeout(tick, this.o.intervalMs ?? 2000);
-      this.timer.unref();
-    };
-    tick();
+  private async lead(term: Term): Promise<void> {
+    // a pass at once (the state may have changed while no one led), another once watching
+    this.tick(term);
+    const trigger = () => this.kick(term);
+    const watches = await Promise.all(WATCHED.map((prefix) => this.o.store.watchPrefix(prefix, trigger).catch((err: Error) => {
+      this.o.log.warn({ prefix, err: { message: err.message } }, 'cannot watch; relying on the timer');
+      return undefined;
+    })));
+    term.watches.push(...watches.filter((w): w is StoreWatch => w !== undefined));
+    // ended while the watches were made, or no longer leading (nothing would run passes)
+    if (term.ended || !term.election.isLeader) { await this.end(term); return; }
+    this.kick(term);
+  }
+
+  /** A pass now, and again every intervalMs while this term leads. */
+  private tick(term: Term): void {
+    if (this.stopped || term.ended || !term.election.isLeader) return;
+    this.kick(term);
+    term.timer = setTimeout(() => this.tick(term), this.o.intervalMs ?? 2000);
+    term.timer.unref();
   }
 
   /** Runs a pass now, or right after the one in flight. */
-  private kick(election: Election): void {
-    if (this.stopped || !election.isLeader) return;
-    if (this.running) { this.again = true; return; }
-    this.running = (async () => {
+  private kick(term: Term): void {
+    if (this.stopped || term.ended || !term.election.isLeader) return;
+    if (term.running) { term.again = true; return; }
+    term.running = (async () => {
       do {
-        this.again = false;
+        term.again = false;
         try {
-          await this.pass(election);
+          await this.pass(term.election);
         } catch (err) {
-          if (err instanceof NotLeaderError) { this.o.log.warn({ reason: err.message }, 'no longer leader'); await this.unwatch(); return; }
+          if (err instanceof NotLeaderError) { this.o.log.warn({ reason: err.message }, 'no longer leader'); await this.end(term); return; }
           this.o.log.warn({ err: { message: (err as Error).message } }, 'leader pass failed; retrying on the next change');
         }
-      } while (this.again && !this.stopped && election.isLeader);
-    })().finally(() => { this.running = undefined; });
+      } while (term.again && !this.stopped && !term.ended && term.election.isLeader);
+    })().finally(() => { term.running = undefined; });
   }
 
   private async pass(election: Election): Promise<void> {
@@ -151,7 +182,8 @@ export class LeaderLoop {
     const current = new Map([...s.placements].map(([h, p]) => [h, p.assignments]));
     const plan = planPlacements({ hosts: hostsOf(s), services: s.services, current, observed: s.observed });
     const writes = placementWrites(s, plan.byHost, this.o.name, new Date().toISOString());
-    const said = [...plan.result.decisions, ...plan.rolling, ...plan.result.unplaced.map((u) => `${u.service}#${u.replica}: not placed: ${u.reason}`)];
+    // the scheduler's decisions already say "not placed: <reason>" for every unplaced replica
+    const said = [...plan.result.decisions, ...plan.rolling];
     if (writes.length === 0) return;
     await election.write(writes);
     for (const d of said) this.o.log.info({ decision: d }, 'placement');
@@ -159,16 +191,27 @@ export class LeaderLoop {
     this.decisions.splice(0, Math.max(0, this.decisions.length - 200));
   }
 
-  private async unwatch(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    const w = this.watches.splice(0);
+  /** Ends a term's passes: its timer and watches (the election itself is left as it is). */
+  private async end(term: Term): Promise<void> {
+    term.ended = true;
+    if (term.timer) clearTimeout(term.timer);
+    term.timer = undefined;
+    const w = term.watches.splice(0);
     await Promise.all(w.map((x) => x.cancel().catch(() => {})));
+  }
+
+  /**
+   * Ends a superseded term and its election. resign() only deletes the leader key while it is
+   * still this term's (its lease alive); after a lost lease it just stops the campaign's watch.
+   */
+  private async retire(term: Term): Promise<void> {
+    await this.end(term);
+    await term.running?.catch(() => {});
+    await term.election.resign().catch(() => {});
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.unwatch();
-    await this.running?.catch(() => {});
-    await this.election?.resign().catch(() => {});
+    if (this.term) await this.retire(this.term);
   }
 }

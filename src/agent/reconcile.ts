@@ -10,7 +10,8 @@
  *   managed, unassigned  -> remove
  *
  * Only jails named like replicas (parseReplicaJailName) are managed; others are never touched.
- * Nothing is proposed for a key in flight: a jail name, or `pull:NAME:TAG`.
+ * Nothing is proposed for a key in flight, nor for one cooling down after a failure (see
+ * afterFailure): a jail name, or `pull:NAME:TAG`.
  */
 import { parseReplicaJailName, type Assignment } from '../cluster/model.js';
 import type { JailCreateRequest, JailState, JailView } from '../jail/service.js';
@@ -28,6 +29,8 @@ export interface ReconcileInput {
   jails: JailView[];
   /** Jail names, and `pull:NAME:TAG`, of actions still running. */
   inFlight: Set<string>;
+  /** Keys like inFlight's whose last action failed and may not be tried again yet (coolingDown). */
+  cooldown: Set<string>;
   /** NAME:TAG of the images this host holds. */
   imagesPresent: Set<string>;
   /** By jail: the spec hash it was created from (recorded once it was created). */
@@ -42,6 +45,46 @@ export interface ReconcileResult {
 
 export const pullKey = (image: string): string => `pull:${image}`;
 
+/** The key an action runs under: one in flight (or cooling down) per key. */
+export function actionKey(a: Action): string {
+  switch (a.kind) {
+    case 'pull': return pullKey(a.image);
+    case 'create':
+    case 'replace': return a.assignment.jail;
+    case 'start':
+    case 'remove': return a.jail;
+  }
+}
+
+/** Retry backoff of a failing action: 1 s after the first failure, doubling, at most 30 s. */
+export const BACKOFF_FIRST_MS = 1000;
+export const BACKOFF_MAX_MS = 30_000;
+
+/** Per key: consecutive failures, and the time (the caller's clock, ms) before which it waits. */
+export interface Retry {
+  failures: number;
+  until: number;
+}
+
+/** The retry state after one more failure at `now`. (A success deletes the key's state.) */
+export function afterFailure(prev: Retry | undefined, now: number): Retry {
+  const failures = (prev?.failures ?? 0) + 1;
+  return { failures, until: now + Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.min(failures - 1, 16)) };
+}
+
+/** The keys still cooling down at `now`. */
+export function coolingDown(retries: ReadonlyMap<string, Retry>, now: number): Set<string> {
+  return new Set([...retries].filter(([, r]) => now < r.until).map(([key]) => key));
+}
+
+/**
+ * The retry state still worth keeping: a key whose wait ended a full BACKOFF_MAX_MS ago and
+ * is not in flight was not tried again (no longer needed), so its count is dropped.
+ */
+export function pruneRetries(retries: ReadonlyMap<string, Retry>, now: number, inFlight: ReadonlySet<string>): Map<string, Retry> {
+  return new Map([...retries].filter(([key, r]) => inFlight.has(key) || now < r.until + BACKOFF_MAX_MS));
+}
+
 const STARTABLE: ReadonlySet<JailState> = new Set<JailState>(['created', 'stopped', 'failed']);
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -55,6 +98,7 @@ export function reconcile(i: ReconcileInput): ReconcileResult {
   const work: Action[] = [];
   let running = 0;
   let waiting = 0;
+  let cooling = 0;
   for (const [jail, a] of assigned) {
     if (i.inFlight.has(jail)) { waiting++; continue; }
     const view = views.get(jail);
@@ -62,9 +106,15 @@ export function reconcile(i: ReconcileInput): ReconcileResult {
     if (change) {
       const image = formatImageRef(a.spec.image);
       if (i.inFlight.has(pullKey(image))) { waiting++; continue; }
-      if (!i.imagesPresent.has(image)) { pulls.add(image); continue; }
+      if (!i.imagesPresent.has(image)) {
+        if (i.cooldown.has(pullKey(image))) cooling++;
+        else pulls.add(image);
+        continue;
+      }
+      if (i.cooldown.has(jail)) { cooling++; continue; }
       work.push({ kind: change, assignment: a });
     } else if (STARTABLE.has(view!.state)) {
+      if (i.cooldown.has(jail)) { cooling++; continue; }
       work.push({ kind: 'start', jail });
     } else {
       running++;
@@ -72,19 +122,20 @@ export function reconcile(i: ReconcileInput): ReconcileResult {
   }
   const removes: Action[] = i.jails
     .map((j) => j.name)
-    .filter((name) => parseReplicaJailName(name) && !assigned.has(name) && !i.inFlight.has(name))
+    .filter((name) => parseReplicaJailName(name) && !assigned.has(name) && !i.inFlight.has(name) && !i.cooldown.has(name))
     .sort(cmp)
     .map((jail) => ({ kind: 'remove', jail }));
 
   const actions: Action[] = [...[...pulls].sort(cmp).map((image): Action => ({ kind: 'pull', image })), ...work, ...removes];
-  return { actions, sentence: sentence(actions, running, waiting) };
+  return { actions, sentence: sentence(actions, running, waiting, cooling) };
 }
 
 /** "pull site:v2; create demo.site.0; remove demo.site.3", or "nothing to do (2 replicas running)". */
-function sentence(actions: Action[], running: number, waiting: number): string {
+function sentence(actions: Action[], running: number, waiting: number, cooling: number): string {
   if (actions.length > 0) return actions.map(actionText).join('; ');
   const parts = [`${running} ${running === 1 ? 'replica' : 'replicas'} running`];
   if (waiting > 0) parts.push(`${waiting} in progress`);
+  if (cooling > 0) parts.push(`${cooling} to retry after a failure`);
   return `nothing to do (${parts.join(', ')})`;
 }
 

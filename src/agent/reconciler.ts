@@ -2,8 +2,10 @@
  * The per-host reconciler: level-triggered. Each pass re-reads this host's placements from
  * etcd and its jails from the jail manager, asks the pure core (reconcile.ts) what to do, and
  * starts those actions asynchronously, one in flight per jail (pulls: one per image). A
- * finished action triggers the next pass; a timer is the backstop. Observed state (phase,
- * health, IP) is written back under observed/<host>/, attached to the host's lease.
+ * finished action triggers the next pass; a timer is the backstop. A failed action's key
+ * cools down before it is tried again (1 s, doubling to 30 s; reset by a success): the
+ * backstop pass retries it once its time is up. Observed state (phase, health, IP) is
+ * written back under observed/<host>/, attached to the host's lease.
  *
  * Every action is idempotent, so an agent killed at any point converges on its next pass:
  * a half-made jail is removed and made again (its spec hash is recorded only once it runs).
@@ -19,7 +21,7 @@ import type { JailService, JailView } from '../jail/service.js';
 import { formatImageRef } from '../sys/names.js';
 import { readJson, writeJsonAtomic } from '../sys/fsutil.js';
 import { listImages } from '../storage/images/store.js';
-import { jailRequest, reconcile, type Action } from './reconcile.js';
+import { actionKey, afterFailure, coolingDown, jailRequest, pruneRetries, reconcile, type Action, type Retry } from './reconcile.js';
 
 export interface ReconcilerOptions {
   store: Store;
@@ -31,6 +33,8 @@ export interface ReconcilerOptions {
   pull: (image: string) => Promise<void>;
   /** Backstop pass interval (default 2000 ms). */
   intervalMs?: number;
+  /** Monotonic clock in ms for retry backoff (default performance.now). */
+  now?: () => number;
 }
 
 type Phase = ObservedReplica['phase'];
@@ -42,6 +46,8 @@ export class Reconciler {
   private running: Promise<void> | undefined;
   private again = false;
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** By action key: the backoff of an action that failed (deleted when it succeeds). */
+  private retries = new Map<string, Retry>();
   /** Per jail: phase while an action runs, and the last failure. */
   private readonly phases = new Map<string, { phase: Phase; message: string | null }>();
   private readonly health: HealthMonitor;
@@ -101,10 +107,15 @@ export class Reconciler {
     this.assignments = placed?.assignments ?? [];
     const jails = await this.o.jails.list();
     const images = new Set((await listImages(this.o.dataDir)).map((r) => formatImageRef(r)));
+    this.forgetPhases(jails);
+    const now = this.now();
+    const inFlight = new Set(this.inFlight.keys());
+    this.retries = pruneRetries(this.retries, now, inFlight);
     const { actions, sentence } = reconcile({
       assignments: this.assignments,
       jails,
-      inFlight: new Set(this.inFlight.keys()),
+      inFlight,
+      cooldown: coolingDown(this.retries, now),
       imagesPresent: images,
       hashes: this.hashes!,
     });
@@ -115,16 +126,26 @@ export class Reconciler {
     await this.publish(jails);
   }
 
-  private keyOf(a: Action): string {
-    return a.kind === 'pull' ? `pull:${a.image}` : a.kind === 'create' || a.kind === 'replace' ? a.assignment.jail : a.jail;
+  private now(): number {
+    return this.o.now ? this.o.now() : performance.now();
+  }
+
+  /** Phases of jails neither assigned nor present (nor acted on) any more are dropped. */
+  private forgetPhases(jails: JailView[]): void {
+    const keep = new Set([...this.assignments.map((a) => a.jail), ...jails.map((j) => j.name), ...this.inFlight.keys()]);
+    for (const jail of [...this.phases.keys()]) if (!keep.has(jail)) this.phases.delete(jail);
   }
 
   private launch(a: Action): void {
-    const key = this.keyOf(a);
+    const key = actionKey(a);
     if (this.inFlight.has(key)) return;
     const run = this.act(a)
+      .then(() => { this.retries.delete(key); })
       .catch((err: Error) => {
-        this.o.log.warn({ action: a.kind, target: key, err: { message: err.message } }, 'reconcile action failed; retrying on the next pass');
+        const now = this.now();
+        const retry = afterFailure(this.retries.get(key), now);
+        this.retries.set(key, retry);
+        this.o.log.warn({ action: a.kind, target: key, failures: retry.failures, err: { message: err.message } }, `reconcile action failed; retrying in ${(retry.until - now) / 1000} s at the earliest`);
         if (a.kind !== 'pull') this.phases.set(key, { phase: 'failed', message: err.message });
         else for (const as of this.assignments) if (formatImageRef(as.spec.image) === a.image) this.phases.set(as.jail, { phase: 'failed', message: `pulling ${a.image}: ${err.message}` });
       })
@@ -185,6 +206,7 @@ export class Reconciler {
 
   /** Health checks follow the running managed jails. */
   private syncHealth(jails: JailView[]): void {
+    if (this.stopped) return; // stop() closed the checks; none may start after that
     const byJail = new Map(this.assignments.map((a) => [a.jail, a]));
     const running = new Set<string>();
     for (const j of jails) {
@@ -202,6 +224,7 @@ export class Reconciler {
   }
 
   private async publishNow(): Promise<void> {
+    if (this.stopped) return;
     try {
       await this.publish(await this.o.jails.list());
     } catch { /* the next pass writes it */ }
@@ -222,13 +245,16 @@ export class Reconciler {
       const ph = this.phases.get(jail);
       const phase: Phase = ph?.phase ?? (view ? (view.state === 'running' || view.state === 'restarting' ? 'running' : view.state === 'failed' ? 'failed' : 'stopped') : 'creating');
       const h = this.healthy.get(jail);
+      // why an unhealthy replica is not healthy: the check's last failure (also before its first pass)
+      const track = this.health.state(jail);
+      const unhealthyWhy = track && !track.healthy ? track.message ?? null : null;
       const hash = this.hashes!.get(jail) ?? '';
       want.set(jail, {
         host: this.o.host, jail, stack: parsed.stack, service: parsed.service, replica: parsed.replica,
         specHash: hash, phase,
         healthy: phase === 'running' && view?.state === 'running' && (h?.healthy ?? false) && hash === a?.specHash,
         ip: view?.ip ?? null,
-        message: ph?.message ?? h?.message ?? (view?.lastExitReason ? `last exit: ${view.lastExitReason}` : null),
+        message: ph?.message ?? unhealthyWhy ?? h?.message ?? (view?.lastExitReason ? `last exit: ${view.lastExitReason}` : null),
         at: now,
       });
     };
@@ -250,13 +276,13 @@ export class Reconciler {
     await Promise.all(ops);
   }
 
-  /** Stops the loop and the health checks; jails keep running. */
+  /** Stops the health checks and the loop, then waits for actions in flight; jails keep running. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.health.close();
     await this.watch?.cancel().catch(() => {});
     await this.running?.catch(() => {});
     await Promise.allSettled([...this.inFlight.values()]);
-    this.health.close();
   }
 }

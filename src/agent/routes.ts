@@ -39,9 +39,16 @@ export function routeChanges(have: readonly Route[], want: readonly Route[]): { 
 }
 
 export class RouteSync {
+  private forwarding = false;
   constructor(private readonly exec: Exec, private readonly log: Logger) {}
 
   async sync(self: string, hosts: readonly HostInfo[]): Promise<void> {
+    // a host forwards traffic between its jails' bridge and the other hosts (per network
+    // namespace; set only once there are other hosts, so a single host changes nothing)
+    if (hosts.some((h) => h.name !== self) && !this.forwarding) {
+      await this.exec(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+      this.forwarding = true;
+    }
     const have = parseRoutes((await this.exec(routeListArgv())).stdout);
     const { replace, remove } = routeChanges(have, wantedRoutes(self, hosts));
     for (const r of replace) {

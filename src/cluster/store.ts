@@ -4,6 +4,7 @@
  * watches from a revision (read, then watch from revision+1: nothing is missed), and guarded
  * transactions. Revisions are etcd's int64s as decimal strings, as etcd3 hands them over.
  */
+import { noop } from 'cockatiel';
 import { Etcd3, type IOptions, type Namespace } from 'etcd3';
 import { KEY_PREFIX } from './keys.js';
 
@@ -78,7 +79,9 @@ export class Store {
 
   /** A client for etcd at endpoints (http://127.0.0.1:PORT, ...). */
   static connect(endpoints: string | string[], options: Omit<IOptions, 'hosts'> = {}): Store {
-    return new Store(new Etcd3({ dialTimeout: 3000, ...options, hosts: endpoints }));
+    // No per-host circuit breaker: etcd3's default opens after 3 failures and then refuses
+    // every call for 5 s, which would cost the host its lease over one refused request.
+    return new Store(new Etcd3({ dialTimeout: 3000, ...options, hosts: endpoints, faultHandling: { host: () => noop, ...options.faultHandling } }));
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
