@@ -145,6 +145,9 @@ export function clusterEtcdArgv(o: EtcdArgvOptions, c: EtcdClusterMember): Argv 
     '--peer-trusted-ca-file', c.tls.caFile,
     '--peer-cert-file', c.tls.certFile,
     '--peer-key-file', c.tls.keyFile,
+    // a member that was cut off and comes back must not force an election (and cost every
+    // host its lease) just because its term ran ahead while it was alone
+    '--pre-vote',
     '--logger', 'zap',
     '--log-outputs', 'stderr',
     '--auto-compaction-mode', 'periodic',

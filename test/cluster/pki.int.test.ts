@@ -49,7 +49,6 @@ describe('cluster PKI with openssl', { skip }, () => {
   let selfSigned: TlsMaterial;
   let caA: { caPem: string; fingerprint: string };
   const servers: Server[] = [];
-  const closers: (() => void)[] = [];
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'cellblock-pki-'));
@@ -74,8 +73,10 @@ describe('cluster PKI with openssl', { skip }, () => {
   });
 
   after(async () => {
-    for (const c of closers) c();
-    await Promise.all(servers.map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); })));
+    await Promise.all(servers.map((s) => new Promise<void>((r) => {
+      s.close(() => r());
+      (s as Partial<Server>).closeAllConnections?.();
+    })));
     await rm(root, { recursive: true, force: true });
   });
 
@@ -193,7 +194,7 @@ describe('cluster PKI with openssl', { skip }, () => {
     const csr = await createKeyAndCsr(exec, d, 'h6');
     const cert = await signCsr(exec, dirA, csr, { host: 'h6', addresses: [] });
     await assert.rejects(writeHostCert(d, { ca: b.ca.toString(), cert }), /not issued by the cluster CA/);
-    await assert.rejects(readTls(d), /host\.crt is missing/);
+    await assert.rejects(readTls(d), /w\/ca\.crt is missing/);
     await writeHostCert(d, { ca: caA.caPem, cert });
     assert.equal((await readTls(d)).cert.toString(), cert);
   });
@@ -237,36 +238,39 @@ describe('cluster PKI with openssl', { skip }, () => {
       assert.deepEqual(await get(port, tlsClientOptions(a)), { status: 200, body: 'hello h1' });
     });
 
-    /** The request fails at the TLS layer: no response, the handler never runs. */
-    async function refused(opts: RequestOptions, code: RegExp, serverSide: boolean): Promise<void> {
+    /**
+     * The request fails at the TLS layer: the client gets an error and no response, the
+     * handler never runs, and the server reports a TLS client error (the connection ended
+     * before it was secure). Node checks a client certificate after OpenSSL's handshake and
+     * then destroys the socket, so the server's error for a bad certificate is a hang-up and
+     * the client's a reset; a missing certificate is refused by OpenSSL itself.
+     */
+    async function refused(opts: RequestOptions, code: RegExp): Promise<void> {
       const before = { handled, errors: tlsErrors.length };
       await assert.rejects(get(port, opts), (e: NodeJS.ErrnoException) => {
         assert.match(e.code ?? '', code, `${e.code}: ${e.message}`);
         return true;
       });
+      for (let i = 0; i < 100 && tlsErrors.length === before.errors; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(tlsErrors.length, before.errors + 1, `tls errors: ${tlsErrors.join(', ')}`);
       assert.equal(handled, before.handled, 'the request reached the handler');
-      if (serverSide) {
-        // the server's rejection is reported (its alert may reach the client as a reset)
-        for (let i = 0; i < 50 && tlsErrors.length === before.errors; i++) await new Promise((r) => setTimeout(r, 10));
-        assert.equal(tlsErrors.length, before.errors + 1, `tls errors: ${tlsErrors.join(', ')}`);
-      }
     }
 
     test('refused: no client certificate', async () => {
-      await refused({ ca: j.ca }, /^(ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED|ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE|ECONNRESET|EPIPE)$/, true);
+      await refused({ ca: j.ca }, /^(ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED|ECONNRESET|EPIPE)$/);
+      assert.equal(tlsErrors.at(-1), 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE');
     });
 
     test('refused: a self-signed client certificate (even one calling itself h1)', async () => {
-      await refused({ ca: j.ca, cert: selfSigned.cert, key: selfSigned.key }, /^(ERR_SSL_TLSV1_ALERT_UNKNOWN_CA|ECONNRESET|EPIPE)$/, true);
-      assert.match(tlsErrors.at(-1)!, /CERT|SELF_SIGNED|UNKNOWN|VERIFY/i);
+      await refused({ ca: j.ca, cert: selfSigned.cert, key: selfSigned.key }, /^(ECONNRESET|EPIPE)$/);
     });
 
     test('refused: a certificate from another cluster\'s CA', async () => {
-      await refused({ ca: j.ca, cert: b.cert, key: b.key }, /^(ERR_SSL_TLSV1_ALERT_UNKNOWN_CA|ECONNRESET|EPIPE)$/, true);
+      await refused({ ca: j.ca, cert: b.cert, key: b.key }, /^(ECONNRESET|EPIPE)$/);
     });
 
     test('refused: a client that does not trust the server\'s CA (another cluster\'s host)', async () => {
-      await refused(tlsClientOptions(b), /^(SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/, false);
+      await refused(tlsClientOptions(b), /^SELF_SIGNED_CERT_IN_CHAIN$/);
     });
 
     test('the client checks the server\'s IP SAN: reached at 127.0.0.1 it passes; other addresses and names only when in the certificate', async () => {

@@ -63,7 +63,8 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
     return r.stdout;
   };
   const json = async <T>(i: number, args: string[]) => JSON.parse(await cli(i, ['--json', ...args])) as T;
-  const logTail = (i: number, n = 25) => hosts[i]!.agentLog.split('\n').slice(-n).join('\n');
+  /** The last n lines of host i's agent log that say more than "request". */
+  const logTail = (i: number, n = 25) => hosts[i]!.agentLog.split('\n').filter((l) => !l.includes('"msg":"request"')).slice(-n).join('\n');
   const status = (i: number) => json<ServiceStatus[]>(i, ['status', '--stack', 'web']);
   const everything = async () => {
     const out: string[] = [];
