@@ -1,8 +1,9 @@
 /**
  * The benchmark runner: `npm run bench [-- NAME...] [--quick] [--json]`, as root.
- * NAME: snapshot, transfer, incremental (together: storage), jails, scheduler; default: all.
- * Each prints its figures beside the raw tool measured in the same run, and whether its goal
- * is met; --json prints one JSON document instead.
+ * NAME: snapshot, transfer, incremental (together: storage), jails, scheduler, failover;
+ * default: all. Each prints its figures beside the raw tool measured in the same run, and
+ * whether its goal is met; --json prints one JSON document instead.
+ * failover takes --rounds=N (default 3, --quick 1; or CB_FAILOVER_ROUNDS=N) and --poll=cli.
  */
 import { cpus } from 'node:os';
 import { benchSnapshot, printSnapshotBench } from './snapshot.js';
@@ -10,12 +11,13 @@ import { benchTransfer, printTransferBench } from './transfer.js';
 import { benchIncremental, printIncrementalBench } from './incremental.js';
 import { benchJails, printJailBench } from './jails.js';
 import { benchScheduler, printSchedulerBench } from './scheduler.js';
+import { benchFailover, failoverOptions, printFailoverBench } from './failover.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const quick = args.includes('--quick');
 const GROUPS: Record<string, string[]> = { storage: ['snapshot', 'transfer', 'incremental'] };
-const ALL = ['snapshot', 'transfer', 'incremental', 'jails', 'scheduler'];
+const ALL = ['snapshot', 'transfer', 'incremental', 'jails', 'scheduler', 'failover'];
 const names = args.filter((a) => !a.startsWith('--')).flatMap((n) => GROUPS[n] ?? [n]);
 for (const n of names) {
   if (!ALL.includes(n)) {
@@ -25,7 +27,7 @@ for (const n of names) {
 }
 const wanted = names.length ? [...new Set(names)] : ALL;
 if (process.getuid?.() !== 0 && wanted.some((n) => n !== 'scheduler')) {
-  console.error('the storage and jail benchmarks need root (loop devices, btrfs, runc): run with sudo, or run only: npm run bench -- scheduler');
+  console.error('the storage, jail and failover benchmarks need root (loop devices, btrfs, runc, network namespaces): run with sudo, or run only: npm run bench -- scheduler');
   process.exit(1);
 }
 
@@ -38,6 +40,7 @@ for (const n of wanted) {
   if (n === 'incremental') { const r = await benchIncremental(); results[n] = r; if (!json) printIncrementalBench(r); }
   if (n === 'jails') { const r = await benchJails({ startN: quick ? 10 : 50, densityN: quick ? 20 : 200, json }); results[n] = r; if (!json) printJailBench(r); }
   if (n === 'scheduler') { const r = await benchScheduler(); results[n] = r; if (!json) printSchedulerBench(r); }
+  if (n === 'failover') { const r = await benchFailover(failoverOptions(args, quick)); results[n] = r; if (!json) printFailoverBench(r); }
 }
 results.seconds = Math.round((Date.now() - t0) / 1000);
 if (json) console.log(JSON.stringify(results, null, 2));

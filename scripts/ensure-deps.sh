@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # tool -> Debian package, for what the tests and the demo run for real
-PKGS=(btrfs-progs runc conmon tini iproute2 rsync tar util-linux mount python3 acl etcd-server etcd-client)
+PKGS=(btrfs-progs runc conmon tini iproute2 rsync tar util-linux mount python3 acl etcd-server etcd-client openssl)
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -22,6 +22,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts its own etcd on 127.0.0.1:2379 when etcd-server is installed; cellblock runs
+  # its own members (and a cluster member needs that port), so switch off the one we installed
+  if [[ " ${missing[*]} " == *" etcd-server "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now etcd >/dev/null 2>&1 || true
+  fi
 fi
 
 if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then

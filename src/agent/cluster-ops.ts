@@ -8,11 +8,14 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { createServer } from 'node:net';
+import { contains, parseIPv4, parseSubnet } from '../jail/ipam.js';
+import { Store } from '../cluster/store.js';
 import { DEFAULT_API_PORT, DEFAULT_JOIN_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT, clusterConfigPath, writeClusterConfig, type ClusterConfig } from '../cluster/config.js';
 import { EmbeddedEtcd, freePortPair } from '../cluster/embedded-etcd.js';
 import { urlHost } from '../cluster/etcd.js';
 import { K, type HostInfo, type HostLive } from '../cluster/model.js';
-import { createCa, createKeyAndCsr, etcdTlsFiles, issueHostCert, tlsDir, tlsPaths, writeHostCert } from '../cluster/pki.js';
+import { createCa, createKeyAndCsr, etcdTlsFiles, issueHostCert, readTls, tlsDir, tlsPaths, writeHostCert } from '../cluster/pki.js';
 import { fetchPeerCa, parseToken } from '../cluster/token.js';
 import { UserError } from '../sys/errors.js';
 import { checkName } from '../sys/names.js';
@@ -33,9 +36,15 @@ export interface ClusterSummary {
   apiPort: number | null;
 }
 
-/** The one non-loopback IPv4 address of this host (its network namespace), for a missing --advertise. */
-export function defaultAdvertise(ifaces = networkInterfaces()): string {
-  const found = Object.values(ifaces).flatMap((l) => l ?? []).filter((i) => i.family === 'IPv4' && !i.internal).map((i) => i.address);
+/**
+ * The one IPv4 address of this host (its network namespace) that is neither loopback nor in
+ * its jail subnet (the jail bridge has an address there), for a missing --advertise.
+ */
+export function defaultAdvertise(jailSubnet: string, ifaces = networkInterfaces()): string {
+  const jails = parseSubnet('subnet', jailSubnet);
+  const found = Object.values(ifaces).flatMap((l) => l ?? [])
+    .filter((i) => i.family === 'IPv4' && !i.internal && !contains(jails, parseIPv4('address', i.address)))
+    .map((i) => i.address);
   const uniq = [...new Set(found)];
   if (uniq.length === 1) return uniq[0]!;
   throw new UserError(
@@ -47,6 +56,40 @@ export function defaultAdvertise(ifaces = networkInterfaces()): string {
 function checkAddress(flag: string, a: unknown): string {
   if (typeof a !== 'string' || isIP(a) === 0) throw new UserError(`${flag} ${JSON.stringify(a)} is not an IP address`, `give this host's address on the network the other hosts share, e.g. ${flag} 192.0.2.10`);
   return a;
+}
+
+/** Refuses when etcd's ports are taken on the address (Debian's own etcd service, most often). */
+export async function checkEtcdPorts(address: string): Promise<void> {
+  for (const [host, port] of [[address, ETCD_CLIENT_PORT], [address, ETCD_PEER_PORT], ['127.0.0.1', ETCD_CLIENT_PORT]] as const) {
+    const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      const srv = createServer();
+      srv.once('error', (e: NodeJS.ErrnoException) => resolve(e));
+      srv.listen(port, host, () => srv.close(() => resolve(undefined)));
+    });
+    if (err) {
+      throw new UserError(
+        `cannot use ${host}:${port} for this host's etcd member: ${err.code === 'EADDRINUSE' ? 'another program listens there' : err.message}`,
+        err.code === 'EADDRINUSE' ? 'stop it; if it is Debian\'s etcd service: systemctl disable --now etcd (cellblock runs its own)' : 'check --advertise: it must be an address of this host',
+      );
+    }
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Promotes a learner once etcd says it has caught up with the leader (retries up to 60 s). */
+async function promoteWhenSynced(store: Store, memberId: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await store.client.cluster.memberPromote({ ID: memberId });
+      return;
+    } catch (e) {
+      if (!/learner|not found in|unhealthy/i.test((e as Error).message) || Date.now() > deadline) throw e;
+      if (/not a learner/i.test((e as Error).message)) return;
+      await sleep(300);
+    }
+  }
 }
 
 export class ClusterOps {
@@ -73,7 +116,7 @@ export class ClusterOps {
 
   async init(o: { advertise?: string; name?: string; apiPort?: number; joinPort?: number }): Promise<ClusterSummary> {
     this.refuseIfClustered();
-    const address = checkAddress('--advertise', o.advertise ?? defaultAdvertise());
+    const address = checkAddress('--advertise', o.advertise ?? defaultAdvertise(this.rt.o.subnet));
     const name = checkName('host', o.name ?? this.rt.name);
     await this.refuseIfStacks();
     const dir = tlsDir(this.rt.o.dataDir);
@@ -94,7 +137,7 @@ export class ClusterOps {
   async join(o: { address: string; token: string; advertise?: string; name?: string; joinPort?: number; apiPort?: number }): Promise<ClusterSummary & { members: number }> {
     this.refuseIfClustered();
     const server = checkAddress('ADDR', o.address);
-    const address = checkAddress('--advertise', o.advertise ?? defaultAdvertise());
+    const address = checkAddress('--advertise', o.advertise ?? defaultAdvertise(this.rt.o.subnet));
     const name = checkName('host', o.name ?? this.rt.name);
     const tok = parseToken(o.token);
     await this.refuseIfStacks();
@@ -112,7 +155,8 @@ export class ClusterOps {
         clusterId: resp.clusterId, name, address, apiPort: o.apiPort ?? DEFAULT_API_PORT, joinPort,
         role: resp.role, endpoints: resp.endpoints, joinedAt: new Date().toISOString(),
       };
-      await this.switchTo(cfg, resp.initialCluster, 'existing');
+      const own = `https://${urlHost(address)}:${ETCD_CLIENT_PORT}`;
+      await this.switchTo(cfg, resp.initialCluster, 'existing', resp.memberId ? { memberId: resp.memberId, endpoints: resp.endpoints.filter((u) => u !== own) } : undefined);
       this.rt.log.info({ clusterId: resp.clusterId, name, role: resp.role }, 'joined the cluster');
       return { ...this.summary(), members: resp.endpoints.length };
     } catch (e) {
@@ -122,25 +166,43 @@ export class ClusterOps {
   }
 
   /** Stops the runtime, replaces etcd's member record and data, writes cluster.json, starts again. */
-  private async switchTo(cfg: ClusterConfig, initialCluster: string | null, state: 'new' | 'existing'): Promise<void> {
+  private async switchTo(cfg: ClusterConfig, initialCluster: string | null, state: 'new' | 'existing', learner?: { memberId: string; endpoints: string[] }): Promise<void> {
     const rt = this.rt;
+    let members: Store | undefined;
+    if (learner) {
+      const t = await readTls(tlsDir(rt.o.dataDir));
+      members = Store.connect(learner.endpoints, { credentials: { rootCertificate: t.ca, certChain: t.cert, privateKey: t.key } });
+    }
+    let promoted = false;
     await rt.stop({ revoke: true, stopEtcd: true });
     const etcd = new EmbeddedEtcd({ dataDir: rt.o.dataDir });
     try {
       await etcd.wipe();
       if (cfg.role === 'member') {
+        if (learner) await checkEtcdPorts(cfg.address);
         await etcd.configure({
           name: cfg.name, clientPort: ETCD_CLIENT_PORT, peerPort: ETCD_PEER_PORT,
           cluster: { address: cfg.address, initialCluster: initialCluster ?? '', initialState: state, clusterId: cfg.clusterId, tls: etcdTlsFiles(tlsDir(rt.o.dataDir)) },
         });
+        if (learner && members) {
+          // the new member starts as a learner; it is promoted once it has caught up, and only
+          // then counts towards the quorum (and answers health checks)
+          await Promise.all([etcd.ensureRunning(), promoteWhenSynced(members, learner.memberId).then(() => { promoted = true; })]);
+        }
       }
       await writeClusterConfig(rt.o.dataDir, cfg);
       await rt.start();
       await this.listeners.start();
     } catch (e) {
       rt.log.error({ err: { message: (e as Error).message } }, 'could not start in the cluster; going back to a single host');
+      if (learner && members && !promoted) {
+        // a learner does not count towards the quorum: removing it always works
+        await members.client.cluster.memberRemove({ ID: learner.memberId }).catch((err: Error) => rt.log.error({ err: { message: err.message } }, 'removing the learner this host was added as failed; remove it with etcdctl member remove'));
+      }
       await this.resetToSingle().catch((err: Error) => rt.log.error({ err: { message: err.message } }, 'going back to a single host failed'));
       throw e;
+    } finally {
+      await members?.close().catch(() => {});
     }
   }
 
@@ -189,6 +251,7 @@ export class ClusterOps {
     if (!info && !member) throw new UserError(`no host named ${name} in this cluster`, 'see the names with: cellblock host ls');
     if (live && !o.force) throw new UserError(`host ${name} is alive`, `run cellblock cluster leave on ${name}, or drain it first (cellblock host drain ${name}) and pass --force`);
     await this.forget(name);
+    await store.putJson(K.removed(name), { at: new Date().toISOString() });
     if (member) await store.client.cluster.memberRemove({ ID: member.ID });
     this.rt.log.info({ host: name, member: Boolean(member) }, 'removed a host from the cluster');
     return { removed: name, wasMember: Boolean(member) };

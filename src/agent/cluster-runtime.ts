@@ -8,10 +8,11 @@
  * cluster configuration and start it again; jails keep running throughout.
  */
 import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { EmbeddedEtcd } from '../cluster/embedded-etcd.js';
 import { clientUrl } from '../cluster/etcd.js';
-import { defaultHostName, readClusterConfig, type ClusterConfig } from '../cluster/config.js';
+import { clusterDir, defaultHostName, readClusterConfig, type ClusterConfig } from '../cluster/config.js';
 import { K, type HostInfo, type HostLive } from '../cluster/model.js';
 import { Store, type StoreWatch } from '../cluster/store.js';
 import type { TlsMaterial } from '../api/peer.js';
@@ -57,6 +58,7 @@ export class ClusterRuntime {
   private routes: RouteSync;
   private announceTimer: NodeJS.Timeout | undefined;
   private startedAt = new Date().toISOString();
+  private stopping = false;
 
   constructor(readonly o: ClusterRuntimeOptions) {
     this.routes = new RouteSync(o.exec, o.log.child({ component: 'routes' }));
@@ -97,6 +99,7 @@ export class ClusterRuntime {
   }
 
   async start(): Promise<void> {
+    this.stopping = false;
     const log = this.o.log;
     this.config = await readClusterConfig(this.o.dataDir);
     const c = this.config;
@@ -143,6 +146,7 @@ export class ClusterRuntime {
     }
     const tick = () => {
       void images.announce().catch(() => {});
+      void this.keepEtcd();
       if (c) void this.syncRoutes();
       this.announceTimer = setTimeout(tick, 5000);
       this.announceTimer.unref();
@@ -152,9 +156,23 @@ export class ClusterRuntime {
     log.info({ host: this.name, role: c?.role ?? 'single', endpoints }, 'cluster runtime started');
   }
 
+  /** Starts this host's etcd member again if it died while the agent runs. */
+  private async keepEtcd(): Promise<void> {
+    const etcd = this.etcd;
+    if (!etcd || this.stopping || (await etcd.pid()) !== undefined) return;
+    this.o.log.warn('the etcd member of this host is not running; starting it again');
+    await etcd.ensureRunning().catch((err: Error) => this.o.log.error({ err: { message: err.message } }, 'starting etcd again failed; retrying'));
+  }
+
   /** hostinfo/<name> (persistent) and the subnet claim, refusing a subnet another host holds. */
   private async claim(store: Store): Promise<void> {
     const info = this.info();
+    if (this.config && (await store.get(K.removed(this.name)))) {
+      throw new UserError(
+        `this host (${this.name}) was taken out of cluster ${this.config.clusterId} with cellblock cluster remove`,
+        `to use it again: stop the agent, move ${clusterDir(this.o.dataDir)} and ${join(this.o.dataDir, 'etcd')} aside (it becomes a single host), start the agent and join again with a fresh token`,
+      );
+    }
     const net = info.subnet.split('/')[0]!;
     const owner = await store.getString(K.subnet(net));
     if (owner !== undefined && owner !== this.name) {
@@ -183,6 +201,7 @@ export class ClusterRuntime {
    * `revoke` ends the host lease at once (a clean stop); otherwise it expires by its TTL.
    */
   async stop(opts: { revoke: boolean; stopEtcd?: boolean }): Promise<void> {
+    this.stopping = true;
     if (this.announceTimer) clearTimeout(this.announceTimer);
     await this.hostWatch?.cancel().catch(() => {});
     await this.leader?.stop().catch(() => {});

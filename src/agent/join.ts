@@ -39,6 +39,8 @@ export interface JoinResponse {
   role: 'member' | 'client';
   /** etcd --initial-cluster for a new member. */
   initialCluster: string | null;
+  /** The new member's etcd id: it starts as a learner and is promoted once it has caught up. */
+  memberId: string | null;
   /** Client URLs of the etcd members. */
   endpoints: string[];
 }
@@ -89,7 +91,8 @@ export async function handleJoin(o: JoinServiceOptions, raw: unknown): Promise<J
 
   // single use: only the request that deletes the key unchanged goes on (after the checks
   // above, so a refused join does not use the token up)
-  const used = await o.store.txn([{ key: K.token(tok.id), target: 'Mod', op: '==', value: kv.modRevision }], [{ delete: K.token(tok.id) }]);
+  // (a host of a name that was removed before may join again: its tombstone goes with the token)
+  const used = await o.store.txn([{ key: K.token(tok.id), target: 'Mod', op: '==', value: kv.modRevision }], [{ delete: K.token(tok.id) }, { delete: K.removed(name) }]);
   if (!used.succeeded) throw badToken();
 
   const members = (await o.store.client.cluster.memberList({ linearizable: true })).members ?? [];
@@ -103,28 +106,31 @@ export async function handleJoin(o: JoinServiceOptions, raw: unknown): Promise<J
   const endpoints = started.flatMap((m) => m.clientURLs).filter((u) => !u.includes('127.0.0.1')).sort();
   let initialCluster: string | null = null;
   let caKey: string | null = null;
+  let memberId: string | null = null;
   if (role === 'member') {
     const peer = `https://${urlHost(req.address)}:${ETCD_PEER_PORT}`;
-    await memberAddWhenHealthy(o.store, peer);
+    memberId = await memberAddWhenHealthy(o.store, peer);
     initialCluster = [...started.map((m) => `${m.name}=${m.peerURLs[0]}`), `${name}=${peer}`].join(',');
     caKey = await readFile(p.caKey, 'utf8');
     endpoints.push(`https://${urlHost(req.address)}:${ETCD_CLIENT_PORT}`);
   }
   o.log.info({ host: name, address: req.address, role }, 'a host joined the cluster');
-  return { clusterId: o.clusterId, ca, cert, caKey, role, initialCluster, endpoints };
+  return { clusterId: o.clusterId, ca, cert, caKey, role, initialCluster, memberId, endpoints };
 }
 
 /**
- * etcd refuses a member change while a member joined less than a few seconds ago
- * ("unhealthy cluster": its --strict-reconfig-check waits until every member has been
- * connected for 5 s), so a join right after another one waits for that, up to 30 s.
+ * Adds the joining host as a learner: it does not count towards the quorum until it is
+ * promoted (by the joining host, once its etcd has caught up), so a join that fails half-way
+ * can be undone without the cluster losing its majority. etcd refuses a member change while
+ * a member joined less than a few seconds ago ("unhealthy cluster"), so a join right after
+ * another one waits for that, up to 30 s. Resolves with the new member's id.
  */
-async function memberAddWhenHealthy(store: Store, peer: string): Promise<void> {
+async function memberAddWhenHealthy(store: Store, peer: string): Promise<string> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
-      await store.client.cluster.memberAdd({ peerURLs: [peer] });
-      return;
+      const r = await store.client.cluster.memberAdd({ peerURLs: [peer], isLearner: true });
+      return String(r.member.ID);
     } catch (e) {
       if (!/unhealthy cluster/i.test((e as Error).message) || Date.now() > deadline) throw e;
       await new Promise((r) => setTimeout(r, 1000));

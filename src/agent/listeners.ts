@@ -17,6 +17,7 @@ import { readJsonBody, sendJson } from '../api/http.js';
 import { tlsDir, tlsJoinServerOptions, tlsPaths, tlsServerOptions } from '../cluster/pki.js';
 import type { JailService } from '../jail/service.js';
 import { exists } from '../sys/fsutil.js';
+import { UserError } from '../sys/errors.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
 import { handleJoin } from './join.js';
 
@@ -49,13 +50,19 @@ export class TcpListeners {
     try {
       await listen(api, c.apiPort, c.address);
     } catch (e) {
-      throw new Error(`cannot listen for the agent API on ${c.address}:${c.apiPort}: ${(e as Error).message}`);
+      throw new UserError(`cannot listen for the agent API on ${c.address}:${c.apiPort}: ${(e as Error).message}`, 'free that port, or choose another with --api-port when joining (cluster init|join)');
     }
     this.api = api;
     this.log.info({ address: c.address, port: c.apiPort }, 'agent API listening (mutual TLS)');
     if (await exists(tlsPaths(tlsDir(this.rt.o.dataDir)).caKey)) {
       const join = createHttpsServer(tlsJoinServerOptions(tls), (req, res) => void this.serveJoin(req, res));
-      await listen(join, c.joinPort, c.address);
+      try {
+        await listen(join, c.joinPort, c.address);
+      } catch (e) {
+        await api.shutdown(0);
+        this.api = undefined;
+        throw new UserError(`cannot listen for joins on ${c.address}:${c.joinPort}: ${(e as Error).message}`, 'free that port, or choose another with --join-port');
+      }
       this.join = join;
       this.log.info({ address: c.address, port: c.joinPort }, 'join listener up (token-authenticated)');
     }

@@ -73,7 +73,7 @@ export async function clearStaleSocket(path: string): Promise<void> {
   if (!st.isSocket()) throw new UserError(`${path} exists and is not a socket`, `remove it (rm ${path}); the agent makes its socket itself`);
   const state = await probeSocket(path);
   if (state === 'answers') {
-    throw new UserError(`an agent is already running for this data dir (it answers on ${path})`, 'stop it first (systemctl stop cellblock, or kill the PID in agent.pid next to the socket), or use another --data-dir');
+    throw new UserError(`an agent is already running for this data dir (it answers on ${path})`, 'stop it first (systemctl stop cellblock-agent, or kill the PID in agent.pid next to the socket), or use another --data-dir');
   }
   if (state === 'refused') await unlink(path).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
 }

@@ -11,6 +11,7 @@
  *   observed/<host>/<jail>          ObservedReplica written by the host's agent, attached to its lease
  *   images/<name>/<tag>/<host>      ImageHolder   the host holds that image (attached to its lease)
  *   tokens/<id>                     JoinToken     single-use join tokens (etcd lease = expiry)
+ *   removed/<host>                  {at}          a host taken out by `cluster remove`: it may not come back
  *   leader                          election (election.ts)
  */
 import type { ServiceSpec } from '../spec/types.js';
@@ -39,6 +40,7 @@ export const K = {
   imageHolders: (name: string, tag: string) => `images/${name}/${tag}/`,
   images: 'images/',
   token: (id: string) => `tokens/${id}`,
+  removed: (h: string) => `removed/${h}`,
 } as const;
 
 /** What a live agent publishes about its host (attached to its lease). */

@@ -110,7 +110,7 @@ export function serviceStatus(services: readonly ServiceRecord[], placements: re
   const seen = new Map<string, ObservedReplica>();
   for (const o of observed) {
     const at = placed.get(o.jail);
-    if (!at || at.host === o.host) seen.set(o.jail, o);
+    if (at && at.host === o.host) seen.set(o.jail, o); // a replica counts only where it is placed
   }
   const out: ServiceStatus[] = [];
   for (const s of [...services].sort((a, b) => (a.stack + '/' + a.spec.name < b.stack + '/' + b.spec.name ? -1 : 1))) {

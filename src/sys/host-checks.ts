@@ -29,6 +29,7 @@ export interface ToolRequirement {
 export const TOOLS: readonly ToolRequirement[] = [
   { name: 'runc', pkg: 'runc', neededFor: 'core', versionArgs: ['--version'] },
   { name: 'conmon', pkg: 'conmon', neededFor: 'core', versionArgs: ['--version'] },
+  { name: 'tini', pkg: 'tini', neededFor: 'core', versionArgs: ['--version'] },
   { name: 'btrfs', pkg: 'btrfs-progs', neededFor: 'core', versionArgs: ['--version'] },
   { name: 'mkfs.btrfs', pkg: 'btrfs-progs', neededFor: 'core', versionArgs: ['--version'] },
   { name: 'ip', pkg: 'iproute2', neededFor: 'core', versionArgs: ['-V'] },
@@ -37,8 +38,10 @@ export const TOOLS: readonly ToolRequirement[] = [
   { name: 'losetup', pkg: 'util-linux', neededFor: 'core', versionArgs: ['--version'] },
   { name: 'mount', pkg: 'mount', neededFor: 'core', versionArgs: ['--version'] },
   { name: 'nsenter', pkg: 'util-linux', neededFor: 'core', versionArgs: ['--version'] },
-  { name: 'etcd', pkg: 'etcd-server', neededFor: 'cluster', versionArgs: ['--version'] },
+  // every agent keeps its desired and observed state in etcd (a one-member etcd on a single host)
+  { name: 'etcd', pkg: 'etcd-server', neededFor: 'core', versionArgs: ['--version'] },
   { name: 'etcdctl', pkg: 'etcd-client', neededFor: 'cluster', versionArgs: ['version'] },
+  { name: 'openssl', pkg: 'openssl', neededFor: 'cluster', versionArgs: ['version'] },
   { name: 'haproxy', pkg: 'haproxy', neededFor: 'lb', versionArgs: ['-v'] },
   { name: 'keepalived', pkg: 'keepalived', neededFor: 'lb', versionArgs: ['--version'] },
   { name: 'patroni', pkg: 'patroni', neededFor: 'db', versionArgs: ['--version'] },

@@ -236,6 +236,7 @@ describe('cluster PKI with openssl', { skip }, () => {
     test('a client with a certificate from the same CA gets 200, and its CN is the peer name', async () => {
       assert.deepEqual(await get(port, tlsClientOptions(j)), { status: 200, body: 'hello h2' });
       assert.deepEqual(await get(port, tlsClientOptions(a)), { status: 200, body: 'hello h1' });
+      assert.deepEqual(await get(port, { ...tlsClientOptions(j), maxVersion: 'TLSv1.2' }), { status: 200, body: 'hello h2' });
     });
 
     /**
@@ -267,6 +268,9 @@ describe('cluster PKI with openssl', { skip }, () => {
 
     test('refused: a certificate from another cluster\'s CA', async () => {
       await refused({ ca: j.ca, cert: b.cert, key: b.key }, /^(ECONNRESET|EPIPE)$/);
+      // TLS 1.2 too: there the refusal comes during the handshake
+      await refused({ ca: j.ca, cert: b.cert, key: b.key, maxVersion: 'TLSv1.2' }, /^(ECONNRESET|EPIPE|EPROTO|ERR_SSL_\w+)$/);
+      await refused({ ca: j.ca, maxVersion: 'TLSv1.2' }, /^(ECONNRESET|EPIPE|EPROTO|ERR_SSL_\w+)$/);
     });
 
     test('refused: a client that does not trust the server\'s CA (another cluster\'s host)', async () => {
@@ -294,7 +298,7 @@ describe('cluster PKI with openssl', { skip }, () => {
   describe('fetchPeerCa', () => {
     let joinPort: number;
     before(async () => {
-      const s = createHttpsServer(tlsJoinServerOptions(a), (_req, res) => res.end('join here'));
+      const s = createHttpsServer(tlsJoinServerOptions(a), (req, res) => res.end(`join here, ${peerName(req.socket as TLSSocket) ?? 'anonymous'}`));
       joinPort = await listen(s);
     });
 
@@ -302,7 +306,7 @@ describe('cluster PKI with openssl', { skip }, () => {
       const pem = await fetchPeerCa('127.0.0.1', joinPort, caA.fingerprint.slice(0, 16));
       assert.equal(caFingerprint(pem), caA.fingerprint);
       assert.equal(new X509Certificate(pem).toString(), new X509Certificate(a.ca).toString());
-      assert.deepEqual(await get(joinPort, { ca: pem, checkServerIdentity: tlsClientOptions(a).checkServerIdentity }), { status: 200, body: 'join here' });
+      assert.deepEqual(await get(joinPort, { ca: pem, checkServerIdentity: tlsClientOptions(a).checkServerIdentity }), { status: 200, body: 'join here, anonymous' });
       // the main listener's chain carries the CA too
       const main = createHttpsServer(tlsServerOptions(a), (_q, r) => r.end());
       assert.equal(caFingerprint(await fetchPeerCa('127.0.0.1', await listen(main), caA.fingerprint.slice(0, 16))), caA.fingerprint);

@@ -13,23 +13,11 @@ import { TestHost } from '../helpers/agent-host.js';
 import { loopDevicesUnder, mountsUnder } from '../helpers/loop-pools.js';
 import { exec } from '../../src/sys/exec.js';
 import type { JailView } from '../../src/jail/service.js';
+import { until } from '../helpers/until.js';
 
 const root = process.getuid?.() === 0;
 const SERVE = ['/usr/bin/python3', '-m', 'http.server', '8080', '--directory', '/app'];
 const EXAMPLES = new URL('../../../examples/site', import.meta.url).pathname;
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) { last = e; }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 /** A python3 one-liner for `jail exec`: prints the HTTP status of url. */
 const pyGet = (url: string) => `import urllib.request; print(urllib.request.urlopen("${url}", timeout=3).status)`;

@@ -18,22 +18,10 @@ import { loopDevicesUnder, mountsUnder } from '../helpers/loop-pools.js';
 import type { ServiceStatus } from '../../src/cluster/stacks.js';
 import type { ClusterStatusView } from '../../src/cli/commands/cluster/status.js';
 import type { JailView } from '../../src/jail/service.js';
+import { until } from '../helpers/until.js';
 
 const root = process.getuid?.() === 0;
 const SITE = new URL('../../../examples/site', import.meta.url).pathname;
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000, detail?: () => Promise<string>): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) { last = e; }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}${detail ? `\n${await detail()}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 const stackYaml = (image: string, replicas: number) => `services:
   site:
@@ -82,7 +70,7 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'cb-cluster-'));
-    net = await ClusterNet.create(3, { forwarding: false }); // the agents turn forwarding on themselves
+    net = await ClusterNet.create(4, { forwarding: false }); // the agents turn forwarding on themselves
     for (let i = 0; i < 3; i++) {
       const h = await TestHost.create({ netns: { nsPath: net.hosts[i]!.nsPath }, subnet: `10.${y}.${i + 1}.0/24`, poolSize: '2G' });
       hosts.push(h);
@@ -260,4 +248,35 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
       return true;
     }, 30_000, everything);
   });
+
+  test('a fourth host joins as an etcd client; leave and remove shrink the cluster cleanly', async () => {
+    const h3 = await TestHost.create({ netns: { nsPath: net!.hosts[3]!.nsPath }, subnet: `10.${y}.4.0/24`, poolSize: '1G' });
+    hosts.push(h3);
+    await h3.startAgent();
+    const token = (await cli(0, ['cluster', 'token'])).trim();
+    await cli(3, ['cluster', 'join', addr(1), '--token', token, '--advertise', addr(3), '--name', 'h3']); // through a member that did not init
+    const s = await until('h3 ready as a client', async () => {
+      const v = await json<ClusterStatusView>(3, ['cluster', 'status']);
+      return v.hosts.find((h) => h.name === 'h3')?.state === 'ready' ? v : undefined;
+    }, 30_000, everything);
+    assert.equal(s.role, 'client');
+    assert.equal(s.members.length, 3, 'a fourth host does not become an etcd member');
+    assert.equal(s.hosts.find((h) => h.name === 'h3')!.etcd, 'client');
+    // h3 leaves: a single host again; the cluster forgets it
+    const left = await json<{ role: string }>(3, ['cluster', 'leave']);
+    assert.equal(left.role, 'single');
+    await until('h3 gone from the host list', async () => !(await json<{ name: string }[]>(0, ['host', 'ls'])).some((h) => h.name === 'h3'));
+    // h2's agent dies for good; another host removes it and its etcd member
+    await hosts[2]!.stopAgent('SIGKILL');
+    await until('h2 down', async () => (await json<{ name: string; state: string }[]>(0, ['host', 'ls'])).find((h) => h.name === 'h2')?.state === 'down', 20_000);
+    const removed = await json<{ removed: string; wasMember: boolean }>(0, ['cluster', 'remove', 'h2']);
+    assert.deepEqual(removed, { removed: 'h2', wasMember: true });
+    const after2 = await json<ClusterStatusView>(1, ['cluster', 'status']);
+    assert.deepEqual(after2.members.map((m) => m.name), ['h0', 'h1']);
+    assert.deepEqual(after2.hosts.map((h) => h.name), ['h0', 'h1']);
+    const r = await hosts[0]!.cli(['cluster', 'remove', 'h1']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /host h1 is alive/);
+  });
 });
+

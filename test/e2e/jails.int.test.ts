@@ -9,6 +9,7 @@ import { stat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestHost } from '../helpers/agent-host.js';
 import type { JailView, JailInspect } from '../../src/jail/service.js';
+import { until } from '../helpers/until.js';
 
 const root = process.getuid?.() === 0;
 const SERVE = ['/usr/bin/python3', '-m', 'http.server', '8080', '--directory', '/app'];
@@ -17,19 +18,6 @@ const EXAMPLES = new URL('../../../examples/site', import.meta.url).pathname;
 async function get(url: string): Promise<{ status: number; body: string }> {
   const r = await fetch(url, { signal: AbortSignal.timeout(3000) });
   return { status: r.status, body: await r.text() };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) { last = e; }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
 }
 
 /** What a failing reachability check should show: the jail's network, processes, logs and the agent's log. */

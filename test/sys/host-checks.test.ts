@@ -35,8 +35,8 @@ test('a complete host: everything present, nothing required missing, no fixes', 
 test('one result per tool then the kernel features, names unique', () => {
   const results = evaluateHost(goodHost());
   assert.deepEqual(results.map((r) => r.name), [
-    'runc', 'conmon', 'btrfs', 'mkfs.btrfs', 'ip', 'rsync', 'tar', 'losetup', 'mount', 'nsenter',
-    'etcd', 'etcdctl', 'haproxy', 'keepalived', 'patroni', 'postgres',
+    'runc', 'conmon', 'tini', 'btrfs', 'mkfs.btrfs', 'ip', 'rsync', 'tar', 'losetup', 'mount', 'nsenter',
+    'etcd', 'etcdctl', 'openssl', 'haproxy', 'keepalived', 'patroni', 'postgres',
     'btrfs-fs', 'overlay-fs', 'namespaces', 'namespaces-extra', 'cgroups', 'loop',
   ]);
   assert.equal(new Set(results.map((r) => r.name)).size, results.length);
@@ -45,17 +45,18 @@ test('one result per tool then the kernel features, names unique', () => {
 test('tools map to their Debian packages', () => {
   const pkg = Object.fromEntries(TOOLS.map((t) => [t.name, t.pkg]));
   assert.deepEqual(pkg, {
-    runc: 'runc', conmon: 'conmon', btrfs: 'btrfs-progs', 'mkfs.btrfs': 'btrfs-progs', ip: 'iproute2', rsync: 'rsync', tar: 'tar',
-    losetup: 'util-linux', mount: 'mount', nsenter: 'util-linux', etcd: 'etcd-server', etcdctl: 'etcd-client',
+    runc: 'runc', conmon: 'conmon', tini: 'tini', btrfs: 'btrfs-progs', 'mkfs.btrfs': 'btrfs-progs', ip: 'iproute2', rsync: 'rsync', tar: 'tar',
+    losetup: 'util-linux', mount: 'mount', nsenter: 'util-linux', etcd: 'etcd-server', etcdctl: 'etcd-client', openssl: 'openssl',
     haproxy: 'haproxy', keepalived: 'keepalived', patroni: 'patroni', postgres: 'postgresql',
   });
 });
 
-test('required = the storage + jail core; cluster, lb and db tools are needed later', () => {
+test('required = the storage + jail core and etcd; cluster, lb and db tools are needed later', () => {
   const results = evaluateHost(goodHost());
   const required = results.filter((r) => r.kind === 'tool' && r.required).map((r) => r.name);
-  assert.deepEqual(required, ['runc', 'conmon', 'btrfs', 'mkfs.btrfs', 'ip', 'rsync', 'tar', 'losetup', 'mount', 'nsenter']);
-  assert.equal(byName(results, 'etcd').neededFor, 'cluster');
+  assert.deepEqual(required, ['runc', 'conmon', 'tini', 'btrfs', 'mkfs.btrfs', 'ip', 'rsync', 'tar', 'losetup', 'mount', 'nsenter', 'etcd']);
+  assert.equal(byName(results, 'etcd').neededFor, 'core');
+  assert.equal(byName(results, 'openssl').neededFor, 'cluster');
   assert.equal(byName(results, 'haproxy').neededFor, 'lb');
   assert.equal(byName(results, 'postgres').neededFor, 'db');
   assert.equal(byName(results, 'overlay-fs').required, false);
@@ -64,14 +65,14 @@ test('required = the storage + jail core; cluster, lb and db tools are needed la
 
 test('a missing tool: status missing, fix names the package and bootstrap', () => {
   const facts = goodHost();
-  facts.tools.etcd = null;
+  facts.tools.etcdctl = null;
   facts.tools.runc = null;
   const results = evaluateHost(facts);
-  const etcd = byName(results, 'etcd');
-  assert.equal(etcd.status, 'missing');
-  assert.equal(etcd.pkg, 'etcd-server');
-  assert.equal(etcd.fix, 'apt-get install -y etcd-server (or: cellblock host bootstrap)');
-  assert.equal(etcd.required, false);
+  const etcdctl = byName(results, 'etcdctl');
+  assert.equal(etcdctl.status, 'missing');
+  assert.equal(etcdctl.pkg, 'etcd-client');
+  assert.equal(etcdctl.fix, 'apt-get install -y etcd-client (or: cellblock host bootstrap)');
+  assert.equal(etcdctl.required, false);
   assert.match(byName(results, 'runc').fix, /apt-get install -y runc/);
   assert.deepEqual(missingRequired(results).map((r) => r.name), ['runc']);
 });

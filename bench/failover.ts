@@ -1,0 +1,497 @@
+/**
+ * Failover benchmark (issue "host failure"): how long from a host's death to its replica
+ * running and healthy elsewhere, with default settings. Goal: under 10 s in total.
+ *
+ * Setup as in test/e2e/cluster.int.test.ts: three hosts, each a network namespace on one
+ * switch with its own data dir, btrfs loop pool, jail subnet and real agent (etcd, runc);
+ * `cluster init` on h0, h1 and h2 join; site:v1 built from examples/site on h0; a stack of one
+ * service with 3 replicas and an HTTP health check with DEFAULT timing (nothing overridden);
+ * then 3/3 healthy, one per host.
+ *
+ * Each round (default 3: --rounds=N or CB_FAILOVER_ROUNDS=N; --quick: 1):
+ *  - the cut host is a host holding a replica that is not the cellblock leader (`cluster
+ *    status` -> leader), taking turns between the candidates;
+ *  - t0: its switch port leaves the bridge (ClusterNet.cutLink: a partition; the host itself
+ *    runs on);
+ *  - every 100 ms, from the leader host: the hosts (`host ls`) and the stack's status
+ *    (`status --stack fo`). Phases, in seconds since t0, each the first poll that saw it:
+ *      detection  the cut host is 'down' (its etcd lease expired)
+ *      placement  the replica is placed on another host
+ *      pull       phase 'pulling' on the new host, until it left it (or: image already present)
+ *      creating   phase 'creating' on the new host (may be too short for a poll to see)
+ *      running    phase 'running'
+ *      healthy    its first passing health check (the total)
+ *    The agents' own logs (ms timestamps) give the moment the leader wrote the new placement
+ *    and the moment the new host started acting, as a cross-check.
+ *  - the link is restored and the cluster converges to one healthy replica per host again
+ *    (timed too) before the next round.
+ *
+ * The polls go to the leader agent's API over its unix socket (GET /v1/hosts, GET
+ * /v1/status?stack=fo: exactly what `cellblock --json host ls` / `status --stack` send), from
+ * this process: a CLI process per poll costs about half a second of CPU on a small machine,
+ * which would both coarsen the timeline and slow the failover it measures. --poll=cli polls
+ * with the real CLI instead (two `cellblock --json` processes per poll).
+ *
+ * Everything is torn down in `finally` and on SIGINT/SIGTERM/SIGHUP: agents, etcd, runc
+ * containers, namespaces, mounts, loop devices, data dirs; leftovers are checked and reported.
+ * Root only. Run alone: node dist/bench/failover.js [--rounds=N] [--poll=cli] [--json]
+ */
+import { constants, loadavg, tmpdir } from 'node:os';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ClusterNet } from '../test/helpers/cluster-net.js';
+import { TestHost } from '../test/helpers/agent-host.js';
+import { loopDevicesUnder, mountsUnder } from '../test/helpers/loop-pools.js';
+import { ApiClient } from '../src/api/client.js';
+import { DEFAULT_TTL_SECONDS } from '../src/agent/cluster-runtime.js';
+import { HEALTH_DEFAULTS } from '../src/spec/types.js';
+import { STARTUP_INTERVAL_MS } from '../src/cluster/health.js';
+import { listImages } from '../src/storage/images/store.js';
+import { formatImageRef } from '../src/sys/names.js';
+import type { ServiceStatus, ReplicaStatus } from '../src/cluster/stacks.js';
+import type { HostRow } from '../src/agent/cluster-api.js';
+import type { ClusterStatusView } from '../src/cli/commands/cluster/status.js';
+import type { JailView } from '../src/jail/service.js';
+import { median, round, table, verdict } from './lib.js';
+
+const SITE = new URL('../../examples/site', import.meta.url).pathname;
+const STACK = 'fo';
+const IMAGE = 'site:v1';
+const GOAL_S = 10;
+const POLL_MS = 100;
+/** How long a round may take to reach healthy before it counts as failed. */
+const ROUND_LIMIT_MS = 60_000;
+const CONVERGE_LIMIT_MS = 120_000;
+
+const stackYaml = `services:
+  site:
+    image: ${IMAGE}
+    replicas: 3
+    command: ["/usr/bin/python3", "-m", "http.server", "8080", "--directory", "/app"]
+    health:
+      http: { port: 8080, path: /index.html }
+`;
+
+export interface FailoverOptions {
+  rounds?: number;
+  poll?: 'api' | 'cli';
+}
+
+export interface RoundResult {
+  round: number;
+  /** The host whose link was cut, the cellblock leader, the etcd raft leader before the cut. */
+  cut: string;
+  leader: string;
+  etcdLeader: string | null;
+  replica: number | null;
+  /** Where the replica went. */
+  to: string | null;
+  /** Hosts holding the image before the cut. */
+  imageHolders: string[];
+  /** 'present' (no pull), 'pulled', or null when the replica never got placed. */
+  image: 'present' | 'pulled' | null;
+  /** Seconds since t0, each as the first poll saw it (null: never seen). */
+  detection: number | null;
+  placement: number | null;
+  pullStart: number | null;
+  pullEnd: number | null;
+  creating: number | null;
+  running: number | null;
+  healthy: number | null;
+  /** From the agents' logs (ms timestamps), seconds since t0. */
+  logs: { placementWritten: number | null; targetActs: number | null; targetDecision: string | null; pulled: { seconds: number; bytes: number } | null };
+  /** The moved replica answered HTTP 200 from the leader host. */
+  answers: boolean | null;
+  polls: number;
+  pollErrors: number;
+  /** Mean time of one poll (both requests), ms: the timeline's resolution is about POLL_MS + this. */
+  pollMs: number;
+  met: boolean;
+  /** Seconds from the link's restore to one healthy replica per host again. */
+  converged: number | null;
+  error?: string;
+}
+
+export interface FailoverResult {
+  rounds: RoundResult[];
+  leaseTtlSeconds: number;
+  health: { intervalMs: number; timeoutMs: number; threshold: number; startupIntervalMs: number };
+  poll: 'api' | 'cli';
+  pollIntervalMs: number;
+  /** Seconds one `cellblock --json host ls` took here (median of 3), for the --poll choice. */
+  cliCallSeconds: number | null;
+  setup: { seconds: number; initialPulls: { host: string; seconds: number; bytes: number }[] };
+  summary: Record<string, number | null>;
+  goalSeconds: number;
+  met: boolean;
+  load: { before: number[]; after: number[]; otherAgents: number };
+  leftovers: string[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const progress = (s: string) => process.stderr.write(`  [failover] ${s}\n`);
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms: number, detail?: () => Promise<string>): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) { last = e; }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}${detail ? `\n${await detail()}` : ''}`);
+    await sleep(250);
+  }
+}
+
+/** Lines of an agent log (pino JSON) at or after t0 (ms), parsed. */
+function logSince(log: string, t0: number): { t: number; msg: string; rec: Record<string, unknown> }[] {
+  const out: { t: number; msg: string; rec: Record<string, unknown> }[] = [];
+  for (const line of log.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const rec = JSON.parse(line) as Record<string, unknown>;
+      const t = typeof rec['time'] === 'string' ? Date.parse(rec['time']) : typeof rec['time'] === 'number' ? rec['time'] : NaN;
+      if (t >= t0) out.push({ t, msg: String(rec['msg'] ?? ''), rec });
+    } catch { /* not a log record */ }
+  }
+  return out;
+}
+
+/** Processes running `cellblock ... agent` that are not ours (other tests on this machine). */
+async function otherAgents(mine: string[]): Promise<number> {
+  let n = 0;
+  for (const name of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(name)) continue;
+    const argv = (await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv.some((a) => a.endsWith('bin/cellblock')) && argv.includes('agent') && !mine.some((d) => argv.includes(d))) n++;
+  }
+  return n;
+}
+
+export async function benchFailover(opts: FailoverOptions = {}): Promise<FailoverResult> {
+  const rounds = opts.rounds ?? 3;
+  const pollMode = opts.poll ?? 'api';
+  if (process.getuid?.() !== 0) throw new Error('the failover benchmark needs root (network namespaces, loop pools, etcd, runc)');
+
+  let net: ClusterNet | undefined;
+  const hosts: TestHost[] = [];
+  let work = '';
+  let tornDown: Promise<string[]> | undefined;
+  const linksCut = new Set<number>();
+
+  /** Removes everything; returns what is left (empty when clean). Runs once. */
+  const teardown = () => (tornDown ??= (async () => {
+    const left: string[] = [];
+    for (const i of linksCut) await net?.restoreLink(i).catch(() => {});
+    const dirs = hosts.map((h) => h.dataDir);
+    for (const h of hosts) await h.teardown().catch((e: Error) => left.push(`teardown ${h.dataDir}: ${e.message}`));
+    await net?.teardown().catch((e: Error) => left.push(e.message));
+    if (work) await rm(work, { recursive: true, force: true }).catch(() => {});
+    for (const d of dirs) {
+      for (const l of await loopDevicesUnder(d).catch(() => [])) left.push(`loop device ${l.device} (${l.backFile})`);
+      for (const m of await mountsUnder(d).catch(() => [])) left.push(`mount ${m}`);
+    }
+    for (const h of hosts) for (const pid of await h.processesOfMine().catch(() => [])) left.push(`process ${pid} of ${h.dataDir}`);
+    for (const ns of (await net?.leftovers().catch(() => [])) ?? []) left.push(`network namespace ${ns}`);
+    return left;
+  })());
+
+  // A signal tears everything down before exiting. ClusterNet installs handlers that exit at
+  // once (its 'exit' handler deletes namespaces, agent-host.ts's kills agents, but etcd, runc
+  // containers, mounts and loop devices would stay): ours replace them while the bench runs.
+  const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const onSignal = (sig: NodeJS.Signals) => {
+    const code = 128 + (constants.signals[sig] ?? 0);
+    process.stderr.write(`\n${sig}: tearing the failover cluster down (again to exit at once)\n`);
+    for (const s of SIGNALS) { process.removeAllListeners(s); process.once(s, () => process.exit(code)); }
+    void teardown().then((left) => { if (left.length) process.stderr.write(`left behind: ${left.join('; ')}\n`); }).finally(() => process.exit(code));
+  };
+  const takeSignals = () => { for (const s of SIGNALS) { process.removeAllListeners(s); process.once(s, onSignal); } };
+  const releaseSignals = () => { for (const s of SIGNALS) process.removeListener(s, onSignal); };
+  takeSignals();
+
+  const load = { before: loadavg().map((x) => round(x)), after: [] as number[], otherAgents: 0 };
+  const results: RoundResult[] = [];
+  const setup = { seconds: 0, initialPulls: [] as { host: string; seconds: number; bytes: number }[] };
+  let cliCallSeconds: number | null = null;
+  let leftovers: string[] = [];
+  try {
+    const tSetup = Date.now();
+    work = await mkdtemp(join(tmpdir(), 'cb-bench-failover-'));
+    net = await ClusterNet.create(3, { forwarding: false });
+    takeSignals(); // ClusterNet.create installed its own handlers on its first namespace
+    const y = 200 + Math.floor(Math.random() * 50);
+    for (let i = 0; i < 3; i++) {
+      const h = await TestHost.create({ netns: { nsPath: net.hosts[i]!.nsPath }, subnet: `10.${y}.${i + 1}.0/24`, poolSize: '2G' });
+      hosts.push(h);
+      await h.startAgent();
+    }
+    progress(`hosts: ${hosts.map((h, i) => `h${i} ${h.dataDir} (netns ${net!.hosts[i]!.name}, agent ${h.agent?.pid})`).join(', ')}; switch ${net.switchName}`);
+    load.otherAgents = await otherAgents(hosts.map((h) => h.dataDir));
+    const name = (i: number) => `h${i}`;
+    const index = (host: string) => Number(host.slice(1));
+    const logTail = (i: number, n = 25) => hosts[i]!.agentLog.split('\n').filter((l) => !l.includes('"msg":"request"')).slice(-n).join('\n');
+    const cli = async (i: number, args: string[]) => {
+      const r = await hosts[i]!.cli(args);
+      if (r.code !== 0) throw new Error(`h${i}: cellblock ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}\n--- agent log (tail) ---\n${logTail(i)}`);
+      return r.stdout;
+    };
+    const api = hosts.map((h) => ApiClient.forDataDir(h.dataDir));
+    const status = async (i: number) => (await api[i]!.call<ServiceStatus[]>('GET', `/v1/status?stack=${STACK}`))[0];
+    const everything = async () => {
+      const out: string[] = [];
+      for (let i = 0; i < hosts.length; i++) {
+        out.push(`--- h${i} status: ${await hosts[i]!.cli(['status']).then((r) => r.stdout + r.stderr)}`);
+        out.push(`--- h${i} agent log:\n${logTail(i, 30)}`);
+      }
+      return out.join('\n');
+    };
+    /** One healthy replica per host and every host's jails exactly its placements. */
+    const converged = async (from: number) => {
+      const s = await status(from);
+      if (!s || s.ready !== 3 || s.replicas !== 3 || new Set(s.instances.map((x) => x.host)).size !== 3) return undefined;
+      for (let i = 0; i < 3; i++) {
+        const jails = (await api[i]!.list()).map((j: JailView) => j.name).sort();
+        const mine = s.instances.filter((x) => x.host === name(i)).map((x) => `${STACK}.site.${x.replica}`).sort();
+        if (JSON.stringify(jails) !== JSON.stringify(mine)) return undefined;
+      }
+      return s;
+    };
+
+    progress('cluster init + 2 joins');
+    await cli(0, ['cluster', 'init', '--advertise', net.hosts[0]!.address, '--name', name(0)]);
+    for (const i of [1, 2]) {
+      const token = (await cli(0, ['cluster', 'token'])).trim();
+      await cli(i, ['cluster', 'join', net.hosts[0]!.address, '--token', token, '--advertise', net.hosts[i]!.address, '--name', name(i)]);
+    }
+    await until('three members and three ready hosts', async () => {
+      const v = await api[2]!.call<ClusterStatusView>('GET', '/v1/cluster');
+      return v.members.filter((m) => m.name).length === 3 && v.hosts.filter((h) => h.state === 'ready').length === 3 && v.leader ? v : undefined;
+    }, 60_000, everything);
+    progress(`image build ${IMAGE}; apply ${STACK} (3 replicas, default health timing)`);
+    await cli(0, ['image', 'build', IMAGE, SITE]);
+    const tApply = Date.now();
+    const file = join(work, `${STACK}.yml`);
+    await writeFile(file, stackYaml);
+    await cli(0, ['apply', '-f', file, '--timeout', '180']);
+    await until('3/3 healthy, one per host', () => converged(0), CONVERGE_LIMIT_MS, everything);
+    for (let i = 0; i < 3; i++) {
+      for (const l of logSince(hosts[i]!.agentLog, tApply)) {
+        if (l.msg.startsWith(`pulled image ${IMAGE}`)) setup.initialPulls.push({ host: name(i), seconds: Number(l.rec['seconds']), bytes: Number(l.rec['bytes']) });
+      }
+    }
+    setup.seconds = round((Date.now() - tSetup) / 1000, 1);
+    progress(`ready in ${setup.seconds} s; initial pulls: ${setup.initialPulls.map((p) => `${p.host} ${p.seconds} s`).join(', ') || 'none seen'}`);
+
+    // what one CLI call costs here (the reason polls go to the API directly)
+    const cliTimes: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      const t = Date.now();
+      await cli(0, ['--json', 'host', 'ls']);
+      cliTimes.push((Date.now() - t) / 1000);
+    }
+    cliCallSeconds = round(median(cliTimes));
+
+    /** The etcd raft leader's member name, asked of host i's member (best effort). */
+    const etcdLeader = async (i: number): Promise<string | null> => {
+      try {
+        const v = await api[i]!.call<ClusterStatusView>('GET', '/v1/cluster');
+        const me = v.members.find((m) => m.name === name(i));
+        const tls = join(hosts[i]!.dataDir, 'cluster', 'tls');
+        const base = ['etcdctl', '--endpoints', me!.clientURLs[0]!, '--cacert', join(tls, 'ca.crt'), '--cert', join(tls, 'host.crt'), '--key', join(tls, 'host.key'), '--command-timeout=3s', '-w', 'json'];
+        const st = JSON.parse((await net!.run(i, [...base, 'endpoint', 'status'], { timeoutMs: 10_000 })).stdout) as { Status: { leader: number | string } }[];
+        const ml = JSON.parse((await net!.run(i, [...base, 'member', 'list'], { timeoutMs: 10_000 })).stdout) as { members: { ID: number | string; name: string }[] };
+        const id = String(st[0]!.Status.leader);
+        return ml.members.find((m) => String(m.ID) === id)?.name ?? null;
+      } catch {
+        return null;
+      }
+    };
+
+    interface Sample { t: number; cutState: string | undefined; r: ReplicaStatus | undefined; error?: string }
+
+    for (let k = 0; k < rounds; k++) {
+      const before = await until('one healthy replica per host', () => converged(0), CONVERGE_LIMIT_MS, everything);
+      const cs = await until('a leader', async () => {
+        const v = await api[0]!.call<ClusterStatusView>('GET', '/v1/cluster');
+        return v.leader ? v : undefined;
+      }, 30_000);
+      const leader = cs.leader!;
+      const obs = index(leader);
+      const candidates = before.instances.filter((x) => x.host && x.host !== leader).map((x) => x.host!).sort();
+      const cutName = candidates[k % candidates.length]!;
+      const cut = index(cutName);
+      const replica = before.instances.find((x) => x.host === cutName)!.replica;
+      const raft = await etcdLeader(obs);
+      const imageHolders: string[] = [];
+      for (let i = 0; i < 3; i++) if ((await listImages(hosts[i]!.dataDir)).some((r) => formatImageRef(r) === IMAGE)) imageHolders.push(name(i));
+
+      progress(`round ${k + 1}/${rounds}: cutting ${cutName} (replica ${replica}); leader ${leader}, etcd raft leader ${raft ?? '?'}; ${IMAGE} on ${imageHolders.join(', ')}`);
+      const samples: Sample[] = [];
+      let pollTotalMs = 0;
+      const poll = async (): Promise<{ hosts: HostRow[]; status: ServiceStatus[] }> => {
+        if (pollMode === 'cli') {
+          const [h, s] = await Promise.all([cli(obs, ['--json', 'host', 'ls']), cli(obs, ['--json', 'status', '--stack', STACK])]);
+          return { hosts: JSON.parse(h) as HostRow[], status: JSON.parse(s) as ServiceStatus[] };
+        }
+        const [h, s] = await Promise.all([api[obs]!.call<HostRow[]>('GET', '/v1/hosts'), api[obs]!.call<ServiceStatus[]>('GET', `/v1/status?stack=${STACK}`)]);
+        return { hosts: h, status: s };
+      };
+
+      const r: RoundResult = {
+        round: k + 1, cut: cutName, leader, etcdLeader: raft, replica, to: null, imageHolders, image: null,
+        detection: null, placement: null, pullStart: null, pullEnd: null, creating: null, running: null, healthy: null,
+        logs: { placementWritten: null, targetActs: null, targetDecision: null, pulled: null },
+        answers: null, polls: 0, pollErrors: 0, pollMs: 0, met: false, converged: null,
+      };
+      results.push(r);
+      linksCut.add(cut);
+      await net.cutLink(cut);
+      const t0 = Date.now();
+      const moved = (s: Sample) => Boolean(s.r?.host && s.r.host !== cutName);
+      try {
+        while (Date.now() - t0 < ROUND_LIMIT_MS) {
+          const sent = Date.now();
+          try {
+            const p = await poll();
+            const s: Sample = { t: (Date.now() - t0) / 1000, cutState: p.hosts.find((h) => h.name === cutName)?.state, r: p.status[0]?.instances.find((x) => x.replica === replica) };
+            samples.push(s);
+            pollTotalMs += Date.now() - sent;
+            if (moved(s) && s.r!.healthy && s.r!.current) break;
+          } catch (e) {
+            samples.push({ t: (Date.now() - t0) / 1000, cutState: undefined, r: undefined, error: (e as Error).message });
+            pollTotalMs += Date.now() - sent;
+          }
+          await sleep(Math.max(0, POLL_MS - (Date.now() - sent)));
+        }
+        const first = (pred: (s: Sample) => boolean) => { const s = samples.find((x) => !x.error && pred(x)); return s ? round(s.t) : null; };
+        r.polls = samples.length;
+        r.pollErrors = samples.filter((s) => s.error).length;
+        r.pollMs = Math.round(pollTotalMs / Math.max(1, samples.length));
+        r.detection = first((s) => s.cutState === 'down');
+        r.placement = first(moved);
+        r.to = samples.find((s) => !s.error && moved(s))?.r?.host ?? null;
+        r.pullStart = first((s) => moved(s) && s.r!.phase === 'pulling');
+        r.pullEnd = r.pullStart === null ? null : first((s) => moved(s) && s.t > r.pullStart! && s.r!.phase !== 'pulling');
+        r.creating = first((s) => moved(s) && s.r!.phase === 'creating');
+        r.running = first((s) => moved(s) && s.r!.phase === 'running');
+        r.healthy = first((s) => moved(s) && s.r!.healthy && s.r!.current);
+        r.met = r.healthy !== null && r.healthy < GOAL_S;
+
+        // cross-check with the agents' own clocks
+        const leaderLog = logSince(hosts[obs]!.agentLog, t0);
+        const pl = leaderLog.find((l) => l.msg === 'placement');
+        r.logs.placementWritten = pl ? round((pl.t - t0) / 1000) : null;
+        if (r.to) {
+          const targetLog = logSince(hosts[index(r.to)]!.agentLog, t0);
+          const act = targetLog.find((l) => l.msg === 'reconcile');
+          r.logs.targetActs = act ? round((act.t - t0) / 1000) : null;
+          r.logs.targetDecision = act ? String(act.rec['decision']) : null;
+          const pulled = targetLog.find((l) => l.msg.startsWith(`pulled image ${IMAGE}`));
+          r.logs.pulled = pulled ? { seconds: Number(pulled.rec['seconds']), bytes: Number(pulled.rec['bytes']) } : null;
+          r.image = r.pullStart !== null || pulled ? 'pulled' : 'present';
+          const ip = [...samples].reverse().find((s) => !s.error && moved(s))?.r?.ip;
+          if (r.healthy !== null && ip) r.answers = await net.httpGet(obs, `http://${ip}:8080/index.html`).then((x) => x.status === 200, () => false);
+        }
+        if (r.healthy === null) r.error = `replica ${replica} not healthy elsewhere within ${ROUND_LIMIT_MS / 1000} s; last poll: ${JSON.stringify(samples.at(-1))}`;
+        progress(`round ${k + 1}: down ${r.detection ?? '-'} s, placed on ${r.to ?? '-'} ${r.placement ?? '-'} s, running ${r.running ?? '-'} s, healthy ${r.healthy ?? '-'} s (${r.polls} polls, ${r.pollErrors} failed)`);
+      } finally {
+        await net.restoreLink(cut);
+        linksCut.delete(cut);
+      }
+      const tBack = Date.now();
+      try {
+        await until('convergence after the link is back', () => converged(obs), CONVERGE_LIMIT_MS, everything);
+        r.converged = round((Date.now() - tBack) / 1000, 1);
+        progress(`round ${k + 1}: link back, converged in ${r.converged} s`);
+      } catch (e) {
+        r.error = [r.error, (e as Error).message].filter(Boolean).join('; ');
+        throw e; // the next round would start from an unknown state
+      }
+    }
+  } finally {
+    load.after = loadavg().map((x) => round(x));
+    progress('tearing down');
+    leftovers = await teardown();
+    releaseSignals();
+    // also when a step failed (its error is what propagates)
+    progress(leftovers.length ? `LEFT BEHIND: ${leftovers.join('; ')}` : 'torn down: no namespace, agent, etcd, container, mount, loop device or data dir left');
+  }
+  if (leftovers.length) throw new Error(`failover benchmark left behind: ${leftovers.join('; ')}`);
+
+  const done = results.filter((r) => r.healthy !== null);
+  const med = (f: (r: RoundResult) => number | null) => {
+    const xs = done.map(f).filter((x): x is number => x !== null);
+    return xs.length ? round(median(xs)) : null;
+  };
+  return {
+    rounds: results,
+    leaseTtlSeconds: DEFAULT_TTL_SECONDS,
+    health: { intervalMs: HEALTH_DEFAULTS.intervalMs, timeoutMs: HEALTH_DEFAULTS.timeoutMs, threshold: HEALTH_DEFAULTS.threshold, startupIntervalMs: STARTUP_INTERVAL_MS },
+    poll: pollMode,
+    pollIntervalMs: POLL_MS,
+    cliCallSeconds,
+    setup,
+    summary: {
+      detection: med((r) => r.detection), placement: med((r) => r.placement), running: med((r) => r.running), healthy: med((r) => r.healthy),
+      minHealthy: done.length ? Math.min(...done.map((r) => r.healthy!)) : null, maxHealthy: done.length ? Math.max(...done.map((r) => r.healthy!)) : null,
+    },
+    goalSeconds: GOAL_S,
+    met: results.length > 0 && results.every((r) => r.met),
+    load,
+    leftovers,
+  };
+}
+
+const s = (x: number | null) => (x === null ? '-' : x.toFixed(1));
+
+export function printFailoverBench(r: FailoverResult): void {
+  console.log(`failover: 3 hosts (network namespaces), 1 service x 3 replicas, HTTP health check; link of a non-leader host cut at t0`);
+  console.log(`  defaults: host lease TTL ${r.leaseTtlSeconds} s (DEFAULT_TTL_SECONDS); health interval ${r.health.intervalMs / 1000} s, timeout ${r.health.timeoutMs / 1000} s, threshold ${r.health.threshold} (a new replica: checked every ${r.health.startupIntervalMs / 1000} s, healthy at its first pass)`);
+  console.log(`  polled every ${r.pollIntervalMs} ms from the leader host via ${r.poll === 'api' ? 'its agent API (what the CLI calls)' : 'the CLI'}; one CLI call takes ${r.cliCallSeconds ?? '?'} s here`);
+  console.log(`  seconds since the cut, first poll that saw each phase ("-": not seen, e.g. too short for a poll)`);
+  console.log(table(
+    ['round', 'cut', 'raft leader', 'to', 'image', 'down', 'placed', 'pull', 'creating', 'running', 'healthy', 'goal', 'log: placed', 'log: acts', 'back in'],
+    r.rounds.map((x) => [
+      x.round, x.cut, x.etcdLeader === null ? '?' : x.etcdLeader === x.cut ? `${x.etcdLeader} (cut)` : x.etcdLeader, x.to ?? '-',
+      x.image === null ? '-' : x.image === 'present' ? 'present' : `pulled${x.logs.pulled ? ` ${x.logs.pulled.seconds.toFixed(1)} s` : ''}`,
+      s(x.detection), s(x.placement), x.pullStart === null ? '-' : `${s(x.pullStart)}-${s(x.pullEnd)}`, s(x.creating), s(x.running), s(x.healthy),
+      x.healthy === null ? 'FAILED' : `< ${GOAL_S} s ${verdict(x.met)}`, s(x.logs.placementWritten), s(x.logs.targetActs), x.converged === null ? '-' : `${x.converged.toFixed(1)} s`,
+    ]),
+  ));
+  for (const x of r.rounds) {
+    const notes = [
+      `round ${x.round}: replica ${x.replica} ${x.cut} -> ${x.to ?? '?'}`,
+      `image ${x.image === 'present' ? `already on ${x.to} (held by ${x.imageHolders.join(', ')}): no pull` : x.image === 'pulled' ? `pulled by ${x.to}${x.logs.pulled ? ` in ${x.logs.pulled.seconds} s, ${x.logs.pulled.bytes} bytes` : ''}` : '?'}`,
+      x.answers === null ? '' : `answers HTTP from the leader host: ${x.answers ? 'yes' : 'NO'}`,
+      `${x.polls} polls (${x.pollErrors} failed), ${x.pollMs} ms each`,
+      x.logs.targetDecision ? `target: "${x.logs.targetDecision}"` : '',
+      x.error ? `ERROR: ${x.error}` : '',
+    ].filter(Boolean);
+    console.log(`  ${notes.join('; ')}`);
+  }
+  const m = r.summary;
+  console.log(`  median: down ${s(m['detection']!)} s, placed ${s(m['placement']!)} s, running ${s(m['running']!)} s, healthy ${s(m['healthy']!)} s (min ${s(m['minHealthy']!)}, max ${s(m['maxHealthy']!)}); goal < ${r.goalSeconds} s in every round: ${verdict(r.met)}`);
+  if (r.setup.initialPulls.length) console.log(`  for scale, the first pulls of ${IMAGE} at setup (full stream, no replica waiting on the cut): ${r.setup.initialPulls.map((p) => `${p.host} ${p.seconds} s (${p.bytes} bytes)`).join(', ')}`);
+  console.log(`  load average before ${r.load.before.join(' ')}, after ${r.load.after.join(' ')}; other cellblock agents running meanwhile: ${r.load.otherAgents}`);
+}
+
+/** --rounds=N (or CB_FAILOVER_ROUNDS), --poll=cli|api. */
+export function failoverOptions(args: readonly string[], quick = false): FailoverOptions {
+  const arg = (k: string) => args.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3);
+  const raw = arg('rounds') ?? process.env['CB_FAILOVER_ROUNDS'];
+  const rounds = raw === undefined ? (quick ? 1 : 3) : Number(raw);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: expected a whole number >= 1, got ${JSON.stringify(raw)}`);
+  const poll = arg('poll') ?? 'api';
+  if (poll !== 'api' && poll !== 'cli') throw new Error(`--poll: expected api or cli, got ${JSON.stringify(poll)}`);
+  return { rounds, poll };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const args = process.argv.slice(2);
+  const r = await benchFailover(failoverOptions(args, args.includes('--quick')));
+  if (args.includes('--json')) console.log(JSON.stringify(r, null, 2));
+  else printFailoverBench(r);
+}
