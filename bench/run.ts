@@ -31,6 +31,14 @@ if (process.getuid?.() !== 0 && wanted.some((n) => n !== 'scheduler')) {
   process.exit(1);
 }
 
+let failoverOpts: ReturnType<typeof failoverOptions> = {};
+try {
+  failoverOpts = failoverOptions(args, quick); // checked before anything runs
+} catch (e) {
+  console.error((e as Error).message);
+  process.exit(1);
+}
+
 const results: Record<string, unknown> = { date: new Date().toISOString(), cores: cpus().length, cpu: cpus()[0]?.model };
 const t0 = Date.now();
 for (const n of wanted) {
@@ -40,7 +48,7 @@ for (const n of wanted) {
   if (n === 'incremental') { const r = await benchIncremental(); results[n] = r; if (!json) printIncrementalBench(r); }
   if (n === 'jails') { const r = await benchJails({ startN: quick ? 10 : 50, densityN: quick ? 20 : 200, json }); results[n] = r; if (!json) printJailBench(r); }
   if (n === 'scheduler') { const r = await benchScheduler(); results[n] = r; if (!json) printSchedulerBench(r); }
-  if (n === 'failover') { const r = await benchFailover(failoverOptions(args, quick)); results[n] = r; if (!json) printFailoverBench(r); }
+  if (n === 'failover') { const r = await benchFailover(failoverOpts); results[n] = r; if (!json) printFailoverBench(r); }
 }
 results.seconds = Math.round((Date.now() - t0) / 1000);
 if (json) console.log(JSON.stringify(results, null, 2));
