@@ -201,6 +201,17 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
     for (const x of inst) assert.match((await net!.httpGet(0, `http://${x.ip}:8080/index.html`)).body, /version 2/);
   });
 
+  test('an agent killed with SIGKILL and started again adopts its jails and converges without moving anything', async () => {
+    const before = (await ready(0, 3))!;
+    const jailsBefore = await json<JailView[]>(1, ['jail', 'ls']);
+    await hosts[1]!.stopAgent('SIGKILL');
+    await hosts[1]!.startAgent();
+    const after = await until('3 healthy replicas after the restart', () => ready(0, 3), 30_000, everything);
+    assert.deepEqual(after.map((x) => [x.replica, x.host]), before.map((x) => [x.replica, x.host]), 'no replica moved');
+    const jailsAfter = await json<JailView[]>(1, ['jail', 'ls']);
+    assert.deepEqual(jailsAfter.map((j) => [j.name, j.pid]), jailsBefore.map((j) => [j.name, j.pid]), 'the same processes run: nothing was restarted');
+  });
+
   test('a host whose link is cut has its replica running and healthy on the others', async () => {
     const before = (await ready(0, 3))!;
     const lost = before.find((x) => x.host === 'h2')!;
