@@ -54,6 +54,7 @@ import type { HostRow } from '../src/agent/cluster-api.js';
 import type { ClusterStatusView } from '../src/cli/commands/cluster/status.js';
 import type { JailView } from '../src/jail/service.js';
 import { median, round, table, verdict } from './lib.js';
+import { until as untilEvery } from '../test/helpers/until.js';
 
 const SITE = new URL('../../examples/site', import.meta.url).pathname;
 const STACK = 'fo';
@@ -130,20 +131,8 @@ export interface FailoverResult {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>, ms: number, detail?: () => Promise<string>) => untilEvery(what, fn, ms, detail, 250);
 const progress = (s: string) => process.stderr.write(`  [failover] ${s}\n`);
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms: number, detail?: () => Promise<string>): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) { last = e; }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}${detail ? `\n${await detail()}` : ''}`);
-    await sleep(250);
-  }
-}
 
 /** Lines of an agent log (pino JSON) at or after t0 (ms), parsed. */
 function logSince(log: string, t0: number): { t: number; msg: string; rec: Record<string, unknown> }[] {

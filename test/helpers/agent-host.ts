@@ -67,7 +67,10 @@ export class TestHost {
     const subnet = opts.subnet ?? `10.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}.0/24`;
     const h = new TestHost(dir, subnet, opts);
     const r = await h.cli(['pool', 'create', '--size', opts.poolSize ?? '1G']);
-    if (r.code !== 0) throw new Error(`pool create failed: ${r.stderr}`);
+    if (r.code !== 0) {
+      await h.teardown().catch(() => {}); // the caller never gets h: remove what pool create made
+      throw new Error(`pool create failed: ${r.stderr}`);
+    }
     return h;
   }
 
