@@ -248,6 +248,30 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
     }, 30_000, everything);
   });
 
+  test('drain moves a host\'s replicas away; uncordon lets the spread bring one back; cordon keeps what runs', async () => {
+    await cli(0, ['host', 'drain', 'h1']);
+    const drained = await until('no replica on h1', async () => {
+      const i = await ready(0, 3).catch(() => undefined);
+      return i && i.every((x) => x.host !== 'h1') ? i : undefined;
+    }, 30_000, everything);
+    assert.equal(drained.length, 3);
+    assert.equal((await json<{ name: string; state: string }[]>(0, ['host', 'ls'])).find((h) => h.name === 'h1')!.state, 'draining');
+    await until('h1 runs no jail', async () => (await json<JailView[]>(1, ['jail', 'ls'])).length === 0, 20_000, everything);
+    await cli(0, ['host', 'uncordon', 'h1']);
+    await until('one replica per host again', async () => {
+      const i = await ready(0, 3).catch(() => undefined);
+      return i && new Set(i.map((x) => x.host)).size === 3 ? i : undefined;
+    }, 30_000, everything);
+    await cli(0, ['host', 'cordon', 'h2']);
+    const kept = (await ready(0, 3))!;
+    assert.ok(kept.some((x) => x.host === 'h2'), 'a cordoned host keeps its replica');
+    assert.equal((await json<{ name: string; state: string }[]>(0, ['host', 'ls'])).find((h) => h.name === 'h2')!.state, 'cordoned');
+    await cli(0, ['host', 'uncordon', 'h2']);
+    const bad = await hosts[0]!.cli(['host', 'drain', 'nosuchhost']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /no host named nosuchhost/);
+  });
+
   test('scaling down removes the highest replica; delete removes the rest', async () => {
     await writeFile(stackFile(), stackYaml('site:v2', 2));
     await cli(0, ['apply', '-f', stackFile(), '--timeout', '60']);
