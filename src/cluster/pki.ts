@@ -6,7 +6,8 @@
  *
  * DATA_DIR/cluster/tls (0700):
  *   ca.crt    the cluster CA (every host)
- *   ca.key    the CA's key: only on the host that ran `cluster init` (0600)
+ *   ca.key    the CA's key (0600): made by `cluster init`, given to every host that joins as an
+ *             etcd member (any member signs joins); etcd client hosts do not have it
  *   host.key  this host's key (0600)
  *   host.crt  this host's certificate, signed by the CA; serverAuth and clientAuth
  */

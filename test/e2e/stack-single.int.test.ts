@@ -1,0 +1,77 @@
+/**
+ * The smallest useful stack file (examples/stack.yml, byte for byte the issue's) on a single
+ * host with no set-up: the agent's one-member etcd holds the desired state, the three
+ * replicas share the host (there is no other), each answers HTTP, apply again changes nothing,
+ * a bad file changes nothing, and delete removes every replica.
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestHost } from '../helpers/agent-host.js';
+import { until } from '../helpers/until.js';
+import type { ServiceStatus } from '../../src/cluster/stacks.js';
+import type { JailView } from '../../src/jail/service.js';
+
+const root = process.getuid?.() === 0;
+const EXAMPLE = new URL('../../../examples/stack.yml', import.meta.url).pathname;
+const SITE = new URL('../../../examples/site', import.meta.url).pathname;
+
+describe('a stack file on a single host', { skip: !root && 'needs root (loop pools, etcd, runc)', concurrency: false }, () => {
+  let h: TestHost;
+  let work = '';
+  const ok = async (args: string[]) => {
+    const r = await h.cli(args);
+    assert.equal(r.code, 0, `cellblock ${args.join(' ')}: ${r.stderr}\n${h.agentLog.split('\n').slice(-20).join('\n')}`);
+    return r.stdout;
+  };
+
+  before(async () => {
+    work = await mkdtemp(join(tmpdir(), 'cb-stack-'));
+    h = await TestHost.create();
+    await h.startAgent();
+    await ok(['image', 'build', 'site:v1', SITE]);
+  });
+
+  after(async () => {
+    await h?.teardown();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  test('examples/stack.yml as written: 3 healthy replicas that answer', async () => {
+    const out = await ok(['apply', '-f', EXAMPLE, '--timeout', '120']);
+    assert.match(out, /\+ stack\/site: add \(3 replicas of site:v1\)/);
+    assert.match(out, /stack stack: site 3\/3 ready/);
+    const [s] = await h.json<ServiceStatus[]>(['status']);
+    assert.equal(s!.ready, 3);
+    for (const i of s!.instances) {
+      assert.ok(i.host, 'placed on this host');
+      const r = await fetch(`http://${i.ip}:8080/index.html`, { signal: AbortSignal.timeout(3000) });
+      assert.equal(r.status, 200);
+    }
+    assert.match(await ok(['apply', '-f', EXAMPLE, '--no-wait']), /= stack\/site: unchanged/);
+  });
+
+  test('a bad stack file is refused with its line and column and changes nothing', async () => {
+    const bad = join(work, 'stack.yml');
+    await writeFile(bad, 'services:\n  site:\n    image: site:v1\n    replicas: three\n    command: ["/bin/true"]\n');
+    const r = await h.cli(['apply', '-f', bad]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /stack\.yml:4:15 services\.site\.replicas: /);
+    const [s] = await h.json<ServiceStatus[]>(['status']);
+    assert.equal(s!.replicas, 3);
+    const missing = join(work, 'other.yml');
+    await writeFile(missing, 'services:\n  site:\n    image: nope:v1\n    command: ["/bin/true"]\n');
+    const m = await h.cli(['apply', '-f', missing]);
+    assert.equal(m.code, 1);
+    assert.match(m.stderr, /image nope:v1 is on no host of the cluster/);
+    assert.deepEqual((await h.json<ServiceStatus[]>(['status'])).map((x) => x.stack), ['stack'], 'the refused stack was not written');
+  });
+
+  test('delete removes every replica', async () => {
+    await ok(['delete', '-f', EXAMPLE]);
+    await until('no jails', async () => (await h.json<JailView[]>(['jail', 'ls'])).length === 0, 30_000);
+    assert.deepEqual(await h.json<ServiceStatus[]>(['status']), []);
+  });
+});
