@@ -58,22 +58,32 @@ function checkAddress(flag: string, a: unknown): string {
   return a;
 }
 
-/** Refuses when etcd's ports are taken on the address (Debian's own etcd service, most often). */
-export async function checkEtcdPorts(address: string): Promise<void> {
-  for (const [host, port] of [[address, ETCD_CLIENT_PORT], [address, ETCD_PEER_PORT], ['127.0.0.1', ETCD_CLIENT_PORT]] as const) {
+/**
+ * Refuses when a port this host needs in the cluster is taken on its address (etcd's 2379 also
+ * on 127.0.0.1): Debian's own etcd service, most often. Checked before anything changes.
+ */
+export async function checkPortsFree(address: string, ports: readonly number[]): Promise<void> {
+  const targets: [string, number][] = ports.map((p) => [address, p]);
+  if (ports.includes(ETCD_CLIENT_PORT)) targets.push(['127.0.0.1', ETCD_CLIENT_PORT]);
+  for (const [host, port] of targets) {
     const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
       const srv = createServer();
       srv.once('error', (e: NodeJS.ErrnoException) => resolve(e));
       srv.listen(port, host, () => srv.close(() => resolve(undefined)));
     });
-    if (err) {
-      throw new UserError(
-        `cannot use ${host}:${port} for this host's etcd member: ${err.code === 'EADDRINUSE' ? 'another program listens there' : err.message}`,
-        err.code === 'EADDRINUSE' ? 'stop it; if it is Debian\'s etcd service: systemctl disable --now etcd (cellblock runs its own)' : 'check --advertise: it must be an address of this host',
-      );
-    }
+    if (!err) continue;
+    const etcd = port === ETCD_CLIENT_PORT || port === ETCD_PEER_PORT;
+    throw new UserError(
+      `cannot use ${host}:${port} for this host's ${etcd ? 'etcd member' : 'agent'}: ${err.code === 'EADDRINUSE' ? 'another program listens there' : err.message}`,
+      err.code !== 'EADDRINUSE' ? 'check --advertise: it must be an address of this host'
+        : etcd ? 'stop it; if it is Debian\'s etcd service: systemctl disable --now etcd (cellblock runs its own)'
+        : 'stop the program that listens there, or choose other ports with --api-port / --join-port',
+    );
   }
 }
+
+/** The ports of an etcd member (see checkPortsFree). */
+export const checkEtcdPorts = (address: string): Promise<void> => checkPortsFree(address, [ETCD_CLIENT_PORT, ETCD_PEER_PORT]);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -119,16 +129,17 @@ export class ClusterOps {
     const address = checkAddress('--advertise', o.advertise ?? defaultAdvertise(this.rt.o.subnet));
     const name = checkName('host', o.name ?? this.rt.name);
     await this.refuseIfStacks();
-    const dir = tlsDir(this.rt.o.dataDir);
     const clusterId = newClusterId();
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await createCa(this.rt.o.exec, dir, clusterId);
-    await issueHostCert(this.rt.o.exec, dir, { host: name, addresses: [address] });
     const cfg: ClusterConfig = {
       clusterId, name, address, apiPort: o.apiPort ?? DEFAULT_API_PORT, joinPort: o.joinPort ?? DEFAULT_JOIN_PORT,
       role: 'member', endpoints: [`https://${urlHost(address)}:${ETCD_CLIENT_PORT}`], joinedAt: new Date().toISOString(),
     };
+    await checkPortsFree(address, [ETCD_CLIENT_PORT, ETCD_PEER_PORT, cfg.apiPort, cfg.joinPort]);
+    const dir = tlsDir(this.rt.o.dataDir);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await createCa(this.rt.o.exec, dir, clusterId);
+    await issueHostCert(this.rt.o.exec, dir, { host: name, addresses: [address] });
     await this.switchTo(cfg, `${name}=https://${urlHost(address)}:${ETCD_PEER_PORT}`, 'new');
     this.rt.log.info({ clusterId, name, address }, 'cluster initialised: this host is its first etcd member');
     return this.summary();
@@ -146,6 +157,8 @@ export class ClusterOps {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const joinPort = o.joinPort ?? DEFAULT_JOIN_PORT;
     try {
+      // before the cluster changes anything for us: every port this host will listen on
+      await checkPortsFree(address, [ETCD_CLIENT_PORT, ETCD_PEER_PORT, o.apiPort ?? DEFAULT_API_PORT, joinPort]);
       const csr = await createKeyAndCsr(this.rt.o.exec, dir, name);
       const ca = await fetchPeerCa(server, joinPort, tok.caFpPrefix);
       const resp = await postJoin(server, joinPort, ca, { token: o.token, name, address, subnet: this.rt.o.subnet, csr });

@@ -8,11 +8,11 @@
  * cluster configuration and start it again; jails keep running throughout.
  */
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { EmbeddedEtcd } from '../cluster/embedded-etcd.js';
-import { clientUrl } from '../cluster/etcd.js';
-import { clusterDir, defaultHostName, readClusterConfig, type ClusterConfig } from '../cluster/config.js';
+import { clientUrl, etcdLayout } from '../cluster/etcd.js';
+import { defaultHostName, readClusterConfig, type ClusterConfig } from '../cluster/config.js';
 import { K, type HostInfo, type HostLive } from '../cluster/model.js';
 import { Store, type StoreWatch } from '../cluster/store.js';
 import type { TlsMaterial } from '../api/peer.js';
@@ -109,7 +109,13 @@ export class ClusterRuntime {
       this.etcd = new EmbeddedEtcd({ dataDir: this.o.dataDir, name: c?.name ?? defaultHostName() });
       const member = await this.etcd.load();
       this.name = c?.name ?? member.name;
-      const r = await this.etcd.ensureRunning();
+      const r = await this.etcd.ensureRunning().catch(async (e: unknown) => {
+        const log = await readFile(etcdLayout(this.o.dataDir).log, 'utf8').catch(() => '');
+        if (c && log.includes('the member has been permanently removed from the cluster')) {
+          throw new UserError(`this host's etcd member was removed from cluster ${c.clusterId} (cellblock cluster remove ${c.name})`, 'to use the host again: stop the agent, run cellblock cluster leave --force (it becomes a single host), start the agent and join again with a fresh token');
+        }
+        throw e;
+      });
       log.info({ pid: r.pid, adopted: r.adopted, endpoint: clientUrl(member) }, r.adopted ? 'adopted the running etcd member' : 'started the etcd member');
       endpoints = [clientUrl(member)];
     } else {
@@ -170,7 +176,7 @@ export class ClusterRuntime {
     if (this.config && (await store.get(K.removed(this.name)))) {
       throw new UserError(
         `this host (${this.name}) was taken out of cluster ${this.config.clusterId} with cellblock cluster remove`,
-        `to use it again: stop the agent, move ${clusterDir(this.o.dataDir)} and ${join(this.o.dataDir, 'etcd')} aside (it becomes a single host), start the agent and join again with a fresh token`,
+        'to use it again: stop the agent, run cellblock cluster leave --force (it becomes a single host), start the agent and join again with a fresh token',
       );
     }
     const net = info.subnet.split('/')[0]!;

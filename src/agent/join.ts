@@ -97,7 +97,7 @@ export async function handleJoin(o: JoinServiceOptions, raw: unknown): Promise<J
 
   const members = (await o.store.client.cluster.memberList({ linearizable: true })).members ?? [];
   const started = members.filter((m) => m.name !== '');
-  if (started.length < members.length) throw new UserError('an etcd member that was added has not started yet', 'wait for the host that is joining to finish (or remove it with cellblock cluster remove NAME), then join again with a fresh token');
+  if (started.length < members.length) throw new UserError('an etcd member that was added has not started yet', 'wait for the other join to finish (one that fails is undone within a minute), then join again with a fresh token');
   const role: JoinResponse['role'] = members.length < MAX_ETCD_MEMBERS ? 'member' : 'client';
   const dir = tlsDir(o.dataDir);
   const cert = await signCsr(o.exec, dir, req.csr, { host: name, addresses: [req.address] });

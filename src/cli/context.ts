@@ -11,6 +11,8 @@ export interface CliContext extends PoolContext {
   interactive: boolean;
   exec: Exec;
   dataDir: string;
+  /** --host ADDR[:PORT]: the agent of another cluster host, over mutual TLS. */
+  host?: string;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
 }
@@ -18,6 +20,7 @@ export interface CliContext extends PoolContext {
 export interface GlobalOptions {
   dataDir?: string;
   json?: boolean;
+  host?: string;
 }
 
 export function contextFrom(cmd: Command, deps: { exec?: Exec } = {}): CliContext {
@@ -25,6 +28,7 @@ export function contextFrom(cmd: Command, deps: { exec?: Exec } = {}): CliContex
   const json = Boolean(g.json);
   return {
     dataDir: g.dataDir ?? process.env.CELLBLOCK_DATA_DIR ?? DEFAULT_DATA_DIR,
+    ...(g.host !== undefined ? { host: g.host } : {}),
     json,
     interactive: !json && Boolean(process.stdout.isTTY),
     exec: deps.exec ?? realExec,

@@ -46,7 +46,7 @@ export async function readClusterConfig(dataDir: string): Promise<ClusterConfig 
   const r = ClusterConfigSchema.safeParse(raw);
   if (!r.success) {
     const i = r.error.issues[0]!;
-    throw new UserError(`${path} is damaged at ${i.path.join('.') || '(root)'}: ${i.message}`, `restore it from a backup; or, to make this a single host again, stop the agent, move ${clusterDir(dataDir)} and ${join(dataDir, 'etcd')} aside, start the agent, and run cellblock cluster remove NAME on another host`);
+    throw new UserError(`${path} is damaged at ${i.path.join('.') || '(root)'}: ${i.message}`, 'restore it from a backup; or make this a single host again: stop the agent, run cellblock cluster leave --force, start the agent (then cellblock cluster remove NAME on another host)');
   }
   return r.data;
 }

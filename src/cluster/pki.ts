@@ -225,7 +225,7 @@ export async function signCsr(exec: Exec, caDir: string, csrPem: string, opts: S
   const p = tlsPaths(caDir);
   const caPem = await readPem(p.ca, 'the cluster CA certificate');
   if (!(await exists(p.caKey))) {
-    throw new UserError(`${p.caKey} is missing: only the host that ran cellblock cluster init can sign certificates`, 'run this on the first host of the cluster');
+    throw new UserError(`${p.caKey} is missing: only the host that ran cellblock cluster init and the hosts that joined as etcd members can sign certificates`, 'join through one of those hosts (cellblock cluster status lists the etcd members)');
   }
   const days = Math.min(wanted, caDaysLeft(caPem, p.ca));
   return withScratch(caDir, async (scratch) => {

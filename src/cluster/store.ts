@@ -81,7 +81,12 @@ export class Store {
   static connect(endpoints: string | string[], options: Omit<IOptions, 'hosts'> = {}): Store {
     // No per-host circuit breaker: etcd3's default opens after 3 failures and then refuses
     // every call for 5 s, which would cost the host its lease over one refused request.
-    return new Store(new Etcd3({ dialTimeout: 3000, ...options, hosts: endpoints, faultHandling: { host: () => noop, ...options.faultHandling } }));
+    // With TLS, grpc-js would send the endpoint's IP address as the TLS server name, which Node
+    // warns about on every connection (DEP0123: an IP is no server name). Every cluster
+    // certificate carries DNS:localhost, so name that instead: the server must still present a
+    // certificate of the cluster CA, which signs only the cluster's own hosts.
+    const grpcOptions = options.credentials ? { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost', ...options.grpcOptions } : options.grpcOptions;
+    return new Store(new Etcd3({ dialTimeout: 3000, ...options, ...(grpcOptions ? { grpcOptions } : {}), hosts: endpoints, faultHandling: { host: () => noop, ...options.faultHandling } }));
   }
 
   async get(key: string): Promise<KeyValue | undefined> {

@@ -327,6 +327,14 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
     const r = await hosts[0]!.cli(['cluster', 'remove', 'h1']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /host h1 is alive/);
+    // the removed host does not come back by itself; leave --force makes it a single host again
+    await assert.rejects(hosts[2]!.startAgent(), /was removed from cluster/);
+    assert.match(hosts[2]!.agentLog, /cluster leave --force/);
+    const reset = await hosts[2]!.cli(['cluster', 'leave', '--force']);
+    assert.equal(reset.code, 0, reset.stderr);
+    await hosts[2]!.startAgent();
+    assert.equal((await json<ClusterStatusView>(2, ['cluster', 'status'])).role, 'single');
+    assert.deepEqual((await json<ClusterStatusView>(0, ['cluster', 'status'])).hosts.map((h) => h.name), ['h0', 'h1']);
   });
 });
 

@@ -1,14 +1,13 @@
 /** What the cluster, host and stack commands share: the local agent's client and a port option. */
 import type { Command } from 'commander';
 import type { CliDeps } from '../../main.js';
-import { contextFrom, type CliContext } from '../../context.js';
-import { ApiClient } from '../../../api/client.js';
+import type { CliContext } from '../../context.js';
+import type { ApiClient } from '../../../api/client.js';
+import { connect } from '../jail/common.js';
 import { UserError } from '../../../sys/errors.js';
 
-export function agentClient(cmd: Command, deps: CliDeps): { ctx: CliContext; api: ApiClient } {
-  const ctx = contextFrom(cmd, deps);
-  return { ctx, api: ApiClient.forDataDir(ctx.dataDir) };
-}
+/** The local agent's client, or another host's with --host (the same as the jail commands use). */
+export const agentClient: (cmd: Command, deps: CliDeps) => { ctx: CliContext; api: ApiClient } = connect;
 
 export function portOption(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;

@@ -8,7 +8,7 @@ export default function register(group: Command, deps: CliDeps): void {
   group
     .command('init')
     .description('make this host the first of a cluster: creates the cluster CA and this host\'s certificate, moves etcd and the agent API to mutual TLS on --advertise')
-    .option('--advertise <addr>', 'the address the other hosts reach this one at (default: its only non-loopback IPv4 address)')
+    .option('--advertise <addr>', 'the address the other hosts reach this one at (default: its one IPv4 address outside loopback and its jail subnet)')
     .option('--name <name>', 'this host\'s name in the cluster (default: its etcd member name, from the hostname)')
     .option('--api-port <port>', 'TCP port of the mutual-TLS agent API (default 7480)')
     .option('--join-port <port>', 'TCP port of the token-authenticated join listener (default 7481)')

@@ -11,7 +11,7 @@ export default function register(group: Command, deps: CliDeps): void {
     .description('join this host to a cluster through a host at ADDR (one that ran cluster init, or an etcd member), with a token from cellblock cluster token')
     .argument('<addr>', 'address of a cluster host that holds the CA (the one that ran cluster init, or any etcd member)')
     .option('--token <token>', 'the join token (cellblock cluster token on a cluster host)')
-    .option('--advertise <addr>', 'the address the other hosts reach this one at (default: its only non-loopback IPv4 address)')
+    .option('--advertise <addr>', 'the address the other hosts reach this one at (default: its one IPv4 address outside loopback and its jail subnet)')
     .option('--name <name>', 'this host\'s name in the cluster (default: from the hostname)')
     .option('--join-port <port>', 'the join listener\'s port on ADDR (default 7481)')
     .option('--api-port <port>', 'TCP port of this host\'s mutual-TLS agent API (default 7480)')

@@ -33,7 +33,7 @@ export default function register(group: Command, deps: CliDeps): void {
     .addHelpText('after', [
       '',
       'Tools marked MISSING are needed by the core (pools, datasets, jails); "missing (for cluster|lb|db)"',
-      'ones are needed later by etcd, HAProxy/keepalived and Patroni/PostgreSQL. Nothing is changed:',
+      'ones are needed later by clusters (openssl), HAProxy/keepalived and Patroni/PostgreSQL. Nothing is changed:',
       'the check only reads /proc, /sys and /lib/modules and runs each tool\'s --version.',
       '',
       'Examples:',

@@ -2,12 +2,13 @@
 import type { Command } from 'commander';
 import type { CliDeps } from '../../main.js';
 import { contextFrom, type CliContext } from '../../context.js';
-import { ApiClient } from '../../../api/client.js';
+import type { ApiClient } from '../../../api/client.js';
+import { agentClientFor } from '../../agent-client.js';
 import { UserError } from '../../../sys/errors.js';
 
 export function connect(cmd: Command, deps: CliDeps): { ctx: CliContext; api: ApiClient } {
   const ctx = contextFrom(cmd, deps);
-  return { ctx, api: ApiClient.forDataDir(ctx.dataDir) };
+  return { ctx, api: agentClientFor(ctx) };
 }
 
 /** For repeatable options: `--env A=1 --env B=2` -> ['A=1', 'B=2']. */
