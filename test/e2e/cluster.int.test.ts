@@ -175,6 +175,10 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
       const out = await cli(i, ['jail', 'exec', `web.site.${on(from).replica}`, '--', '/usr/bin/python3', '-c', py(`http://${on(to).ip}:8080/index.html`)]);
       assert.equal(out.trim(), '200', `jail on ${from} -> jail on ${to}`);
     }
+    // --host: the CLI of h0 asks h1's agent over mutual TLS
+    const remote = await hosts[0]!.cliIn(['--host', addr(1), '--json', 'jail', 'ls']);
+    assert.equal(remote.code, 0, remote.stderr);
+    assert.deepEqual((JSON.parse(remote.stdout) as JailView[]).map((j) => j.name), (await json<JailView[]>(1, ['jail', 'ls'])).map((j) => j.name));
     // apply is idempotent: the same file again changes nothing
     const again = await cli(0, ['apply', '-f', stackFile(), '--timeout', '60']);
     assert.match(again, /= web\/site: unchanged/);
