@@ -55,6 +55,7 @@ import type { ClusterStatusView } from '../src/cli/commands/cluster/status.js';
 import type { JailView } from '../src/jail/service.js';
 import { median, round, table, verdict } from './lib.js';
 import { until as untilEvery } from '../test/helpers/until.js';
+import { clusterReport, hostCli } from '../test/helpers/cluster-hosts.js';
 
 const SITE = new URL('../../examples/site', import.meta.url).pathname;
 const STACK = 'fo';
@@ -221,22 +222,10 @@ export async function benchFailover(opts: FailoverOptions = {}): Promise<Failove
     load.otherAgents = await otherAgents(hosts.map((h) => h.dataDir));
     const name = (i: number) => `h${i}`;
     const index = (host: string) => Number(host.slice(1));
-    const logTail = (i: number, n = 25) => hosts[i]!.agentLog.split('\n').filter((l) => !l.includes('"msg":"request"')).slice(-n).join('\n');
-    const cli = async (i: number, args: string[]) => {
-      const r = await hosts[i]!.cli(args);
-      if (r.code !== 0) throw new Error(`h${i}: cellblock ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}\n--- agent log (tail) ---\n${logTail(i)}`);
-      return r.stdout;
-    };
+    const cli = (i: number, args: string[]) => hostCli(hosts, i, args);
     const api = hosts.map((h) => ApiClient.forDataDir(h.dataDir));
     const status = async (i: number) => (await api[i]!.call<ServiceStatus[]>('GET', `/v1/status?stack=${STACK}`))[0];
-    const everything = async () => {
-      const out: string[] = [];
-      for (let i = 0; i < hosts.length; i++) {
-        out.push(`--- h${i} status: ${await hosts[i]!.cli(['status']).then((r) => r.stdout + r.stderr)}`);
-        out.push(`--- h${i} agent log:\n${logTail(i, 30)}`);
-      }
-      return out.join('\n');
-    };
+    const everything = () => clusterReport(hosts);
     /** One healthy replica per host and every host's jails exactly its placements. */
     const converged = async (from: number) => {
       const s = await status(from);

@@ -19,6 +19,7 @@ import type { ServiceStatus } from '../../src/cluster/stacks.js';
 import type { ClusterStatusView } from '../../src/cli/commands/cluster/status.js';
 import type { JailView } from '../../src/jail/service.js';
 import { until } from '../helpers/until.js';
+import { clusterReport, hostCli } from '../helpers/cluster-hosts.js';
 import { ApiClient } from '../../src/api/client.js';
 
 const root = process.getuid?.() === 0;
@@ -46,23 +47,10 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
   const stackFile = () => join(work, 'web.yml');
   const usedTokens: string[] = [];
 
-  const cli = async (i: number, args: string[]) => {
-    const r = await hosts[i]!.cli(args);
-    if (r.code !== 0) throw new Error(`h${i}: cellblock ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}\n--- agent log (tail) ---\n${logTail(i)}`);
-    return r.stdout;
-  };
+  const cli = (i: number, args: string[]) => hostCli(hosts, i, args);
   const json = async <T>(i: number, args: string[]) => JSON.parse(await cli(i, ['--json', ...args])) as T;
-  /** The last n lines of host i's agent log that say more than "request". */
-  const logTail = (i: number, n = 25) => hosts[i]!.agentLog.split('\n').filter((l) => !l.includes('"msg":"request"')).slice(-n).join('\n');
   const status = (i: number) => json<ServiceStatus[]>(i, ['status', '--stack', 'web']);
-  const everything = async () => {
-    const out: string[] = [];
-    for (let i = 0; i < hosts.length; i++) {
-      out.push(`--- h${i} status: ${await hosts[i]!.cli(['status']).then((r) => r.stdout + r.stderr)}`);
-      out.push(`--- h${i} agent log:\n${logTail(i, 30)}`);
-    }
-    return out.join('\n');
-  };
+  const everything = () => clusterReport(hosts);
   /** Every replica healthy on the current spec; returns the instances. */
   const ready = async (i: number, want: number) => {
     const s = (await status(i))[0];
