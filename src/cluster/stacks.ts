@@ -143,7 +143,7 @@ const STACK_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** Stack names become part of jail names (`stack.service.N`), so they may not contain '.'. */
 export function checkStackName(v: string): string {
   if (!STACK_RE.test(v)) {
-    throw new UserError(`invalid stack name ${JSON.stringify(v)}`, 'use 1-63 lowercase letters, digits, "_" or "-", starting with a letter or digit (pass --name NAME, or rename the file)');
+    throw new UserError(`invalid stack name ${JSON.stringify(v)}`, 'use 1-63 lowercase letters, digits, "_" or "-", starting with a letter or digit (a stack is named after its file without .yml, or by --name)');
   }
   return v;
 }
