@@ -103,7 +103,20 @@ export function clusterRoutes(rt: ClusterRuntime, ops: ClusterOps) {
           return 'streamed';
         }
         if (c === 'pull') return { status: 200, body: await images.pull(formatImageRef(ref)) };
-        if (c === 'push') return { status: 200, body: await push(rt, formatImageRef(ref)) };
+        if (c === 'push') {
+          const q = queryOf(r.url, ['stream']);
+          if (q.get('stream') !== '1') return { status: 200, body: await push(rt, formatImageRef(ref)) };
+          // one JSON line per host as its pull ends, so the CLI shows each host's progress
+          let started = false;
+          const line = (v: unknown) => {
+            if (!started) { r.res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' }); started = true; }
+            r.res.write(JSON.stringify(v) + '\n');
+          };
+          const out = await push(rt, formatImageRef(ref), { onTargets: (hosts) => line({ hosts }), onHost: (h) => line(h) });
+          line({ done: true, image: out.image });
+          r.res.end();
+          return 'streamed';
+        }
         return undefined;
       }
       default:
@@ -245,21 +258,27 @@ async function status(rt: ClusterRuntime, stack: string | undefined) {
 }
 
 /** Announces the image, then has every other live host pull it (incremental where it can). */
-async function push(rt: ClusterRuntime, image: string): Promise<{ image: string; hosts: (PullResult & { host: string; error: string | null })[] }> {
+export type HostPull = PullResult & { host: string; error: string | null };
+
+async function push(rt: ClusterRuntime, image: string, on: { onTargets?: (hosts: string[]) => void; onHost?: (h: HostPull) => void } = {}): Promise<{ image: string; hosts: HostPull[] }> {
   const ref = parseImageRef(image);
   if (!(await readImage(rt.o.dataDir, ref))) throw new NotFoundError(`image ${image} is not on this host`, `build or import it here first: cellblock image build ${image} DIR`);
   await rt.images!.announce();
   const store = rt.requireStore();
   const live = (await store.getPrefix(K.hostsLive)).kvs.map((kv) => JSON.parse(kv.value) as HostLive).filter((h) => h.name !== rt.name);
   const tls = rt.tls;
-  const hosts = await Promise.all(live.map(async (h) => {
+  on.onTargets?.(live.map((h) => h.name).sort());
+  const hosts = await Promise.all(live.map(async (h): Promise<HostPull> => {
+    let r: HostPull;
     try {
       if (!tls) throw new UserError('not in a cluster');
       const res = await peerJson<PullResult>(tls, { name: h.name, address: h.address, apiPort: h.apiPort }, 'POST', `/v1/images/${ref.name}/${ref.tag}/pull`, { timeoutMs: 600_000 });
-      return { ...res, host: h.name, error: null };
+      r = { ...res, host: h.name, error: null };
     } catch (err) {
-      return { image, host: h.name, from: null, since: null, bytes: 0, seconds: 0, error: (err as Error).message };
+      r = { image, host: h.name, from: null, since: null, bytes: 0, seconds: 0, error: (err as Error).message };
     }
+    on.onHost?.(r);
+    return r;
   }));
   return { image, hosts: hosts.sort((x, y) => (x.host < y.host ? -1 : 1)) };
 }

@@ -85,6 +85,13 @@ export class ApiClient implements JailService {
     throw await errorOf(res);
   }
 
+  /** A route that answers with a stream (JSON lines, text); a status >= 400 throws its error. */
+  async callStream(method: string, path: string, body?: unknown): Promise<Readable> {
+    const res = await this.send(method, path, body);
+    if ((res.statusCode ?? 500) >= 400) throw await errorOf(res);
+    return res;
+  }
+
   /** Any JSON route (the cluster routes of agent/cluster-api.ts). */
   call<T>(method: string, path: string, body?: unknown): Promise<T> {
     return this.json(method, path, body);

@@ -189,6 +189,11 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
       assert.equal(h.since, 'site:v1', `${h.host} got an incremental stream`);
       assert.ok(h.bytes >= 3 * 1024 * 1024 && h.bytes < 3 * 1024 * 1024 + 512 * 1024, `${h.host}: ${h.bytes} bytes on the wire for a 3 MiB change (a full v1 stream is ${fullBytes})`);
     }
+    // without --json: a line per host as its pull ends
+    const again = await cli(0, ['image', 'push', 'site:v2']);
+    assert.match(again, /^pushing site:v2 to h1, h2\n/);
+    assert.match(again, /  h1: had it already\n/);
+    assert.match(again, /  h2: had it already\n/);
   });
 
   test('a rolling change of the image tag replaces every replica, one at a time', async () => {

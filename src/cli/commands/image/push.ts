@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
 import type { CliDeps } from '../../main.js';
-import { printJson, printTable } from '../../output.js';
+import { createInterface } from 'node:readline';
+import { printJson } from '../../output.js';
 import { agentClient } from '../cluster/common.js';
-import type { PullResult } from '../../../agent/images.js';
+import type { HostPull } from '../../../agent/cluster-api.js';
 import { formatSize } from '../../../sys/size.js';
 import { formatImageRef, parseImageRef } from '../../../sys/names.js';
 import { UserError } from '../../../sys/errors.js';
-
-type HostPull = PullResult & { host: string; error: string | null };
 
 export default function register(group: Command, deps: CliDeps): void {
   group
@@ -25,14 +24,29 @@ export default function register(group: Command, deps: CliDeps): void {
     .action(async (image: string, _opts: unknown, cmd: Command) => {
       const { ctx, api } = agentClient(cmd, deps);
       const ref = parseImageRef(image);
-      if (!ctx.json) ctx.stdout.write(`pushing ${formatImageRef(ref)} to every live host...\n`);
-      const r = await api.call<{ image: string; hosts: HostPull[] }>('POST', `/v1/images/${ref.name}/${ref.tag}/push`, {});
-      if (ctx.json) printJson(ctx, r);
-      else printTable(ctx, ['host', 'result', 'stream', 'bytes', 'seconds'], r.hosts.map((h) => [
-        h.host, h.error ? `failed: ${h.error}` : h.from === null ? 'had it' : `pulled from ${h.from}`,
-        h.from === null ? '-' : h.since ? `incremental since ${h.since}` : 'full', h.from === null ? '-' : formatSize(h.bytes), h.seconds.toFixed(1),
-      ]), r);
-      const failed = r.hosts.filter((h) => h.error);
-      if (failed.length) throw new UserError(`${failed.length} of ${r.hosts.length} hosts did not get ${r.image}`, 'see the errors above; hosts also pull it by themselves when a replica needs it');
+      let hosts: HostPull[];
+      if (ctx.json) {
+        hosts = (await api.call<{ image: string; hosts: HostPull[] }>('POST', `/v1/images/${ref.name}/${ref.tag}/push`, {})).hosts;
+        printJson(ctx, { image: formatImageRef(ref), hosts });
+      } else {
+        // a line per host as soon as its pull ends
+        hosts = [];
+        const lines = createInterface({ input: await api.callStream('POST', `/v1/images/${ref.name}/${ref.tag}/push?stream=1`, {}), crlfDelay: Infinity });
+        for await (const text of lines) {
+          if (!text.trim()) continue;
+          const msg = JSON.parse(text) as { hosts?: string[]; done?: boolean } & Partial<HostPull>;
+          if (msg.hosts) ctx.stdout.write(msg.hosts.length ? `pushing ${formatImageRef(ref)} to ${msg.hosts.join(', ')}\n` : `no other live host: ${formatImageRef(ref)} is announced, nothing to push\n`);
+          else if (msg.host) { hosts.push(msg as HostPull); ctx.stdout.write(`  ${hostLine(msg as HostPull)}\n`); }
+        }
+      }
+      const failed = hosts.filter((h) => h.error);
+      if (failed.length) throw new UserError(`${failed.length} of ${hosts.length} hosts did not get ${formatImageRef(ref)}`, 'see the errors above; hosts also pull it by themselves when a replica needs it');
     });
+}
+
+/** "h2: pulled from h0, incremental since site:v1, 3.0M in 0.1 s" */
+export function hostLine(h: HostPull): string {
+  if (h.error) return `${h.host}: failed: ${h.error}`;
+  if (h.from === null) return `${h.host}: had it already`;
+  return `${h.host}: pulled from ${h.from}, ${h.since ? `incremental since ${h.since}` : 'full stream'}, ${formatSize(h.bytes)} in ${h.seconds.toFixed(1)} s`;
 }
