@@ -9,12 +9,17 @@
  * then 3/3 healthy, one per host.
  *
  * Each round (default 3: --rounds=N or CB_FAILOVER_ROUNDS=N; --quick: 1):
- *  - the cut host is a host holding a replica that is not the cellblock leader (`cluster
- *    status` -> leader), taking turns between the candidates;
+ *  - the cut host, by --cut=KIND (every host holds a replica):
+ *      non-leader        (default) a host that is not the cellblock leader (`cluster status`
+ *                        -> leader), taking turns between the candidates;
+ *      etcd-leader       the etcd raft leader (etcdctl endpoint status inside the namespace);
+ *      cellblock-leader  the agent holding the `leader` key;
+ *    a leader cut may also be the other kind of leader: the table says what the cut host was;
  *  - t0: its switch port leaves the bridge (ClusterNet.cutLink: a partition; the host itself
  *    runs on);
- *  - every 100 ms, from the leader host: the hosts (`host ls`) and the stack's status
- *    (`status --stack fo`). Phases, in seconds since t0, each the first poll that saw it:
+ *  - every 100 ms, from the cellblock leader's host (the first other host when that one is
+ *    cut): the hosts (`host ls`) and the stack's status (`status --stack fo`). Phases, in
+ *    seconds since t0, each the first poll that saw it:
  *      detection  the cut host is 'down' (its etcd lease expired)
  *      placement  the replica is placed on another host
  *      pull       phase 'pulling' on the new host, until it left it (or: image already present)
@@ -22,7 +27,10 @@
  *      running    phase 'running'
  *      healthy    its first passing health check (the total)
  *    The agents' own logs (ms timestamps) give the moment the leader wrote the new placement
- *    and the moment the new host started acting, as a cross-check.
+ *    and the moment the new host started acting, as a cross-check; the other hosts' logs give
+ *    when a new cellblock leader was elected ("elected leader") and any host lease they lost
+ *    ("host lease lost"), and their etcd logs when a new raft leader was elected. Another
+ *    host seen down, or another replica seen not healthy, is reported too (collateral).
  *  - the link is restored and the cluster converges to one healthy replica per host again
  *    (timed too) before the next round.
  *
@@ -34,7 +42,9 @@
  *
  * Everything is torn down in `finally` and on SIGINT/SIGTERM/SIGHUP: agents, etcd, runc
  * containers, namespaces, mounts, loop devices, data dirs; leftovers are checked and reported.
- * Root only. Run alone: node dist/bench/failover.js [--rounds=N] [--poll=cli] [--json]
+ * CB_FAILOVER_LOGS=DIR (an existing dir) keeps every host's agent and etcd log there as
+ * hN.agent.log and hN.etcd.log.
+ * Root only. Run alone: node dist/bench/failover.js [--rounds=N] [--cut=KIND] [--poll=cli] [--json]
  */
 import { constants, loadavg, tmpdir } from 'node:os';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -44,6 +54,7 @@ import { ClusterNet } from '../test/helpers/cluster-net.js';
 import { TestHost } from '../test/helpers/agent-host.js';
 import { loopDevicesUnder, mountsUnder } from '../test/helpers/loop-pools.js';
 import { ApiClient } from '../src/api/client.js';
+import { etcdLayout } from '../src/cluster/etcd.js';
 import { DEFAULT_TTL_SECONDS } from '../src/agent/cluster-runtime.js';
 import { HEALTH_DEFAULTS } from '../src/spec/types.js';
 import { STARTUP_INTERVAL_MS } from '../src/cluster/health.js';
@@ -75,9 +86,14 @@ const stackYaml = `services:
       http: { port: 8080, path: /index.html }
 `;
 
+export const CUT_KINDS = ['non-leader', 'etcd-leader', 'cellblock-leader'] as const;
+export type CutKind = (typeof CUT_KINDS)[number];
+
 export interface FailoverOptions {
   rounds?: number;
   poll?: 'api' | 'cli';
+  /** Which host each round cuts (default non-leader). */
+  cut?: CutKind;
 }
 
 export interface RoundResult {
@@ -86,6 +102,8 @@ export interface RoundResult {
   cut: string;
   leader: string;
   etcdLeader: string | null;
+  /** The host polled (the cellblock leader's, unless that one was cut). */
+  observer: string;
   replica: number | null;
   /** Where the replica went. */
   to: string | null;
@@ -102,7 +120,22 @@ export interface RoundResult {
   running: number | null;
   healthy: number | null;
   /** From the agents' logs (ms timestamps), seconds since t0. */
-  logs: { placementWritten: number | null; targetActs: number | null; targetDecision: string | null; pulled: { seconds: number; bytes: number } | null };
+  logs: {
+    placementWritten: number | null; targetActs: number | null; targetDecision: string | null; pulled: { seconds: number; bytes: number } | null;
+    /** A new etcd raft leader, from the other hosts' etcd logs (the first "elected leader"). */
+    raftElected: { at: number; leader: string } | null;
+    /** A new cellblock leader among the other hosts ("elected leader: this agent writes placements"). */
+    leaderElected: { at: number; host: string } | null;
+    /** Host leases the other hosts lost ("host lease lost"). */
+    leasesLost: { at: number; host: string; reason: string }[];
+    /** Placement decisions the other hosts logged as leader, until healthy. */
+    placements: { at: number; host: string; decision: string }[];
+  };
+  /** Collateral: other hosts a poll saw down, other replicas a poll saw not healthy (first time each). */
+  othersDown: { host: string; at: number }[];
+  othersUnhealthy: { replica: number; at: number }[];
+  /** The fewest replicas a poll saw healthy on the current spec (2 of 3 when only the cut one is missing). */
+  minReady: number | null;
   /** The moved replica answered HTTP 200 from the leader host. */
   answers: boolean | null;
   polls: number;
@@ -116,6 +149,7 @@ export interface RoundResult {
 }
 
 export interface FailoverResult {
+  cut: CutKind;
   rounds: RoundResult[];
   leaseTtlSeconds: number;
   health: { intervalMs: number; timeoutMs: number; threshold: number; startupIntervalMs: number };
@@ -149,6 +183,21 @@ function logSince(log: string, t0: number): { t: number; msg: string; rec: Recor
   return out;
 }
 
+/** Lines of an etcd log (zap JSON; "ts" ISO 8601 or epoch seconds) at or after t0 (ms). */
+function etcdLogSince(log: string, t0: number): { t: number; msg: string }[] {
+  const out: { t: number; msg: string }[] = [];
+  for (const line of log.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const rec = JSON.parse(line) as Record<string, unknown>;
+      const ts = rec['ts'];
+      const t = typeof ts === 'number' ? ts * 1000 : typeof ts === 'string' ? Date.parse(ts.replace(/([+-]\d\d)(\d\d)$/, '$1:$2')) : NaN;
+      if (t >= t0) out.push({ t, msg: String(rec['msg'] ?? '') });
+    } catch { /* not a log record */ }
+  }
+  return out;
+}
+
 /** Processes running `cellblock ... agent` that are not ours (other tests on this machine). */
 async function otherAgents(mine: string[]): Promise<number> {
   let n = 0;
@@ -163,6 +212,7 @@ async function otherAgents(mine: string[]): Promise<number> {
 export async function benchFailover(opts: FailoverOptions = {}): Promise<FailoverResult> {
   const rounds = opts.rounds ?? 3;
   const pollMode = opts.poll ?? 'api';
+  const cutKind = opts.cut ?? 'non-leader';
   if (process.getuid?.() !== 0) throw new Error('the failover benchmark needs root (network namespaces, loop pools, etcd, runc)');
 
   let net: ClusterNet | undefined;
@@ -176,6 +226,13 @@ export async function benchFailover(opts: FailoverOptions = {}): Promise<Failove
     const left: string[] = [];
     for (const i of linksCut) await net?.restoreLink(i).catch(() => {});
     const dirs = hosts.map((h) => h.dataDir);
+    const keep = process.env['CB_FAILOVER_LOGS'];
+    if (keep) {
+      for (const [i, h] of hosts.entries()) {
+        await writeFile(join(keep, `h${i}.agent.log`), h.agentLog).catch(() => {});
+        await writeFile(join(keep, `h${i}.etcd.log`), await readFile(etcdLayout(h.dataDir).log, 'utf8').catch(() => '')).catch(() => {});
+      }
+    }
     for (const h of hosts) await h.teardown().catch((e: Error) => left.push(`teardown ${h.dataDir}: ${e.message}`));
     await net?.teardown().catch((e: Error) => left.push(e.message));
     if (work) await rm(work, { recursive: true, force: true }).catch(() => {});
@@ -272,6 +329,8 @@ export async function benchFailover(opts: FailoverOptions = {}): Promise<Failove
     }
     cliCallSeconds = round(median(cliTimes));
 
+    /** etcd member IDs (hex, as etcd's own log writes them) to names, filled by etcdLeader(). */
+    const memberNames = new Map<string, string>();
     /** The etcd raft leader's member name, asked of host i's member (best effort). */
     const etcdLeader = async (i: number): Promise<string | null> => {
       try {
@@ -279,8 +338,11 @@ export async function benchFailover(opts: FailoverOptions = {}): Promise<Failove
         const me = v.members.find((m) => m.name === name(i));
         const tls = join(hosts[i]!.dataDir, 'cluster', 'tls');
         const base = ['etcdctl', '--endpoints', me!.clientURLs[0]!, '--cacert', join(tls, 'ca.crt'), '--cert', join(tls, 'host.crt'), '--key', join(tls, 'host.key'), '--command-timeout=3s', '-w', 'json'];
-        const st = JSON.parse((await net!.run(i, [...base, 'endpoint', 'status'], { timeoutMs: 10_000 })).stdout) as { Status: { leader: number | string } }[];
-        const ml = JSON.parse((await net!.run(i, [...base, 'member', 'list'], { timeoutMs: 10_000 })).stdout) as { members: { ID: number | string; name: string }[] };
+        // member IDs are uint64: quoted before parsing, so no digit is lost to a double
+        const parse = (out: string) => JSON.parse(out.replace(/:(\d{16,})/g, ':"$1"')) as unknown;
+        const st = parse((await net!.run(i, [...base, 'endpoint', 'status'], { timeoutMs: 10_000 })).stdout) as { Status: { leader: number | string } }[];
+        const ml = parse((await net!.run(i, [...base, 'member', 'list'], { timeoutMs: 10_000 })).stdout) as { members: { ID: number | string; name: string }[] };
+        for (const m of ml.members) memberNames.set(BigInt(m.ID).toString(16), m.name);
         const id = String(st[0]!.Status.leader);
         return ml.members.find((m) => String(m.ID) === id)?.name ?? null;
       } catch {
@@ -288,7 +350,7 @@ export async function benchFailover(opts: FailoverOptions = {}): Promise<Failove
       }
     };
 
-    interface Sample { t: number; cutState: string | undefined; r: ReplicaStatus | undefined; error?: string }
+    interface Sample { t: number; cutState: string | undefined; r: ReplicaStatus | undefined; states?: HostRow[]; all?: ReplicaStatus[]; ready?: number; error?: string }
 
     for (let k = 0; k < rounds; k++) {
       const before = await until('one healthy replica per host', () => converged(0), CONVERGE_LIMIT_MS, everything);
@@ -297,16 +359,27 @@ export async function benchFailover(opts: FailoverOptions = {}): Promise<Failove
         return v.leader ? v : undefined;
       }, 30_000);
       const leader = cs.leader!;
-      const obs = index(leader);
-      const candidates = before.instances.filter((x) => x.host && x.host !== leader).map((x) => x.host!).sort();
-      const cutName = candidates[k % candidates.length]!;
+      const raft = await etcdLeader(index(leader));
+      let cutName: string;
+      if (cutKind === 'etcd-leader') {
+        if (raft === null) throw new Error(`round ${k + 1}: cannot tell the etcd raft leader (etcdctl endpoint status / member list failed)`);
+        cutName = raft;
+      } else if (cutKind === 'cellblock-leader') {
+        cutName = leader;
+      } else {
+        const candidates = before.instances.filter((x) => x.host && x.host !== leader).map((x) => x.host!).sort();
+        cutName = candidates[k % candidates.length]!;
+      }
       const cut = index(cutName);
-      const replica = before.instances.find((x) => x.host === cutName)!.replica;
-      const raft = await etcdLeader(obs);
+      const others = [0, 1, 2].filter((i) => i !== cut);
+      const obs = cut !== index(leader) ? index(leader) : others[0]!;
+      const held = before.instances.find((x) => x.host === cutName);
+      if (!held) throw new Error(`round ${k + 1}: ${cutName} holds no replica of ${STACK}`);
+      const replica = held.replica;
       const imageHolders: string[] = [];
       for (let i = 0; i < 3; i++) if ((await listImages(hosts[i]!.dataDir)).some((r) => formatImageRef(r) === IMAGE)) imageHolders.push(name(i));
 
-      progress(`round ${k + 1}/${rounds}: cutting ${cutName} (replica ${replica}); leader ${leader}, etcd raft leader ${raft ?? '?'}; ${IMAGE} on ${imageHolders.join(', ')}`);
+      progress(`round ${k + 1}/${rounds}: cutting ${cutName} (${cutKind}; replica ${replica}); cellblock leader ${leader}, etcd raft leader ${raft ?? '?'}; polling ${name(obs)}; ${IMAGE} on ${imageHolders.join(', ')}`);
       const samples: Sample[] = [];
       let pollTotalMs = 0;
       const poll = async (): Promise<{ hosts: HostRow[]; status: ServiceStatus[] }> => {
@@ -319,9 +392,10 @@ export async function benchFailover(opts: FailoverOptions = {}): Promise<Failove
       };
 
       const r: RoundResult = {
-        round: k + 1, cut: cutName, leader, etcdLeader: raft, replica, to: null, imageHolders, image: null,
+        round: k + 1, cut: cutName, leader, etcdLeader: raft, observer: name(obs), replica, to: null, imageHolders, image: null,
         detection: null, placement: null, pullStart: null, pullEnd: null, creating: null, running: null, healthy: null,
-        logs: { placementWritten: null, targetActs: null, targetDecision: null, pulled: null },
+        logs: { placementWritten: null, targetActs: null, targetDecision: null, pulled: null, raftElected: null, leaderElected: null, leasesLost: [], placements: [] },
+        othersDown: [], othersUnhealthy: [], minReady: null,
         answers: null, polls: 0, pollErrors: 0, pollMs: 0, met: false, converged: null,
       };
       results.push(r);
@@ -334,7 +408,7 @@ export async function benchFailover(opts: FailoverOptions = {}): Promise<Failove
           const sent = Date.now();
           try {
             const p = await poll();
-            const s: Sample = { t: (Date.now() - t0) / 1000, cutState: p.hosts.find((h) => h.name === cutName)?.state, r: p.status[0]?.instances.find((x) => x.replica === replica) };
+            const s: Sample = { t: (Date.now() - t0) / 1000, cutState: p.hosts.find((h) => h.name === cutName)?.state, r: p.status[0]?.instances.find((x) => x.replica === replica), states: p.hosts, all: p.status[0]?.instances ?? [], ready: p.status[0]?.ready ?? 0 };
             samples.push(s);
             pollTotalMs += Date.now() - sent;
             if (moved(s) && s.r!.healthy && s.r!.current) break;
@@ -358,13 +432,44 @@ export async function benchFailover(opts: FailoverOptions = {}): Promise<Failove
         r.healthy = first((s) => moved(s) && s.r!.healthy && s.r!.current);
         r.met = r.healthy !== null && r.healthy < GOAL_S;
 
-        // cross-check with the agents' own clocks
-        const leaderLog = logSince(hosts[obs]!.agentLog, t0);
-        const pl = leaderLog.find((l) => l.msg === 'placement');
-        r.logs.placementWritten = pl ? round((pl.t - t0) / 1000) : null;
+        const readies = samples.filter((x) => !x.error && x.ready !== undefined).map((x) => x.ready!);
+        r.minReady = readies.length ? Math.min(...readies) : null;
+        for (const i of others) {
+          const s = samples.find((x) => !x.error && x.states?.find((h) => h.name === name(i))?.state === 'down');
+          if (s) r.othersDown.push({ host: name(i), at: round(s.t) });
+        }
+        for (const x of before.instances) {
+          if (x.replica === replica) continue;
+          const s = samples.find((y) => !y.error && !y.all?.some((z) => z.replica === x.replica && z.healthy && z.current));
+          if (s) r.othersUnhealthy.push({ replica: x.replica, at: round(s.t) });
+        }
+
+        // cross-check with the agents' own clocks; the other hosts' logs until healthy (or now)
+        const tEnd = r.healthy === null ? Infinity : t0 + r.healthy * 1000 + 1000;
+        const sec = (t: number) => round((t - t0) / 1000);
+        for (const i of others) {
+          for (const l of logSince(hosts[i]!.agentLog, t0)) {
+            if (l.t > tEnd) break;
+            if (l.msg.startsWith('elected leader') && (!r.logs.leaderElected || sec(l.t) < r.logs.leaderElected.at)) r.logs.leaderElected = { at: sec(l.t), host: name(i) };
+            if (l.msg.startsWith('host lease lost')) r.logs.leasesLost.push({ at: sec(l.t), host: name(i), reason: String(l.rec['reason'] ?? '') });
+            if (l.msg === 'placement') r.logs.placements.push({ at: sec(l.t), host: name(i), decision: String(l.rec['decision'] ?? '') });
+          }
+          const elog = await readFile(etcdLayout(hosts[i]!.dataDir).log, 'utf8').catch(() => '');
+          for (const l of etcdLogSince(elog, t0)) {
+            const m = /elected leader (\w+) at term/.exec(l.msg);
+            if (!m || l.t > tEnd) continue;
+            if (!r.logs.raftElected || l.t - t0 < r.logs.raftElected.at * 1000) r.logs.raftElected = { at: sec(l.t), leader: memberNames.get(m[1]!) ?? m[1]! };
+            break;
+          }
+        }
+        r.logs.placements.sort((a, b) => a.at - b.at);
+        r.logs.leasesLost.sort((a, b) => a.at - b.at);
+        r.logs.placementWritten = r.logs.placements.find((p) => p.decision.startsWith(`${STACK}/site#${replica}:`))?.at ?? null;
         if (r.to) {
           const targetLog = logSince(hosts[index(r.to)]!.agentLog, t0);
-          const act = targetLog.find((l) => l.msg === 'reconcile');
+          // the target's first action on this replica's jail (not another replica moved meanwhile)
+          const jailRe = new RegExp(`\\b${STACK}\\.site\\.${replica}\\b`);
+          const act = targetLog.find((l) => l.msg === 'reconcile' && jailRe.test(String(l.rec['decision'] ?? '')));
           r.logs.targetActs = act ? round((act.t - t0) / 1000) : null;
           r.logs.targetDecision = act ? String(act.rec['decision']) : null;
           const pulled = targetLog.find((l) => l.msg.startsWith(`pulled image ${IMAGE}`));
@@ -405,6 +510,7 @@ export async function benchFailover(opts: FailoverOptions = {}): Promise<Failove
     return xs.length ? round(median(xs)) : null;
   };
   return {
+    cut: cutKind,
     rounds: results,
     leaseTtlSeconds: DEFAULT_TTL_SECONDS,
     health: { intervalMs: HEALTH_DEFAULTS.intervalMs, timeoutMs: HEALTH_DEFAULTS.timeoutMs, threshold: HEALTH_DEFAULTS.threshold, startupIntervalMs: STARTUP_INTERVAL_MS },
@@ -413,6 +519,7 @@ export async function benchFailover(opts: FailoverOptions = {}): Promise<Failove
     cliCallSeconds,
     setup,
     summary: {
+      raftElected: med((r) => r.logs.raftElected?.at ?? null), leaderElected: med((r) => r.logs.leaderElected?.at ?? null),
       detection: med((r) => r.detection), placement: med((r) => r.placement), running: med((r) => r.running), healthy: med((r) => r.healthy),
       minHealthy: done.length ? Math.min(...done.map((r) => r.healthy!)) : null, maxHealthy: done.length ? Math.max(...done.map((r) => r.healthy!)) : null,
     },
@@ -425,17 +532,33 @@ export async function benchFailover(opts: FailoverOptions = {}): Promise<Failove
 
 const s = (x: number | null) => (x === null ? '-' : x.toFixed(1));
 
+const CUT_TEXT: Record<CutKind, string> = {
+  'non-leader': 'a host that is not the cellblock leader',
+  'etcd-leader': 'the etcd raft leader',
+  'cellblock-leader': 'the cellblock leader',
+};
+
+/** What the cut host was: "etcd leader + cellblock leader", "etcd leader", ..., "no leader". */
+function cutWas(x: RoundResult): string {
+  const kinds = [x.etcdLeader === null ? 'etcd leader?' : x.etcdLeader === x.cut ? 'etcd leader' : '', x.leader === x.cut ? 'cellblock leader' : ''].filter(Boolean);
+  return kinds.length ? kinds.join(' + ') : 'no leader';
+}
+
 export function printFailoverBench(r: FailoverResult): void {
-  console.log(`failover: 3 hosts (network namespaces), 1 service x 3 replicas, HTTP health check; link of a non-leader host cut at t0`);
+  console.log(`failover: 3 hosts (network namespaces), 1 service x 3 replicas, HTTP health check; link of ${CUT_TEXT[r.cut]} cut at t0 (--cut=${r.cut})`);
   console.log(`  defaults: host lease TTL ${r.leaseTtlSeconds} s (DEFAULT_TTL_SECONDS); health interval ${r.health.intervalMs / 1000} s, timeout ${r.health.timeoutMs / 1000} s, threshold ${r.health.threshold} (a new replica: checked every ${r.health.startupIntervalMs / 1000} s, healthy at its first pass)`);
-  console.log(`  polled every ${r.pollIntervalMs} ms from the leader host via ${r.poll === 'api' ? 'its agent API (what the CLI calls)' : 'the CLI'}; one CLI call takes ${r.cliCallSeconds ?? '?'} s here`);
+  console.log(`  polled every ${r.pollIntervalMs} ms from the cellblock leader's host (another host when it is the one cut) via ${r.poll === 'api' ? 'its agent API (what the CLI calls)' : 'the CLI'}; one CLI call takes ${r.cliCallSeconds ?? '?'} s here`);
   console.log(`  seconds since the cut, first poll that saw each phase ("-": not seen, e.g. too short for a poll)`);
+  console.log(`  "log:" columns from the other hosts' own logs: a new raft leader (etcd log), a new cellblock leader ("elected leader"), the first placement written`);
   console.log(table(
-    ['round', 'cut', 'raft leader', 'to', 'image', 'down', 'placed', 'pull', 'creating', 'running', 'healthy', 'goal', 'log: placed', 'log: acts', 'back in'],
+    ['round', 'cut', 'cut was', 'raft leader', 'cb leader', 'to', 'image', 'log: raft', 'down', 'log: cb', 'placed', 'pull', 'creating', 'running', 'healthy', 'goal', 'log: placed', 'log: acts', 'back in'],
     r.rounds.map((x) => [
-      x.round, x.cut, x.etcdLeader === null ? '?' : x.etcdLeader === x.cut ? `${x.etcdLeader} (cut)` : x.etcdLeader, x.to ?? '-',
+      x.round, x.cut, cutWas(x), x.etcdLeader ?? '?', x.leader, x.to ?? '-',
       x.image === null ? '-' : x.image === 'present' ? 'present' : `pulled${x.logs.pulled ? ` ${x.logs.pulled.seconds.toFixed(1)} s` : ''}`,
-      s(x.detection), s(x.placement), x.pullStart === null ? '-' : `${s(x.pullStart)}-${s(x.pullEnd)}`, s(x.creating), s(x.running), s(x.healthy),
+      x.logs.raftElected ? `${s(x.logs.raftElected.at)} ${x.logs.raftElected.leader}` : '-',
+      s(x.detection),
+      x.logs.leaderElected ? `${s(x.logs.leaderElected.at)} ${x.logs.leaderElected.host}` : '-',
+      s(x.placement), x.pullStart === null ? '-' : `${s(x.pullStart)}-${s(x.pullEnd)}`, s(x.creating), s(x.running), s(x.healthy),
       x.healthy === null ? 'FAILED' : `< ${GOAL_S} s ${verdict(x.met)}`, s(x.logs.placementWritten), s(x.logs.targetActs), x.converged === null ? '-' : `${x.converged.toFixed(1)} s`,
     ]),
   ));
@@ -444,19 +567,24 @@ export function printFailoverBench(r: FailoverResult): void {
       `round ${x.round}: replica ${x.replica} ${x.cut} -> ${x.to ?? '?'}`,
       `image ${x.image === 'present' ? `already on ${x.to} (held by ${x.imageHolders.join(', ')}): no pull` : x.image === 'pulled' ? `pulled by ${x.to}${x.logs.pulled ? ` in ${x.logs.pulled.seconds} s, ${x.logs.pulled.bytes} bytes` : ''}` : '?'}`,
       x.answers === null ? '' : `answers HTTP from the leader host: ${x.answers ? 'yes' : 'NO'}`,
-      `${x.polls} polls (${x.pollErrors} failed), ${x.pollMs} ms each`,
+      `${x.polls} polls of ${x.observer} (${x.pollErrors} failed), ${x.pollMs} ms each`,
+      `fewest healthy replicas seen: ${x.minReady ?? '?'} of 3`,
+      x.logs.leasesLost.length ? `host leases lost by the other hosts: ${x.logs.leasesLost.map((l) => `${l.host} at ${s(l.at)} s (${l.reason})`).join(', ')}` : 'no other host lost its lease',
+      x.othersDown.length ? `COLLATERAL: other hosts seen down: ${x.othersDown.map((o) => `${o.host} at ${s(o.at)} s`).join(', ')}` : '',
+      x.othersUnhealthy.length ? `COLLATERAL: other replicas seen not healthy: ${x.othersUnhealthy.map((o) => `${o.replica} at ${s(o.at)} s`).join(', ')}` : '',
+      x.logs.placements.length > 1 ? `placement decisions: ${x.logs.placements.map((p) => `${s(p.at)} s ${p.host}: ${p.decision}`).join(' | ')}` : '',
       x.logs.targetDecision ? `target: "${x.logs.targetDecision}"` : '',
       x.error ? `ERROR: ${x.error}` : '',
     ].filter(Boolean);
     console.log(`  ${notes.join('; ')}`);
   }
   const m = r.summary;
-  console.log(`  median: down ${s(m['detection']!)} s, placed ${s(m['placement']!)} s, running ${s(m['running']!)} s, healthy ${s(m['healthy']!)} s (min ${s(m['minHealthy']!)}, max ${s(m['maxHealthy']!)}); goal < ${r.goalSeconds} s in every round: ${verdict(r.met)}`);
+  console.log(`  median: new raft leader ${s(m['raftElected']!)} s, down ${s(m['detection']!)} s, new cellblock leader ${s(m['leaderElected']!)} s, placed ${s(m['placement']!)} s, running ${s(m['running']!)} s, healthy ${s(m['healthy']!)} s (min ${s(m['minHealthy']!)}, max ${s(m['maxHealthy']!)}); goal < ${r.goalSeconds} s in every round: ${verdict(r.met)}`);
   if (r.setup.initialPulls.length) console.log(`  for scale, the first pulls of ${IMAGE} at setup (full stream, no replica waiting on the cut): ${r.setup.initialPulls.map((p) => `${p.host} ${p.seconds} s (${p.bytes} bytes)`).join(', ')}`);
   console.log(`  load average before ${r.load.before.join(' ')}, after ${r.load.after.join(' ')}; other cellblock agents running meanwhile: ${r.load.otherAgents}`);
 }
 
-/** --rounds=N (or CB_FAILOVER_ROUNDS), --poll=cli|api. */
+/** --rounds=N (or CB_FAILOVER_ROUNDS), --poll=cli|api, --cut=non-leader|etcd-leader|cellblock-leader. */
 export function failoverOptions(args: readonly string[], quick = false): FailoverOptions {
   const arg = (k: string) => args.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3);
   const raw = arg('rounds') ?? process.env['CB_FAILOVER_ROUNDS'];
@@ -464,7 +592,9 @@ export function failoverOptions(args: readonly string[], quick = false): Failove
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: expected a whole number >= 1, got ${JSON.stringify(raw)}`);
   const poll = arg('poll') ?? 'api';
   if (poll !== 'api' && poll !== 'cli') throw new Error(`--poll: expected api or cli, got ${JSON.stringify(poll)}`);
-  return { rounds, poll };
+  const cut = arg('cut') ?? 'non-leader';
+  if (!(CUT_KINDS as readonly string[]).includes(cut)) throw new Error(`--cut: expected ${CUT_KINDS.join(', ')}, got ${JSON.stringify(cut)}`);
+  return { rounds, poll, cut: cut as CutKind };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

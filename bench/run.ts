@@ -3,7 +3,8 @@
  * NAME: snapshot, transfer, incremental (together: storage), jails, scheduler, failover;
  * default: all. Each prints its figures beside the raw tool measured in the same run, and
  * whether its goal is met; --json prints one JSON document instead.
- * failover takes --rounds=N (default 3, --quick 1; or CB_FAILOVER_ROUNDS=N) and --poll=cli.
+ * failover takes --rounds=N (default 3, --quick 1; or CB_FAILOVER_ROUNDS=N), --poll=cli and
+ * --cut=non-leader|etcd-leader|cellblock-leader (which host's link is cut; default non-leader).
  */
 import { cpus } from 'node:os';
 import { benchSnapshot, printSnapshotBench } from './snapshot.js';

@@ -26,6 +26,7 @@ export interface HostLeaseOptions {
 export type LeaseState = 'alive' | 'lost' | 'released' | 'revoked';
 
 export const DEFAULT_HOST_TTL_SECONDS = 5;
+const STALL_MS = 500;
 
 export class HostLease {
   readonly key: string;
@@ -34,6 +35,8 @@ export class HostLease {
   private untilMs: number;
   private fired: number[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private probing = 0;
   private readonly lostHandlers: ((reason: string) => void)[] = [];
   private readonly now: () => number;
 
@@ -55,6 +58,26 @@ export class HostLease {
     });
     lease.on('lost', (err) => this.lose(`etcd reports the lease lost: ${err.message}`));
     this.arm();
+    // etcd serves a keepalive stream one request at a time, and a follower forwards each to the
+    // raft leader with a 7 s timeout: one renewal stuck on a leader that just died holds back
+    // every later one on the stream, past the new leader's election. Renew on a fresh stream
+    // while the oldest keepalive has gone unanswered for STALL_MS.
+    this.watchdog = setInterval(() => {
+      const oldest = this.fired[0];
+      if (this.stateValue === 'alive' && oldest !== undefined && this.now() - oldest >= STALL_MS) this.probe();
+    }, STALL_MS);
+    this.watchdog.unref();
+  }
+
+  private probe(): void {
+    if (this.probing >= 4) return;
+    this.probing++;
+    const sentAt = this.now();
+    this.lease.keepaliveOnce().then((res) => {
+      if (this.stateValue !== 'alive') return;
+      this.untilMs = Math.max(this.untilMs, sentAt + Number(res.TTL) * 1000);
+      this.arm();
+    }, () => { /* etcd's 'lost' (TTL 0) reaches lose(); anything else: the next probe */ }).finally(() => { this.probing--; });
   }
 
   /** Grants the lease and puts the host key on it; keepalive starts at once. */
@@ -127,6 +150,8 @@ export class HostLease {
   private end(state: LeaseState): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = undefined;
     if (this.stateValue === 'alive') this.stateValue = state;
   }
 

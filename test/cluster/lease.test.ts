@@ -15,6 +15,10 @@ class ScriptedLease extends EventEmitter {
   put(key: string) { return { value: (v: string) => ({ exec: async () => { this.puts.push(`${key}=${v}`); } }) }; }
   revoke() { this.revoked++; return Promise.resolve(); }
   release() {}
+  /** Renewals on a fresh stream (the watchdog's); answers with `onceTtl`. */
+  onceCalls = 0;
+  onceTtl = '3';
+  keepaliveOnce() { this.onceCalls++; return Promise.resolve({ TTL: this.onceTtl }); }
 }
 
 async function scripted(ttlSeconds = 3) {
@@ -84,3 +88,19 @@ test('etcd3 reporting the lease lost ends it; release and revoke are not losses'
   assert.equal(c.held.state, 'revoked');
   assert.equal(c.lease.revoked, 1);
 });
+
+test('a keepalive stuck on its stream: the watchdog renews on a fresh one, so the lease stays alive', async () => {
+  const { held, lease, set } = await scripted();
+  set(2000); lease.emit('keepaliveFired'); // never answered: the stream is stuck behind it
+  set(2600);
+  await new Promise((r) => setTimeout(r, 650)); // one watchdog tick (every 500 ms, real time)
+  assert.ok(lease.onceCalls >= 1, 'renewed on a fresh stream');
+  assert.equal(held.validUntil, 2600 + 3000, 'extended from the fresh renewal\'s send time');
+  set(4500);
+  assert.equal(held.alive, true, 'alive past the stuck keepalive\'s deadline (2000 + 3000 would be 5000; 4000 without the probe)');
+  held.release();
+  const n = lease.onceCalls;
+  await new Promise((r) => setTimeout(r, 650));
+  assert.equal(lease.onceCalls, n, 'no renewals after release');
+});
+
