@@ -31,9 +31,10 @@ import type { ClusterOps } from './cluster-ops.js';
 import { issueToken } from './join.js';
 import type { PullResult } from './images.js';
 
+const port = z.number().int().min(1).max(65535);
 const stackBody = z.strictObject({ file: z.string(), stack: z.strictObject({ services: z.record(z.string(), z.any()) }) });
-const initBody = z.strictObject({ advertise: z.string().optional(), name: z.string().optional(), apiPort: z.number().int().optional(), joinPort: z.number().int().optional() });
-const joinBody = z.strictObject({ address: z.string(), token: z.string(), advertise: z.string().optional(), name: z.string().optional(), joinPort: z.number().int().optional(), apiPort: z.number().int().optional() });
+const initBody = z.strictObject({ advertise: z.string().optional(), name: z.string().optional(), apiPort: port.optional(), joinPort: port.optional() });
+const joinBody = z.strictObject({ address: z.string(), token: z.string(), advertise: z.string().optional(), name: z.string().optional(), joinPort: port.optional(), apiPort: port.optional() });
 const tokenBody = z.strictObject({ ttlSeconds: z.number().int().optional() });
 const removeBody = z.strictObject({ host: z.string(), force: z.boolean().optional() });
 const haveBody = z.strictObject({ have: z.array(z.string()).max(10_000) });
@@ -96,7 +97,7 @@ export function clusterRoutes(rt: ClusterRuntime, ops: ClusterOps) {
         allow(m, ['POST']);
         const ref = parseImageRef(`${decodeURIComponent(a)}:${decodeURIComponent(b)}`);
         const images = rt.images;
-        if (!images) throw new UserError('the agent is starting', 'try again in a few seconds');
+        if (!images) throw new RequestError(503, 'the agent is starting', 'try again in a few seconds');
         if (c === 'stream') {
           const body = parse(haveBody, await r.body(), 'image stream request');
           await images.serve(ref, body.have, r.res);

@@ -87,10 +87,11 @@ export const checkEtcdPorts = (address: string): Promise<void> => checkPortsFree
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Promotes a learner once etcd says it has caught up with the leader (retries up to 60 s). */
-async function promoteWhenSynced(store: Store, memberId: string): Promise<void> {
+/** Promotes a learner once etcd says it has caught up with the leader (retries up to 60 s, or until aborted). */
+async function promoteWhenSynced(store: Store, memberId: string, signal: AbortSignal): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
+    if (signal.aborted) throw new Error('promotion abandoned: the member did not start');
     try {
       await store.client.cluster.memberPromote({ ID: memberId });
       return;
@@ -102,8 +103,23 @@ async function promoteWhenSynced(store: Store, memberId: string): Promise<void> 
   }
 }
 
+export interface JoinOptions { address: string; token: string; advertise?: string; name?: string; joinPort?: number; apiPort?: number }
+
 export class ClusterOps {
+  private busy: string | undefined;
+
   constructor(private readonly rt: ClusterRuntime, private readonly listeners: Listeners) {}
+
+  /** One cluster operation at a time: each stops and restarts the runtime. */
+  private async exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.busy) throw new UserError(`cluster ${this.busy} is running on this host`, `wait for it to finish, then run cluster ${what} again`);
+    this.busy = what;
+    try {
+      return await fn();
+    } finally {
+      this.busy = undefined;
+    }
+  }
 
   summary(): ClusterSummary {
     const c = this.rt.config;
@@ -124,7 +140,11 @@ export class ClusterOps {
     }
   }
 
-  async init(o: { advertise?: string; name?: string; apiPort?: number; joinPort?: number }): Promise<ClusterSummary> {
+  init(o: { advertise?: string; name?: string; apiPort?: number; joinPort?: number }): Promise<ClusterSummary> {
+    return this.exclusive('init', () => this.doInit(o));
+  }
+
+  private async doInit(o: { advertise?: string; name?: string; apiPort?: number; joinPort?: number }): Promise<ClusterSummary> {
     this.refuseIfClustered();
     const address = checkAddress('--advertise', o.advertise ?? defaultAdvertise(this.rt.o.subnet));
     const name = checkName('host', o.name ?? this.rt.name);
@@ -145,7 +165,11 @@ export class ClusterOps {
     return this.summary();
   }
 
-  async join(o: { address: string; token: string; advertise?: string; name?: string; joinPort?: number; apiPort?: number }): Promise<ClusterSummary & { members: number }> {
+  join(o: JoinOptions): Promise<ClusterSummary & { members: number }> {
+    return this.exclusive('join', () => this.doJoin(o));
+  }
+
+  private async doJoin(o: JoinOptions): Promise<ClusterSummary & { members: number }> {
     this.refuseIfClustered();
     const server = checkAddress('ADDR', o.address);
     const address = checkAddress('--advertise', o.advertise ?? defaultAdvertise(this.rt.o.subnet));
@@ -182,14 +206,15 @@ export class ClusterOps {
   private async switchTo(cfg: ClusterConfig, initialCluster: string | null, state: 'new' | 'existing', learner?: { memberId: string; endpoints: string[] }): Promise<void> {
     const rt = this.rt;
     let members: Store | undefined;
-    if (learner) {
-      const t = await readTls(tlsDir(rt.o.dataDir));
-      members = Store.connect(learner.endpoints, { credentials: { rootCertificate: t.ca, certChain: t.cert, privateKey: t.key } });
-    }
     let promoted = false;
-    await rt.stop({ revoke: true, stopEtcd: true });
+    const stopPromoting = new AbortController();
     const etcd = new EmbeddedEtcd({ dataDir: rt.o.dataDir });
     try {
+      if (learner) {
+        const t = await readTls(tlsDir(rt.o.dataDir));
+        members = Store.connect(learner.endpoints, { credentials: { rootCertificate: t.ca, certChain: t.cert, privateKey: t.key } });
+      }
+      await rt.stop({ revoke: true, stopEtcd: true });
       await etcd.wipe();
       if (cfg.role === 'member') {
         if (learner) await checkEtcdPorts(cfg.address);
@@ -200,7 +225,11 @@ export class ClusterOps {
         if (learner && members) {
           // the new member starts as a learner; it is promoted once it has caught up, and only
           // then counts towards the quorum (and answers health checks)
-          await Promise.all([etcd.ensureRunning(), promoteWhenSynced(members, learner.memberId).then(() => { promoted = true; })]);
+          const store = members;
+          await Promise.all([
+            etcd.ensureRunning().catch((e: unknown) => { stopPromoting.abort(); throw e; }),
+            promoteWhenSynced(store, learner.memberId, stopPromoting.signal).then(() => { promoted = true; }),
+          ]);
         }
       }
       await writeClusterConfig(rt.o.dataDir, cfg);
@@ -208,6 +237,7 @@ export class ClusterOps {
       await this.listeners.start();
     } catch (e) {
       rt.log.error({ err: { message: (e as Error).message } }, 'could not start in the cluster; going back to a single host');
+      stopPromoting.abort();
       if (learner && members && !promoted) {
         // a learner does not count towards the quorum: removing it always works
         await members.client.cluster.memberRemove({ ID: learner.memberId }).catch((err: Error) => rt.log.error({ err: { message: err.message } }, 'removing the learner this host was added as failed; remove it with etcdctl member remove'));
@@ -235,7 +265,11 @@ export class ClusterOps {
   }
 
   /** Leaves the cluster: out of etcd's membership and the host list, back to a single host. */
-  async leave(): Promise<ClusterSummary> {
+  leave(): Promise<ClusterSummary> {
+    return this.exclusive('leave', () => this.doLeave());
+  }
+
+  private async doLeave(): Promise<ClusterSummary> {
     const c = this.rt.config;
     if (!c) throw new UserError('this host is not in a cluster', 'nothing to leave');
     const store = this.rt.requireStore();
@@ -251,7 +285,11 @@ export class ClusterOps {
   }
 
   /** Removes another host (a dead one, or one that cannot leave by itself). */
-  async remove(host: string, o: { force?: boolean } = {}): Promise<{ removed: string; wasMember: boolean }> {
+  remove(host: string, o: { force?: boolean } = {}): Promise<{ removed: string; wasMember: boolean }> {
+    return this.exclusive('remove', () => this.doRemove(host, o));
+  }
+
+  private async doRemove(host: string, o: { force?: boolean }): Promise<{ removed: string; wasMember: boolean }> {
     const c = this.rt.config;
     if (!c) throw new UserError('this host is not in a cluster', 'cellblock cluster remove works on a cluster host');
     const name = checkName('host', host);

@@ -15,11 +15,13 @@ import { clientUrl, etcdLayout } from '../cluster/etcd.js';
 import { defaultHostName, readClusterConfig, type ClusterConfig } from '../cluster/config.js';
 import { K, type HostInfo, type HostLive } from '../cluster/model.js';
 import { Store, type StoreWatch } from '../cluster/store.js';
+import { DEFAULT_HOST_TTL_SECONDS } from '../cluster/lease.js';
 import type { TlsMaterial } from '../api/peer.js';
 import type { JailService } from '../jail/service.js';
 import { readTls, tlsDir } from '../cluster/pki.js';
 import type { Exec } from '../sys/exec.js';
 import { UserError } from '../sys/errors.js';
+import { RequestError } from '../api/errors.js';
 import { ImageService } from './images.js';
 import { LeaderLoop } from './leader.js';
 import { Membership } from './membership.js';
@@ -42,7 +44,8 @@ export interface ClusterRuntimeOptions {
   intervalMs?: number;
 }
 
-export const DEFAULT_TTL_SECONDS = 3;
+/** The host lease TTL the agent uses (the one default, in cluster/lease.ts). */
+export const DEFAULT_TTL_SECONDS = DEFAULT_HOST_TTL_SECONDS;
 
 export class ClusterRuntime {
   config: ClusterConfig | undefined;
@@ -59,6 +62,8 @@ export class ClusterRuntime {
   private announceTimer: NodeJS.Timeout | undefined;
   private startedAt = new Date().toISOString();
   private stopping = false;
+  /** A running keepEtcd(), awaited by stop() so that no restart lands after it. */
+  private etcdCheck: Promise<void> | undefined;
 
   constructor(readonly o: ClusterRuntimeOptions) {
     this.routes = new RouteSync(o.exec, o.log.child({ component: 'routes' }));
@@ -70,7 +75,7 @@ export class ClusterRuntime {
 
   /** The store, or a clear error while the runtime is (re)starting. */
   requireStore(): Store {
-    if (!this.store) throw new UserError('the agent is not connected to the cluster state right now (etcd is starting or the host is changing clusters)', 'try again in a few seconds; see the agent log if it persists');
+    if (!this.store) throw new RequestError(503, 'the agent is not connected to the cluster state right now (etcd is starting or the host is changing clusters)', 'try again in a few seconds; see the agent log if it persists');
     return this.store;
   }
 
@@ -145,14 +150,14 @@ export class ClusterRuntime {
       void images.useLease(lease).catch((err: Error) => log.warn({ err: { message: err.message } }, 'announcing images failed'));
     });
     await reconciler.start();
-    await this.membership.start();
+    if (!(await this.membership.start())) log.warn('no host lease yet (is a majority of the etcd members up?); the agent serves its jails meanwhile and keeps trying');
     if (c) {
       this.hostWatch = await store.watchPrefix(K.hostsInfo, () => void this.syncRoutes());
       await this.syncRoutes();
     }
     const tick = () => {
       void images.announce().catch(() => {});
-      void this.keepEtcd();
+      this.etcdCheck ??= this.keepEtcd().finally(() => { this.etcdCheck = undefined; });
       if (c) void this.syncRoutes();
       this.announceTimer = setTimeout(tick, 5000);
       this.announceTimer.unref();
@@ -214,6 +219,7 @@ export class ClusterRuntime {
     await this.reconciler?.stop().catch(() => {});
     await this.membership?.stop({ revoke: opts.revoke }).catch(() => {});
     this.images?.release();
+    await this.etcdCheck;
     await this.store?.close().catch(() => {});
     this.store = undefined;
     if (opts.stopEtcd) await this.etcd?.stop();

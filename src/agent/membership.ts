@@ -27,6 +27,7 @@ export class Membership {
   private loop: Promise<void> | undefined;
   private readonly listeners: ((lease: HostLease) => void)[] = [];
   private wake: (() => void) | undefined;
+  private wakeStart: (() => void) | undefined;
 
   constructor(private readonly o: MembershipOptions) {}
 
@@ -41,13 +42,20 @@ export class Membership {
     if (this.lease) fn(this.lease);
   }
 
-  /** Starts taking leases; resolves once the first one is held (or rejects on stop). */
-  start(): Promise<void> {
-    let first!: () => void;
-    const held = new Promise<void>((r) => { first = r; });
-    this.onLease(() => first());
+  /**
+   * Starts taking leases; resolves true once the first one is held, false when that takes
+   * longer than `waitMs` (etcd without a majority) or stop() comes first. Leases keep being
+   * taken in the background either way.
+   */
+  start(waitMs = 10_000): Promise<boolean> {
+    let settle!: (held: boolean) => void;
+    const held = new Promise<boolean>((r) => { settle = r; });
+    this.onLease(() => settle(true));
+    this.wakeStart = () => settle(false);
+    const timer = setTimeout(() => settle(false), waitMs);
+    timer.unref();
     this.loop = this.run();
-    return held;
+    return held.finally(() => { clearTimeout(timer); this.wakeStart = undefined; });
   }
 
   private async run(): Promise<void> {
@@ -91,6 +99,7 @@ export class Membership {
   async stop(opts: { revoke: boolean }): Promise<void> {
     this.stopped = true;
     this.wake?.();
+    this.wakeStart?.();
     const lease = this.current;
     this.current = undefined;
     if (lease) {

@@ -12,6 +12,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { NotFoundError } from '../sys/errors.js';
 import { K, parseReplicaJailName, type Assignment, type HostPlacements, type ObservedReplica } from '../cluster/model.js';
 import type { Store, StoreWatch } from '../cluster/store.js';
 import type { HostLease } from '../cluster/lease.js';
@@ -193,7 +194,7 @@ export class Reconciler {
     try {
       await this.o.jails.remove(jail, { force: true });
     } catch (err) {
-      if ((err as { name?: string }).name !== 'NotFoundError') throw err;
+      if (!(err instanceof NotFoundError)) throw err;
     }
     await this.setHash(jail, undefined);
   }

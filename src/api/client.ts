@@ -4,13 +4,11 @@
  * itself, so commands can be written against the contract.
  */
 import { request, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import type { TlsMaterial } from './peer.js';
+import { peerRequest, type TlsMaterial } from './peer.js';
 import type { Readable } from 'node:stream';
 import type { ExecOutput, ExecRequest, JailCreateRequest, JailInspect, JailService, JailView, LogsRequest } from '../jail/service.js';
 import { AgentBugError, errorFromHttp } from './errors.js';
 import { agentNotRunning, checkSocketSafe, onlyRoot, socketPath, ROOT_UID } from './socket.js';
-import { UserError } from '../sys/errors.js';
 
 export interface Health {
   ok: boolean;
@@ -133,22 +131,8 @@ export class ApiClient implements JailService {
   }
 
   private async sendRemote(r: NonNullable<ApiClientOptions['remote']>, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<IncomingMessage> {
-    const tls = await r.tls();
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const headers: Record<string, string | number> = { accept: 'application/json' };
-    if (payload) Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length });
-    const where = `${r.address.includes(':') ? `[${r.address}]` : r.address}:${r.port}`;
-    return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = httpsRequest({
-        host: r.address, port: r.port, path, method, headers, ca: tls.ca, cert: tls.cert, key: tls.key, agent: false,
-        ...(signal ? { signal } : {}),
-      }, resolve);
-      req.on('error', (err: NodeJS.ErrnoException) => reject(new UserError(
-        `cannot reach the agent at https://${where}: ${err.message}`,
-        'check the address (cellblock host ls) and that its agent runs; --host needs this host to be in the same cluster',
-      )));
-      req.end(payload);
-    });
+    const to = { name: r.address, address: r.address, apiPort: r.port };
+    return peerRequest(await r.tls(), to, method, path, { ...(body !== undefined ? { body } : {}), ...(signal ? { signal } : {}), timeoutMs: 0 }); // no idle limit: jail logs --follow may be quiet for long
   }
 }
 

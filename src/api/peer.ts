@@ -7,12 +7,10 @@ import { request, type RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { UserError } from '../sys/errors.js';
 import { errorFromHttp } from './errors.js';
+import { urlHost } from '../cluster/etcd.js';
 
-export interface TlsMaterial {
-  ca: Buffer;
-  cert: Buffer;
-  key: Buffer;
-}
+export type { TlsMaterial } from '../cluster/pki.js';
+import type { TlsMaterial } from '../cluster/pki.js';
 
 export interface PeerTarget {
   /** Host name, for messages. */
@@ -27,10 +25,6 @@ export interface PeerRequestOptions {
   signal?: AbortSignal;
 }
 
-function hostPart(address: string): string {
-  return address.includes(':') ? `[${address}]` : address;
-}
-
 /** Sends one request; resolves with the response (any status) once its headers arrive. */
 export function peerRequest(tls: TlsMaterial, to: PeerTarget, method: string, path: string, o: PeerRequestOptions = {}): Promise<IncomingMessage> {
   const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
@@ -43,10 +37,11 @@ export function peerRequest(tls: TlsMaterial, to: PeerTarget, method: string, pa
   };
   return new Promise((resolve, reject) => {
     const req = request(opts, resolve);
-    req.setTimeout(o.timeoutMs ?? 10_000, () => req.destroy(new Error(`no answer within ${Math.round((o.timeoutMs ?? 10_000) / 1000)} s`)));
+    const idle = o.timeoutMs ?? 10_000; // 0: no limit
+    if (idle > 0) req.setTimeout(idle, () => req.destroy(new Error(`no answer within ${Math.round(idle / 1000)} s`)));
     req.on('error', (err: NodeJS.ErrnoException) => {
       reject(new UserError(
-        `cannot reach the agent of host ${to.name} at https://${hostPart(to.address)}:${to.apiPort}: ${err.message}`,
+        `cannot reach the agent of host ${to.name} at https://${urlHost(to.address)}:${to.apiPort}: ${err.message}`,
         'check that its agent runs and that the port is open between the hosts',
       ));
     });

@@ -25,7 +25,8 @@ export interface HostLeaseOptions {
 
 export type LeaseState = 'alive' | 'lost' | 'released' | 'revoked';
 
-export const DEFAULT_HOST_TTL_SECONDS = 5;
+/** 3 s: a dead host is noticed within about that; keepalives go every second (TTL / 3). */
+export const DEFAULT_HOST_TTL_SECONDS = 3;
 const STALL_MS = 500;
 
 export class HostLease {

@@ -139,24 +139,22 @@ export class Store {
     if (guards.length === 0) throw new Error('Store.txn: at least one guard is required');
     let b = this.ns.if(guards[0]!.key, guards[0]!.target, guards[0]!.op, guards[0]!.value);
     for (const g of guards.slice(1)) b = b.and(g.key, g.target, g.op, g.value);
-    const ops = writes.map((w) => {
+    const res = await b.then(...this.ops(writes)).commit();
+    return { succeeded: res.succeeded, revision: String(res.header.revision) };
+  }
+
+  private ops(writes: readonly TxnWrite[]) {
+    return writes.map((w) => {
       if ('delete' in w) return this.ns.delete().key(w.delete);
       const p = this.ns.put(w.put).value(w.value);
       return w.lease !== undefined ? p.lease(w.lease) : p;
     });
-    const res = await b.then(...ops).commit();
-    return { succeeded: res.succeeded, revision: String(res.header.revision) };
   }
 
   /** Runs writes atomically, unconditionally (one etcd transaction without compares). */
   async batch(writes: readonly TxnWrite[]): Promise<{ revision: string }> {
-    const ops = writes.map((w) => {
-      if ('delete' in w) return this.ns.delete().key(w.delete);
-      const p = this.ns.put(w.put).value(w.value);
-      return w.lease !== undefined ? p.lease(w.lease) : p;
-    });
     // etcd3 builds a transaction from a compare; a key's version is never below 0
-    const res = await this.ns.if('leader', 'Version', '>', -1).then(...ops).commit();
+    const res = await this.ns.if('leader', 'Version', '>', -1).then(...this.ops(writes)).commit();
     return { revision: String(res.header.revision) };
   }
 
