@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { EmbeddedEtcd } from '../../src/cluster/embedded-etcd.js';
@@ -11,7 +12,16 @@ let t: TestEtcd;
 before(async () => { t = await testEtcd(); });
 after(async () => { await t.cleanup(); });
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+/** Running (a zombie not yet reaped by this process, etcd's parent here, counts as gone: kill(pid, 0) would still succeed on it). */
+const alive = (pid: number) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+};
 const starter = fileURLToPath(new URL('./etcd-starter.js', import.meta.url));
 
 test('starts a one-member etcd: healthy, PID file, ports recorded, log written', async () => {
