@@ -22,13 +22,15 @@ import { queryOf } from '../api/http.js';
 import { peerJson } from '../api/peer.js';
 import { K, type HostControl, type HostInfo, type HostLive, type HostPlacements, type ObservedReplica, type ServiceRecord, type StackRecord } from '../cluster/model.js';
 import { applyWrites, checkStackName, diffStack, serviceRecords, serviceStatus } from '../cluster/stacks.js';
-import { NotFoundError, UserError } from '../sys/errors.js';
+import { NotFoundError } from '../sys/errors.js';
 import { checkName, formatImageRef, parseImageRef } from '../sys/names.js';
 import { readImage } from '../storage/images/store.js';
 import type { Stack } from '../spec/types.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
 import type { ClusterOps } from './cluster-ops.js';
 import { issueToken } from './join.js';
+import { jsonByName } from './leader.js';
+import { LEADER_KEY } from '../cluster/keys.js';
 import type { PullResult } from './images.js';
 
 const port = z.number().int().min(1).max(65535);
@@ -148,10 +150,10 @@ async function clusterRoute(rt: ClusterRuntime, ops: ClusterOps, r: RouteRequest
 
 async function clusterStatus(rt: ClusterRuntime, ops: ClusterOps) {
   const store = rt.requireStore();
-  const [members, leader, hosts] = await Promise.all([
+  const leader = await store.getString(LEADER_KEY);
+  const [members, hosts] = await Promise.all([
     store.client.cluster.memberList({ linearizable: false }).then((r) => r.members ?? []).catch(() => []),
-    store.getString('leader'),
-    hostRows(rt),
+    hostRows(rt, leader ?? null),
   ]);
   return {
     ...ops.summary(),
@@ -161,16 +163,17 @@ async function clusterStatus(rt: ClusterRuntime, ops: ClusterOps) {
   };
 }
 
-export async function hostRows(rt: ClusterRuntime): Promise<HostRow[]> {
+/** Every known host with its state; `leader` when the caller has read the leader key already. */
+export async function hostRows(rt: ClusterRuntime, knownLeader?: string | null): Promise<HostRow[]> {
   const store = rt.requireStore();
   const [live, info, ctl, placements, leader] = await Promise.all([
-    store.getPrefix(K.hostsLive), store.getPrefix(K.hostsInfo), store.getPrefix(K.hostsCtl), store.getPrefix(K.placements), store.getString('leader'),
+    store.getPrefix(K.hostsLive), store.getPrefix(K.hostsInfo), store.getPrefix(K.hostsCtl), store.getPrefix(K.placements),
+    knownLeader !== undefined ? knownLeader : store.getString(LEADER_KEY),
   ]);
-  const tail = (k: string) => k.slice(k.lastIndexOf('/') + 1);
-  const liveBy = new Map(live.kvs.map((kv) => [tail(kv.key), JSON.parse(kv.value) as HostLive]));
-  const infoBy = new Map(info.kvs.map((kv) => [tail(kv.key), JSON.parse(kv.value) as HostInfo]));
-  const ctlBy = new Map(ctl.kvs.map((kv) => [tail(kv.key), JSON.parse(kv.value) as HostControl]));
-  const placedBy = new Map(placements.kvs.map((kv) => [tail(kv.key), JSON.parse(kv.value) as HostPlacements]));
+  const liveBy = jsonByName<HostLive>(live.kvs);
+  const infoBy = jsonByName<HostInfo>(info.kvs);
+  const ctlBy = jsonByName<HostControl>(ctl.kvs);
+  const placedBy = jsonByName<HostPlacements>(placements.kvs);
   return [...new Set([...liveBy.keys(), ...infoBy.keys()])].sort().map((name) => {
     const l = liveBy.get(name);
     const i = infoBy.get(name);
@@ -267,13 +270,12 @@ async function push(rt: ClusterRuntime, image: string, on: { onTargets?: (hosts:
   await rt.images!.announce();
   const store = rt.requireStore();
   const live = (await store.getPrefix(K.hostsLive)).kvs.map((kv) => JSON.parse(kv.value) as HostLive).filter((h) => h.name !== rt.name);
-  const tls = rt.tls;
+  const tls = live.length ? rt.requireTls() : undefined;
   on.onTargets?.(live.map((h) => h.name).sort());
   const hosts = await Promise.all(live.map(async (h): Promise<HostPull> => {
     let r: HostPull;
     try {
-      if (!tls) throw new UserError('not in a cluster');
-      const res = await peerJson<PullResult>(tls, { name: h.name, address: h.address, apiPort: h.apiPort }, 'POST', `/v1/images/${ref.name}/${ref.tag}/pull`, { timeoutMs: 600_000 });
+      const res = await peerJson<PullResult>(tls!, { name: h.name, address: h.address, apiPort: h.apiPort }, 'POST', `/v1/images/${ref.name}/${ref.tag}/pull`, { timeoutMs: 600_000 });
       r = { ...res, host: h.name, error: null };
     } catch (err) {
       r = { image, host: h.name, from: null, since: null, bytes: 0, seconds: 0, error: (err as Error).message };

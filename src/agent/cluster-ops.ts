@@ -301,16 +301,17 @@ export class ClusterOps {
     const member = members.find((m) => m.name === name || (info && m.peerURLs.some((u) => u.includes(`//${urlHost(info.address)}:`))));
     if (!info && !member) throw new UserError(`no host named ${name} in this cluster`, 'see the names with: cellblock host ls');
     if (live && !o.force) throw new UserError(`host ${name} is alive`, `run cellblock cluster leave on ${name}, or drain it first (cellblock host drain ${name}) and pass --force`);
-    await this.forget(name);
+    await this.forget(name, info);
     await store.putJson(K.removed(name), { at: new Date().toISOString() });
     if (member) await store.client.cluster.memberRemove({ ID: member.ID });
     this.rt.log.info({ host: name, member: Boolean(member) }, 'removed a host from the cluster');
     return { removed: name, wasMember: Boolean(member) };
   }
 
-  private async forget(name: string): Promise<void> {
+  /** Deletes a host's records; `known` is its hostinfo when the caller has read it already. */
+  private async forget(name: string, known?: HostInfo): Promise<void> {
     const store = this.rt.requireStore();
-    const info = await store.getJson<HostInfo>(K.hostInfo(name));
+    const info = known ?? (await store.getJson<HostInfo>(K.hostInfo(name)));
     const writes = [{ delete: K.hostInfo(name) }, { delete: K.hostCtl(name) }, { delete: K.placement(name) }, { delete: K.hostLive(name) }];
     if (info) writes.push({ delete: K.subnet(info.subnet.split('/')[0]!) });
     await store.batch(writes);

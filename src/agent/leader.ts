@@ -35,12 +35,17 @@ function lastSegment(key: string): string {
   return key.slice(key.lastIndexOf('/') + 1);
 }
 
+/** The JSON values of a prefix read, by the last segment of their keys (host names). */
+export function jsonByName<T>(kvs: readonly { key: string; value: string }[]): Map<string, T> {
+  return new Map(kvs.map((kv) => [lastSegment(kv.key), JSON.parse(kv.value) as T]));
+}
+
 export async function readSnapshot(store: Store): Promise<ClusterSnapshot> {
   const [live, info, ctl, services, placements, observed] = await Promise.all([
     store.getPrefix(K.hostsLive), store.getPrefix(K.hostsInfo), store.getPrefix(K.hostsCtl),
     store.getPrefix(K.services), store.getPrefix(K.placements), store.getPrefix(K.observedAll),
   ]);
-  const map = <T>(kvs: { key: string; value: string }[]) => new Map(kvs.map((kv) => [lastSegment(kv.key), JSON.parse(kv.value) as T]));
+  const map = jsonByName;
   return {
     live: map<HostLive>(live.kvs),
     info: map<HostInfo>(info.kvs),
