@@ -3,9 +3,9 @@
  * into a status and a JSON body; the client turns the body back into the same class, so the
  * CLI's one handler prints the same message and fix as it would in-process.
  */
-import { ExecError, ExistsError, NotFoundError, NotSupportedError, UserError, type ExecFailure } from '../sys/errors.js';
+import { ExecError, ExistsError, NotFoundError, NotSupportedError, UnavailableError, UserError, type ExecFailure } from '../sys/errors.js';
 
-export type ErrorKind = 'user' | 'not-found' | 'exists' | 'exec' | 'not-supported' | 'bug';
+export type ErrorKind = 'user' | 'not-found' | 'exists' | 'unavailable' | 'exec' | 'not-supported' | 'bug';
 
 export interface ErrorBody {
   error: {
@@ -34,6 +34,7 @@ export function errorToHttp(err: unknown): { status: number; body: ErrorBody } {
   if (err instanceof RequestError) return { status: err.status, body: userBody('user', err) };
   if (err instanceof NotFoundError) return { status: 404, body: userBody('not-found', err) };
   if (err instanceof ExistsError) return { status: 409, body: userBody('exists', err) };
+  if (err instanceof UnavailableError) return { status: 503, body: userBody('unavailable', err) };
   if (err instanceof UserError) return { status: 400, body: userBody('user', err) };
   if (err instanceof ExecError) {
     return {
@@ -73,6 +74,7 @@ export function errorFromHttp(status: number, body: unknown): Error {
   switch (e.kind) {
     case 'not-found': return new NotFoundError(e.message, e.fix);
     case 'exists': return new ExistsError(e.message, e.fix);
+    case 'unavailable': return new UnavailableError(e.message, e.fix);
     case 'user': return new UserError(e.message, e.fix);
     case 'exec': {
       if (Array.isArray(e.argv) && e.argv.length > 0) {

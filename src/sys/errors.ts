@@ -26,6 +26,15 @@ export class ExistsError extends UserError {
   override name = 'ExistsError';
 }
 
+/**
+ * A part the request needs is not available right now and will be again without the user
+ * changing anything (the cluster state while etcd starts or the host changes clusters). The
+ * API answers 503; the fix says when to try again.
+ */
+export class UnavailableError extends UserError {
+  override name = 'UnavailableError';
+}
+
 export class NotSupportedError extends Error {
   override name = 'NotSupportedError';
   constructor(what: string, readonly why?: string) {
