@@ -1,227 +1,227 @@
 /**
  * The agent's cluster side, started after the jail service: etcd (the embedded member, or the
  * members' endpoints on a client host), the store, the host lease (membership), the leader
- * loop, the per-host reconciler, image announcements and routes to the other hosts' jails.
+ * loop, the per-host reconciler, images, routes to the other hosts' jails, the services the
+ * API calls, and (in a cluster) the mTLS listeners.
  *
- * A single host runs the same code against a one-member etcd on 127.0.0.1, so `apply` works
- * before any cluster exists. `cluster init|join|leave` stop this runtime, change the host's
- * cluster configuration and start it again; jails keep running throughout.
+ * `startRuntime` returns a ClusterRuntime whose parts all exist: nothing in it is null. A
+ * start that fails part-way undoes what it started (sys/revert.ts). A single host runs the
+ * same code against a one-member etcd on 127.0.0.1. `cluster init|join|leave` stop the
+ * runtime, change the host's cluster configuration and start a new one (cluster.ts holds the
+ * current one); jails keep running throughout.
  */
 import { cpus, totalmem } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { EmbeddedEtcd } from '../cluster/embedded-etcd.js';
 import { clientUrl, etcdLayout } from '../cluster/etcd.js';
+import { MEMBER_REMOVED_LOG } from '../cluster/etcd-errors.js';
+import { EtcdStore } from '../cluster/etcd-store.js';
 import { defaultHostName, readClusterConfig, type ClusterConfig } from '../cluster/config.js';
-import { K, type HostInfo, type HostLive } from '../cluster/model.js';
-import { Store, type StoreWatch } from '../cluster/store.js';
+import { K } from '../cluster/keys.js';
+import type { HostInfo, HostLive } from '../cluster/model.js';
+import type { Store, StoreWatch } from '../cluster/store.js';
 import { DEFAULT_HOST_TTL_SECONDS } from '../cluster/lease.js';
-import type { TlsMaterial } from '../api/peer.js';
+import { readTls, tlsDir, type TlsMaterial } from '../cluster/pki.js';
 import type { JailService } from '../jail/service.js';
-import { readTls, tlsDir } from '../cluster/pki.js';
 import type { Exec } from '../sys/exec.js';
 import { UserError } from '../sys/errors.js';
-import { RequestError } from '../api/errors.js';
+import { logged, logWarn } from '../sys/log.js';
+import { Revert } from '../sys/revert.js';
 import { ImageService } from './images.js';
 import { LeaderLoop } from './leader.js';
+import { TcpListeners, type ApiServerFactory } from './listeners.js';
 import { Membership } from './membership.js';
 import { Reconciler } from './reconciler.js';
 import { RouteSync } from './routes.js';
+import { HostService } from './services/hosts.js';
+import { StackService } from './services/stacks.js';
 
-export interface ClusterRuntimeOptions {
+export interface RuntimeDeps {
   dataDir: string;
   exec: Exec;
   log: Logger;
   jails: JailService;
-  /** This host's jail subnet (CIDR). */
-  subnet: string;
+  /** This host's jail subnet (CIDR), read at each start (a join may change it). */
+  subnet: () => Promise<string>;
   version: string;
+  /** Makes the mTLS API server of the listeners (the same routes as the unix socket). */
+  apiServer: ApiServerFactory;
   /** Host lease TTL (default 3 s: a dead host is noticed within about that). */
   ttlSeconds?: number;
   /** Jail slots this host offers to the scheduler (default 250). */
   jailSlots?: number;
-  /** Reconciler and leader backstop interval (default 2000 ms). */
+  /** Reconciler and leader backstop interval (their defaults when unset). */
   intervalMs?: number;
 }
 
 /** The host lease TTL the agent uses (the one default, in cluster/lease.ts). */
 export const DEFAULT_TTL_SECONDS = DEFAULT_HOST_TTL_SECONDS;
+/** How often the embedded etcd member's process is checked (and started again if it died). */
+const ETCD_CHECK_MS = 5000;
+/** Routes follow hostinfo/ through a watch; this pass repairs a route deleted by hand. */
+const ROUTES_BACKSTOP_MS = 60_000;
 
-export class ClusterRuntime {
-  config: ClusterConfig | undefined;
-  name = '';
-  store: Store | undefined;
-  etcd: EmbeddedEtcd | undefined;
-  tls: TlsMaterial | undefined;
-  membership: Membership | undefined;
-  leader: LeaderLoop | undefined;
-  reconciler: Reconciler | undefined;
-  images: ImageService | undefined;
-  private hostWatch: StoreWatch | undefined;
-  private routes: RouteSync;
-  private announceTimer: NodeJS.Timeout | undefined;
-  private startedAt = new Date().toISOString();
-  private stopping = false;
-  /** A running keepEtcd(), awaited by stop() so that no restart lands after it. */
-  private etcdCheck: Promise<void> | undefined;
-
-  constructor(readonly o: ClusterRuntimeOptions) {
-    this.routes = new RouteSync(o.exec, o.log.child({ component: 'routes' }));
-  }
-
-  get log(): Logger {
-    return this.o.log;
-  }
-
-  /** The store, or a clear error while the runtime is (re)starting. */
-  requireStore(): Store {
-    if (!this.store) throw new RequestError(503, 'the agent is not connected to the cluster state right now (etcd is starting or the host is changing clusters)', 'try again in a few seconds; see the agent log if it persists');
-    return this.store;
-  }
-
-  requireTls(): TlsMaterial {
-    if (!this.tls) throw new UserError('this host is not in a cluster', 'run cellblock cluster init (first host) or cellblock cluster join ADDR --token T');
-    return this.tls;
-  }
-
-  live(): HostLive {
-    const c = this.config;
-    return {
-      name: this.name,
-      address: c?.address ?? '127.0.0.1',
-      apiPort: c?.apiPort ?? 0,
-      subnet: this.o.subnet,
-      capacity: { memoryBytes: totalmem(), cpus: cpus().length, jails: this.o.jailSlots ?? 250 },
-      etcd: c ? c.role : 'single',
-      version: this.o.version,
-      startedAt: this.startedAt,
-    };
-  }
-
-  info(): HostInfo {
-    const l = this.live();
-    return { name: l.name, address: l.address, apiPort: l.apiPort, subnet: l.subnet, joinedAt: this.config?.joinedAt ?? this.startedAt };
-  }
-
-  async start(): Promise<void> {
-    this.stopping = false;
-    const log = this.o.log;
-    this.config = await readClusterConfig(this.o.dataDir);
-    const c = this.config;
-    this.tls = c ? await readTls(tlsDir(this.o.dataDir)) : undefined;
-    let endpoints: string[];
-    if (!c || c.role === 'member') {
-      this.etcd = new EmbeddedEtcd({ dataDir: this.o.dataDir, name: c?.name ?? defaultHostName() });
-      const member = await this.etcd.load();
-      this.name = c?.name ?? member.name;
-      const r = await this.etcd.ensureRunning().catch(async (e: unknown) => {
-        const log = await readFile(etcdLayout(this.o.dataDir).log, 'utf8').catch(() => '');
-        if (c && log.includes('the member has been permanently removed from the cluster')) {
-          throw new UserError(`this host's etcd member was removed from cluster ${c.clusterId} (cellblock cluster remove ${c.name})`, 'to use the host again: stop the agent, run cellblock cluster leave --force (it becomes a single host), start the agent and join again with a fresh token');
-        }
-        throw e;
-      });
-      log.info({ pid: r.pid, adopted: r.adopted, endpoint: clientUrl(member) }, r.adopted ? 'adopted the running etcd member' : 'started the etcd member');
-      endpoints = [clientUrl(member)];
-    } else {
-      this.etcd = undefined;
-      this.name = c.name;
-      endpoints = c.endpoints;
-    }
-    const tls = this.tls;
-    const store = Store.connect(endpoints, tls ? { credentials: { rootCertificate: tls.ca, certChain: tls.cert, privateKey: tls.key } } : {});
-    this.store = store;
-    await this.claim(store);
-
-    this.images = new ImageService({ store, host: this.name, dataDir: this.o.dataDir, exec: this.o.exec, log: log.child({ component: 'images' }), tls: () => this.tls });
-    const images = this.images;
-    this.reconciler = new Reconciler({
-      store, host: this.name, dataDir: this.o.dataDir, jails: this.o.jails, log: log.child({ component: 'reconciler' }),
-      pull: async (image) => { await images.pull(image); },
-      ...(this.o.intervalMs ? { intervalMs: this.o.intervalMs } : {}),
-    });
-    this.leader = new LeaderLoop({ store, name: this.name, log: log.child({ component: 'leader' }), ...(this.o.intervalMs ? { intervalMs: this.o.intervalMs } : {}) });
-    this.membership = new Membership({ store, name: this.name, ttlSeconds: this.o.ttlSeconds ?? DEFAULT_TTL_SECONDS, value: () => this.live(), log: log.child({ component: 'membership' }) });
-    const leader = this.leader;
-    const reconciler = this.reconciler;
-    this.membership.onLease((lease) => {
-      reconciler.useLease(lease);
-      leader.follow(lease);
-      void images.useLease(lease).catch((err: Error) => log.warn({ err: { message: err.message } }, 'announcing images failed'));
-    });
-    await reconciler.start();
-    if (!(await this.membership.start())) log.warn('no host lease yet (is a majority of the etcd members up?); the agent serves its jails meanwhile and keeps trying');
-    if (c) {
-      this.hostWatch = await store.watchPrefix(K.hostsInfo, () => void this.syncRoutes());
-      await this.syncRoutes();
-    }
-    const tick = () => {
-      void images.announce().catch(() => {});
-      this.etcdCheck ??= this.keepEtcd().finally(() => { this.etcdCheck = undefined; });
-      if (c) void this.syncRoutes();
-      this.announceTimer = setTimeout(tick, 5000);
-      this.announceTimer.unref();
-    };
-    this.announceTimer = setTimeout(tick, 5000);
-    this.announceTimer.unref();
-    log.info({ host: this.name, role: c?.role ?? 'single', endpoints }, 'cluster runtime started');
-  }
-
-  /** Starts this host's etcd member again if it died while the agent runs. */
-  private async keepEtcd(): Promise<void> {
-    const etcd = this.etcd;
-    if (!etcd || this.stopping || (await etcd.pid()) !== undefined) return;
-    this.o.log.warn('the etcd member of this host is not running; starting it again');
-    await etcd.ensureRunning().catch((err: Error) => this.o.log.error({ err: { message: err.message } }, 'starting etcd again failed; retrying'));
-  }
-
-  /** hostinfo/<name> (persistent) and the subnet claim, refusing a subnet another host holds. */
-  private async claim(store: Store): Promise<void> {
-    const info = this.info();
-    if (this.config && (await store.get(K.removed(this.name)))) {
-      throw new UserError(
-        `this host (${this.name}) was taken out of cluster ${this.config.clusterId} with cellblock cluster remove`,
-        'to use it again: stop the agent, run cellblock cluster leave --force (it becomes a single host), start the agent and join again with a fresh token',
-      );
-    }
-    const net = info.subnet.split('/')[0]!;
-    const owner = await store.getString(K.subnet(net));
-    if (owner !== undefined && owner !== this.name) {
-      throw new UserError(`jail subnet ${info.subnet} of this host is already used by host ${owner}`, `give every host its own subnet: start this agent with --subnet 10.77.N.0/24 for an N no other host uses (and no jails yet)`);
-    }
-    await store.batch([{ put: K.subnet(net), value: this.name }, { put: K.hostInfo(this.name), value: JSON.stringify(info) }]);
-  }
-
-  async syncRoutes(): Promise<void> {
-    const store = this.store;
-    if (!store || !this.config) return;
-    try {
-      const hosts = (await store.getPrefix(K.hostsInfo)).kvs.map((kv) => JSON.parse(kv.value) as HostInfo);
-      await this.routes.sync(this.name, hosts);
-    } catch (err) {
-      this.o.log.warn({ err: { message: (err as Error).message } }, 'syncing routes to the other hosts failed; retrying');
-    }
-  }
-
-  async clearRoutes(): Promise<void> {
-    await this.routes.clear().catch(() => {});
-  }
-
+export interface ClusterRuntime {
+  readonly name: string;
+  /** cluster.json; undefined on a single host. */
+  readonly config: ClusterConfig | undefined;
+  /** This host's certificates; undefined on a single host. */
+  readonly tls: TlsMaterial | undefined;
+  readonly subnet: string;
+  readonly store: Store;
+  readonly membership: Membership;
+  readonly leader: LeaderLoop;
+  readonly reconciler: Reconciler;
+  readonly images: ImageService;
+  readonly stacks: StackService;
+  readonly hosts: HostService;
+  readonly routes: RouteSync;
+  live(): HostLive;
   /**
    * Stops everything but the jails (and etcd, which outlives the agent unless `stopEtcd`).
    * `revoke` ends the host lease at once (a clean stop); otherwise it expires by its TTL.
    */
-  async stop(opts: { revoke: boolean; stopEtcd?: boolean }): Promise<void> {
-    this.stopping = true;
-    if (this.announceTimer) clearTimeout(this.announceTimer);
-    await this.hostWatch?.cancel().catch(() => {});
-    await this.leader?.stop().catch(() => {});
-    await this.reconciler?.stop().catch(() => {});
-    await this.membership?.stop({ revoke: opts.revoke }).catch(() => {});
-    this.images?.release();
-    await this.etcdCheck;
-    await this.store?.close().catch(() => {});
-    this.store = undefined;
-    if (opts.stopEtcd) await this.etcd?.stop();
+  stop(opts: { revoke: boolean; stopEtcd?: boolean }): Promise<void>;
+}
+
+/** Starts the embedded etcd member (or adopts it), refusing clearly when it was removed. */
+async function startEtcd(d: RuntimeDeps, c: ClusterConfig | undefined): Promise<{ etcd: EmbeddedEtcd; name: string; endpoint: string }> {
+  const etcd = new EmbeddedEtcd({ dataDir: d.dataDir, name: c?.name ?? defaultHostName() });
+  const member = await etcd.load();
+  try {
+    const r = await etcd.ensureRunning();
+    d.log.info({ pid: r.pid, adopted: r.adopted, endpoint: clientUrl(member) }, r.adopted ? 'adopted the running etcd member' : 'started the etcd member');
+  } catch (e) {
+    // the member's own log says why it exited; a missing log adds nothing to e
+    const text = await readFile(etcdLayout(d.dataDir).log, 'utf8').catch(() => '');
+    if (c && text.includes(MEMBER_REMOVED_LOG)) {
+      throw new UserError(`this host's etcd member was removed from cluster ${c.clusterId} (cellblock cluster remove ${c.name})`, 'to use the host again: stop the agent, run cellblock cluster leave --force (it becomes a single host), start the agent and join again with a fresh token');
+    }
+    throw e;
   }
+  return { etcd, name: c?.name ?? member.name, endpoint: clientUrl(member) };
+}
+
+/** hostinfo/<name> (persistent) and the subnet claim, refusing a subnet another host holds. */
+async function claim(store: Store, info: HostInfo, c: ClusterConfig | undefined): Promise<void> {
+  if (c && (await store.get(K.removed(info.name)))) {
+    throw new UserError(
+      `this host (${info.name}) was taken out of cluster ${c.clusterId} with cellblock cluster remove`,
+      'to use it again: stop the agent, run cellblock cluster leave --force (it becomes a single host), start the agent and join again with a fresh token',
+    );
+  }
+  const net = info.subnet.split('/')[0]!;
+  const owner = await store.getString(K.subnet(net));
+  if (owner !== undefined && owner !== info.name) {
+    throw new UserError(`jail subnet ${info.subnet} of this host is already used by host ${owner}`, 'give every host its own subnet: leave --subnet out when joining (the cluster hands out a free one), or pick one no other host uses');
+  }
+  await store.batch([{ put: K.subnet(net), value: info.name }, { put: K.hostInfo(info.name), value: JSON.stringify(info) }]);
+}
+
+export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
+  const log = d.log;
+  const config = await readClusterConfig(d.dataDir);
+  const tls = config ? await readTls(tlsDir(d.dataDir)) : undefined;
+  const subnet = await d.subnet();
+  const startedAt = new Date().toISOString();
+  return Revert.run(async (revert) => {
+    let etcd: EmbeddedEtcd | undefined;
+    let name: string;
+    let endpoints: string[];
+    if (!config || config.role === 'member') {
+      const e = await startEtcd(d, config);
+      etcd = e.etcd;
+      name = e.name;
+      endpoints = [e.endpoint];
+    } else {
+      name = config.name;
+      endpoints = config.endpoints;
+    }
+    const store = EtcdStore.forHost(endpoints, tls);
+    revert.add('close the etcd client', () => store.close());
+    const live = (): HostLive => ({
+      name, address: config?.address ?? '127.0.0.1', apiPort: config?.apiPort ?? 0, subnet,
+      capacity: { memoryBytes: totalmem(), cpus: cpus().length, jails: d.jailSlots ?? 250 },
+      etcd: config ? config.role : 'single', version: d.version, startedAt,
+    });
+    await claim(store, { name, address: live().address, apiPort: live().apiPort, subnet, joinedAt: config?.joinedAt ?? startedAt }, config);
+
+    const images = new ImageService({ store, host: name, dataDir: d.dataDir, exec: d.exec, log: log.child({ component: 'images' }), tls });
+    revert.add('stop watching images', () => images.close());
+    const interval = d.intervalMs ? { intervalMs: d.intervalMs } : {};
+    const reconciler = new Reconciler({
+      store, host: name, dataDir: d.dataDir, jails: d.jails, log: log.child({ component: 'reconciler' }),
+      pull: async (image) => { await images.pull(image); }, ...interval,
+    });
+    const leader = new LeaderLoop({ store, name, log: log.child({ component: 'leader' }), ...interval });
+    const membership = new Membership({ store, leases: store, name, ttlSeconds: d.ttlSeconds ?? DEFAULT_TTL_SECONDS, value: live, log: log.child({ component: 'membership' }) });
+    membership.onLease((lease) => {
+      reconciler.useLease(lease);
+      leader.follow(lease);
+      void images.useLease(lease).catch(logged(log, 'announcing images on a new lease failed; the next image change retries'));
+    });
+    await reconciler.start();
+    revert.add('stop the reconciler', () => reconciler.stop());
+    revert.add('stop the leader loop', () => leader.stop());
+    await images.watchLocal();
+    if (!(await membership.start())) log.warn('no host lease yet (is a majority of the etcd members up?); the agent serves its jails meanwhile and keeps trying');
+    revert.add('stop the membership', () => membership.stop({ revoke: false }));
+
+    const routes = new RouteSync(d.exec, log.child({ component: 'routes' }));
+    const timers: NodeJS.Timeout[] = [];
+    revert.add('stop the timers', () => timers.forEach((t) => clearInterval(t)));
+    let hostWatch: StoreWatch | undefined;
+    const syncRoutes = () => store.listJson<HostInfo>(K.hostsInfo)
+      .then((hosts) => routes.sync(name, hosts.map((e) => e.value)))
+      .catch(logged(log, 'syncing routes to the other hosts failed; the next host change or the backstop retries'));
+    let listeners: TcpListeners | undefined;
+    if (config && tls) {
+      hostWatch = await store.watchPrefix(K.hostsInfo, () => void syncRoutes());
+      revert.add('stop watching hosts', () => hostWatch?.cancel());
+      await syncRoutes();
+      timers.push(setInterval(() => void syncRoutes(), ROUTES_BACKSTOP_MS));
+      listeners = new TcpListeners({ config, tls, dataDir: d.dataDir, exec: d.exec, log: log.child({ component: 'api-tcp' }), store, apiServer: d.apiServer });
+      await listeners.start();
+      revert.add('stop the listeners', () => listeners?.stop());
+    }
+    let stopping = false;
+    let etcdCheck: Promise<void> | undefined;
+    if (etcd) {
+      const member = etcd;
+      const keepEtcd = async () => {
+        if (stopping || (await member.pid()) !== undefined) return;
+        log.warn('the etcd member of this host is not running; starting it again');
+        await member.ensureRunning().then(() => undefined, logged(log, 'starting etcd again failed; retrying in 5 s', 'error'));
+      };
+      timers.push(setInterval(() => { etcdCheck ??= keepEtcd().finally(() => { etcdCheck = undefined; }); }, ETCD_CHECK_MS));
+    }
+    for (const t of timers) t.unref();
+    log.info({ host: name, role: config?.role ?? 'single', endpoints }, 'cluster runtime started');
+
+    const stop = async (o: { revoke: boolean; stopEtcd?: boolean }) => {
+      stopping = true;
+      for (const t of timers) clearInterval(t);
+      const step = (what: string) => logged(log, `stopping: ${what} failed; going on with the rest`);
+      await listeners?.stop().catch(step('the listeners'));
+      await hostWatch?.cancel().catch(step('the hosts watch'));
+      await leader.stop().catch(step('the leader loop'));
+      await reconciler.stop().catch(step('the reconciler'));
+      await membership.stop({ revoke: o.revoke }).catch(step('the membership'));
+      images.close();
+      await etcdCheck;
+      await store.close().catch(step('the etcd client'));
+      if (o.stopEtcd) await etcd?.stop();
+    };
+    return {
+      name, config, tls, subnet, store, membership, leader, reconciler, images, routes, live, stop,
+      stacks: new StackService({ store, images, log: log.child({ component: 'stacks' }) }),
+      hosts: new HostService(store),
+    };
+  });
+}
+
+/** Removes every route cellblock made (leaving a cluster); a failure is logged, not thrown. */
+export async function clearRoutes(exec: Exec, log: Logger): Promise<void> {
+  await new RouteSync(exec, log).clear().catch((err: unknown) => logWarn(log, err, 'removing the routes to the other hosts failed; remove them with: ip route flush proto 77'));
 }

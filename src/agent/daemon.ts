@@ -11,13 +11,14 @@ import type { Logger } from 'pino';
 import type { Exec } from '../sys/exec.js';
 import { UserError } from '../sys/errors.js';
 import type { JailService } from '../jail/service.js';
-import { createApiServer } from '../api/server.js';
+import { createApiServer, type ExtraRoutes } from '../api/server.js';
 import { clearStaleSocket, ensureRunDir, listenOnSocket, pidFilePath, socketPath } from '../api/socket.js';
 import { loadHostConfig } from '../jail/host-config.js';
-import { ClusterRuntime } from './cluster-runtime.js';
-import { ClusterOps } from './cluster-ops.js';
+import { logError, logged } from '../sys/log.js';
+import { Cluster } from './cluster.js';
+import { clearRoutes } from './cluster-runtime.js';
+import { ClusterOps, realOpsDeps } from './cluster-ops.js';
 import { clusterRoutes } from './cluster-api.js';
-import { TcpListeners } from './listeners.js';
 
 export interface AgentContext {
   dataDir: string;
@@ -82,31 +83,31 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   await clearStaleSocket(sock);
 
   const service = await (o.createService ?? createJailManager)({ dataDir: o.dataDir, exec: o.exec, log, subnet: o.subnet });
-  let runtime: ClusterRuntime | undefined;
-  let listeners: TcpListeners | undefined;
-  let ops: ClusterOps | undefined;
+  let cluster: Cluster | undefined;
+  let extra: ExtraRoutes | undefined;
   if (o.cluster ?? !o.createService) {
-    const { config } = await loadHostConfig(o.dataDir, o.subnet ? { subnet: o.subnet } : {});
-    runtime = new ClusterRuntime({
-      dataDir: o.dataDir, exec: o.exec, log: log.child({ component: 'cluster' }), jails: service, subnet: config.subnet,
-      version: o.version ?? 'dev', ...(o.ttlSeconds ? { ttlSeconds: o.ttlSeconds } : {}),
+    const subnet = async () => (await loadHostConfig(o.dataDir, o.subnet ? { subnet: o.subnet } : {})).config.subnet;
+    await subnet(); // a --subnet that differs from host.json's is refused before anything starts
+    const clusterLog = log.child({ component: 'cluster' });
+    // the routes and the cluster refer to each other only through these closures: the mTLS
+    // listener (a part of each runtime) serves the same routes as the unix socket
+    const routes = (): ExtraRoutes => extra!;
+    const c = new Cluster({
+      dataDir: o.dataDir, exec: o.exec, log: clusterLog, jails: service, subnet, version: o.version ?? 'dev',
+      apiServer: (tls) => createApiServer(service, log.child({ component: 'api-tcp' }), { version: o.version, tls, extra: routes() }),
+      ...(o.ttlSeconds ? { ttlSeconds: o.ttlSeconds } : {}),
     });
-    const rt = runtime;
-    listeners = new TcpListeners(rt, () => extra, log.child({ component: 'api-tcp' }), service, o.version);
-    ops = new ClusterOps(rt, listeners);
+    const ops = new ClusterOps(realOpsDeps({ dataDir: o.dataDir, exec: o.exec, log: clusterLog, runtime: c, subnet, clearRoutes: () => clearRoutes(o.exec, clusterLog) }));
+    extra = clusterRoutes({ runtime: () => c.current(), ops });
+    cluster = c;
   }
-  const extra = runtime && ops ? clusterRoutes(runtime, ops) : undefined;
   const server = createApiServer(service, log.child({ component: 'api' }), { version: o.version, ...(extra ? { extra } : {}) });
   try {
-    if (runtime) {
-      await runtime.start();
-      await listeners!.start();
-    }
+    await cluster?.start();
     await listenOnSocket(server, o.dataDir);
     await writeFile(pidFile, `${process.pid}\n`, { mode: 0o644 });
   } catch (e) {
-    await listeners?.stop().catch(() => {});
-    await runtime?.stop({ revoke: false }).catch(() => {});
+    await cluster?.stop({ revoke: false }).catch(logged(log, 'stopping the cluster runtime after a failed start failed'));
     await closeQuietly(service, log);
     await new Promise<void>((r) => server.close(() => r()));
     throw e;
@@ -124,16 +125,16 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       signals.off('SIGTERM', onSignal);
       signals.off('SIGINT', onSignal);
       log.info({ reason }, 'agent stopping; jails keep running');
-      await Promise.all([server.shutdown(o.graceMs ?? 10_000), listeners?.stop()]);
+      await server.shutdown(o.graceMs ?? 10_000);
       // the lease is left to expire: an agent restarted within the TTL takes over its host's
       // key before anyone sees the host down, so a restart moves no replica
-      await runtime?.stop({ revoke: false }).catch((err: Error) => log.warn({ err: { message: err.message } }, 'stopping the cluster runtime failed'));
+      await cluster?.stop({ revoke: false }).catch(logged(log, 'stopping the cluster runtime failed'));
       let failure: unknown;
       try {
         await service.close();
       } catch (err) {
         failure = err;
-        log.error({ err }, 'closing the jail service failed');
+        logError(log, err, 'closing the jail service failed');
       }
       await rm(sock, { force: true });
       await removePidFile(pidFile);
@@ -142,7 +143,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     })();
     return stopping.then(() => done);
   };
-  const onSignal = (sig: NodeJS.Signals) => { void stop(sig).catch(() => {}); };
+  const onSignal = (sig: NodeJS.Signals) => { void stop(sig).catch(() => undefined); }; // stop() logged the failure; `done` carries it
   signals.on('SIGTERM', onSignal);
   signals.on('SIGINT', onSignal);
   return { socketPath: sock, pidFile, stop, done };
@@ -152,7 +153,7 @@ async function closeQuietly(service: RunningService, log: Logger): Promise<void>
   try {
     await service.close();
   } catch (err) {
-    log.error({ err }, 'closing the jail service failed');
+    logError(log, err, 'closing the jail service failed');
   }
 }
 

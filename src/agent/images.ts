@@ -6,16 +6,20 @@
  * sends an incremental stream against it (a full one when none), and the receiver imports it
  * with the usual checks (header, parent present, sha256 trailer) before anything uses it.
  */
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { K, type HostLive, type ImageHolder } from '../cluster/model.js';
+import { type HostLive, type ImageHolder } from '../cluster/model.js';
+import { K } from '../cluster/keys.js';
 import type { HostLease } from '../cluster/lease.js';
 import type { Store } from '../cluster/store.js';
-import { peerRequest, readBody, type TlsMaterial } from '../api/peer.js';
+import { peerJson, peerRequest, readBody, type TlsMaterial } from '../api/peer.js';
 import { errorFromHttp } from '../api/errors.js';
 import { openPool, DEFAULT_POOL } from '../storage/pools.js';
 import { exportImage, importImage } from '../storage/images/transfer.js';
-import { getImage, listImages, readImage, type ImageRecord } from '../storage/images/store.js';
+import { getImage, imagesDir, listImages, readImage, type ImageRecord } from '../storage/images/store.js';
+import { logged, logWarn } from '../sys/log.js';
 import { NotFoundError, UserError } from '../sys/errors.js';
 import type { Exec } from '../sys/exec.js';
 import { formatImageRef, parseImageRef, type ImageRef } from '../sys/names.js';
@@ -38,8 +42,19 @@ export interface ImageServiceOptions {
   exec: Exec;
   log: Logger;
   /** This host's TLS material; undefined on a single host (nothing to pull from). */
-  tls: () => TlsMaterial | undefined;
+  tls: TlsMaterial | undefined;
 }
+
+/** One host's answer to `image push`. */
+export type HostPull = PullResult & { host: string; error: string | null };
+
+export interface PushProgress {
+  onTargets?: (hosts: string[]) => void;
+  onHost?: (h: HostPull) => void;
+}
+
+/** How long after the last change of DATA_DIR/images the holder keys are rewritten. */
+const ANNOUNCE_DEBOUNCE_MS = 100;
 
 /** The newest ancestor of `rec` (following parents) that is in `have`, or undefined. */
 export async function newestSharedAncestor(dataDir: string, rec: ImageRecord, have: ReadonlySet<string>): Promise<ImageRef | undefined> {
@@ -58,8 +73,32 @@ export class ImageService {
   private lease: HostLease | undefined;
   private written = new Set<string>();
   private readonly pulls = new Map<string, Promise<PullResult>>();
+  private watcher: FSWatcher | undefined;
+  private debounce: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ImageServiceOptions) {}
+
+  /**
+   * Announces again whenever an image record under DATA_DIR/images changes (an `image build`
+   * or `import` by the CLI, a pull, an `image rm`): inotify, no polling.
+   */
+  async watchLocal(): Promise<void> {
+    const dir = imagesDir(this.o.dataDir);
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    this.watcher = watch(dir, { recursive: true, persistent: false }, () => {
+      if (this.debounce) return;
+      this.debounce = setTimeout(() => {
+        this.debounce = undefined;
+        void this.announce().catch(logged(this.o.log, 'announcing images after a change failed; the next change or lease retries'));
+      }, ANNOUNCE_DEBOUNCE_MS);
+      this.debounce.unref();
+    });
+    this.watcher.on('error', logged(this.o.log, 'watching the image records failed; images are announced at lease time and after pulls only'));
+  }
+
+  async isLocal(ref: ImageRef): Promise<boolean> {
+    return (await readImage(this.o.dataDir, ref)) !== undefined;
+  }
 
   /** Holder keys go on this lease from now on. */
   async useLease(lease: HostLease): Promise<void> {
@@ -84,7 +123,7 @@ export class ImageService {
     }
     for (const key of [...this.written]) {
       if (now.has(key)) continue;
-      await this.o.store.delete(key).catch(() => {});
+      await this.o.store.delete(key); // a failure keeps it in `written`: the next announce deletes it
       this.written.delete(key);
     }
   }
@@ -105,10 +144,9 @@ export class ImageService {
     const image = formatImageRef(ref);
     const t0 = Date.now();
     if (await readImage(this.o.dataDir, ref)) return { image, from: null, since: null, bytes: 0, seconds: 0 };
-    const tls = this.o.tls();
-    const [holders, live] = await Promise.all([this.o.store.getPrefix(K.imageHolders(ref.name, ref.tag)), this.o.store.getPrefix(K.hostsLive)]);
-    const liveHosts = new Map(live.kvs.map((kv) => { const h = JSON.parse(kv.value) as HostLive; return [h.name, h]; }));
-    const sources = holders.kvs.map((kv) => (JSON.parse(kv.value) as ImageHolder).host).filter((h) => h !== this.o.host && liveHosts.has(h)).sort();
+    const tls = this.o.tls;
+    const [holders, liveHosts] = await Promise.all([this.o.store.listJson<ImageHolder>(K.imageHolders(ref.name, ref.tag)), this.o.store.mapJson<HostLive>(K.hostsLive)]);
+    const sources = holders.map((e) => e.value.host).filter((h) => h !== this.o.host && liveHosts.has(h)).sort();
     if (sources.length === 0 || !tls) {
       throw new NotFoundError(`image ${image} is not on this host and no live host announces it`, `build or import it on one host of the cluster (cellblock image build ${image} DIR), then run: cellblock image push ${image}`);
     }
@@ -133,11 +171,11 @@ export class ImageService {
         });
         const result: PullResult = { image, from: source, since, bytes, seconds: (Date.now() - t0) / 1000 };
         this.o.log.info(result, `pulled image ${image} from ${source} (${since ? `incremental against ${since}` : 'full stream'}, ${bytes} bytes)`);
-        await this.announce().catch(() => {});
+        await this.announce().catch(logged(this.o.log, 'announcing a pulled image failed; the next change or lease retries'));
         return result;
       } catch (err) {
         lastErr = err;
-        this.o.log.warn({ image, source, err: { message: (err as Error).message } }, 'pulling an image from this host failed; trying the next holder');
+        logWarn(this.o.log, err, 'pulling an image from this host failed; trying the next holder', { image, source });
         if (await readImage(this.o.dataDir, ref)) return { image, from: source, since: null, bytes: 0, seconds: (Date.now() - t0) / 1000 };
       }
     }
@@ -160,11 +198,38 @@ export class ImageService {
 
   /** Hosts that announce NAME:TAG. */
   async holders(ref: ImageRef): Promise<string[]> {
-    const kvs = await this.o.store.getPrefix(K.imageHolders(ref.name, ref.tag));
-    return kvs.kvs.map((kv) => (JSON.parse(kv.value) as ImageHolder).host).sort();
+    return (await this.o.store.listJson<ImageHolder>(K.imageHolders(ref.name, ref.tag))).map((e) => e.value.host).sort();
   }
 
-  release(): void {
+  /** Announces NAME:TAG, then has every other live host pull it (incremental where it can). */
+  async push(image: string, on: PushProgress = {}): Promise<{ image: string; hosts: HostPull[] }> {
+    const ref = parseImageRef(image);
+    if (!(await this.isLocal(ref))) throw new NotFoundError(`image ${image} is not on this host`, `build or import it here first: cellblock image build ${image} DIR`);
+    await this.announce();
+    const live = [...(await this.o.store.mapJson<HostLive>(K.hostsLive)).values()].filter((h) => h.name !== this.o.host);
+    const tls = this.o.tls;
+    if (live.length > 0 && !tls) throw new UserError('this host is not in a cluster', 'run cellblock cluster init (first host) or cellblock cluster join ADDR --token T');
+    on.onTargets?.(live.map((h) => h.name).sort());
+    const hosts = await Promise.all(live.map(async (h): Promise<HostPull> => {
+      let r: HostPull;
+      try {
+        const res = await peerJson<PullResult>(tls!, { name: h.name, address: h.address, apiPort: h.apiPort }, 'POST', `/v1/images/${ref.name}/${ref.tag}/pull`, { timeoutMs: 600_000 });
+        r = { ...res, host: h.name, error: null };
+      } catch (err) {
+        logWarn(this.o.log, err, 'a host failed to pull a pushed image', { image, host: h.name });
+        r = { image, host: h.name, from: null, since: null, bytes: 0, seconds: 0, error: (err as Error).message };
+      }
+      on.onHost?.(r);
+      return r;
+    }));
+    return { image, hosts: hosts.sort((x, y) => (x.host < y.host ? -1 : 1)) };
+  }
+
+  /** Stops watching; holder keys stay on the lease until it ends. */
+  close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    if (this.debounce) clearTimeout(this.debounce);
     this.lease = undefined;
     this.written.clear();
   }

@@ -12,7 +12,8 @@ import { z } from 'zod';
 import type { Logger } from 'pino';
 import { MAX_ETCD_MEMBERS, ETCD_CLIENT_PORT, ETCD_PEER_PORT } from '../cluster/config.js';
 import { urlHost } from '../cluster/etcd.js';
-import { K, type HostInfo, type JoinToken } from '../cluster/model.js';
+import { type HostInfo, type JoinToken } from '../cluster/model.js';
+import { K } from '../cluster/keys.js';
 import { signCsr, tlsDir, tlsPaths } from '../cluster/pki.js';
 import { checkSecret, makeToken, parseToken, secretHash } from '../cluster/token.js';
 import type { Store } from '../cluster/store.js';
@@ -54,8 +55,7 @@ export async function issueToken(store: Store, caPem: Buffer, ttlSeconds = DEFAU
   }
   const t = makeToken(caFingerprint(caPem));
   const expiresAt = new Date(Date.now() + ttlSeconds * 1000).toISOString();
-  const lease = store.ns.lease(ttlSeconds, { autoKeepAlive: false });
-  const leaseId = String(await lease.grant());
+  const leaseId = await store.grantLease(ttlSeconds);
   const rec: JoinToken = { secretSha256: secretHash(t.secret), expiresAt };
   await store.putJson(K.token(t.id), rec, leaseId);
   return { token: t.token, expiresAt };
@@ -81,7 +81,8 @@ export async function handleJoin(o: JoinServiceOptions, raw: unknown): Promise<J
   const tok = parseToken(req.token);
   const kv = await o.store.get(K.token(tok.id));
   if (!kv) throw badToken();
-  const rec = JSON.parse(kv.value) as JoinToken;
+  const rec = parseJoinToken(kv.value);
+  if (!rec) throw badToken();
   if (Date.parse(rec.expiresAt) < Date.now() || !checkSecret(tok.secret, rec.secretSha256)) throw badToken();
   const existing = await o.store.getJson<HostInfo>(K.hostInfo(name));
   if (existing) throw new UserError(`a host named ${name} is already in the cluster (at ${existing.address})`, `join with another --name, or remove the old one first: cellblock cluster remove ${name}`);
@@ -95,7 +96,7 @@ export async function handleJoin(o: JoinServiceOptions, raw: unknown): Promise<J
   const used = await o.store.txn([{ key: K.token(tok.id), target: 'Mod', op: '==', value: kv.modRevision }], [{ delete: K.token(tok.id) }, { delete: K.removed(name) }]);
   if (!used.succeeded) throw badToken();
 
-  const members = (await o.store.client.cluster.memberList({ linearizable: true })).members ?? [];
+  const members = await o.store.members();
   const started = members.filter((m) => m.name !== '');
   if (started.length < members.length) throw new UserError('an etcd member that was added has not started yet', 'wait for the other join to finish (one that fails is undone within a minute), then join again with a fresh token');
   const role: JoinResponse['role'] = members.length < MAX_ETCD_MEMBERS ? 'member' : 'client';
@@ -109,7 +110,7 @@ export async function handleJoin(o: JoinServiceOptions, raw: unknown): Promise<J
   let memberId: string | null = null;
   if (role === 'member') {
     const peer = `https://${urlHost(req.address)}:${ETCD_PEER_PORT}`;
-    memberId = await memberAddWhenHealthy(o.store, peer);
+    memberId = await o.store.addLearner(peer);
     initialCluster = [...started.map((m) => `${m.name}=${m.peerURLs[0]}`), `${name}=${peer}`].join(',');
     caKey = await readFile(p.caKey, 'utf8');
     endpoints.push(`https://${urlHost(req.address)}:${ETCD_CLIENT_PORT}`);
@@ -118,23 +119,13 @@ export async function handleJoin(o: JoinServiceOptions, raw: unknown): Promise<J
   return { clusterId: o.clusterId, ca, cert, caKey, role, initialCluster, memberId, endpoints };
 }
 
-/**
- * Adds the joining host as a learner: it does not count towards the quorum until it is
- * promoted (by the joining host, once its etcd has caught up), so a join that fails half-way
- * can be undone without the cluster losing its majority. etcd refuses a member change while
- * a member joined less than a few seconds ago ("unhealthy cluster"), so a join right after
- * another one waits for that, up to 30 s. Resolves with the new member's id.
- */
-async function memberAddWhenHealthy(store: Store, peer: string): Promise<string> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const r = await store.client.cluster.memberAdd({ peerURLs: [peer], isLearner: true });
-      return String(r.member.ID);
-    } catch (e) {
-      if (!/unhealthy cluster/i.test((e as Error).message) || Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 1000));
-    }
+/** A stored token record, or undefined when it is not one (a damaged key counts as no token). */
+function parseJoinToken(text: string): JoinToken | undefined {
+  try {
+    const v = JSON.parse(text) as Partial<JoinToken>;
+    return typeof v.secretSha256 === 'string' && typeof v.expiresAt === 'string' ? (v as JoinToken) : undefined;
+  } catch {
+    return undefined; // not JSON: no token of ours
   }
 }
 

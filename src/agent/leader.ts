@@ -9,63 +9,26 @@ import type { Logger } from 'pino';
 import { Election, NotLeaderError } from '../cluster/election.js';
 import type { HostLease } from '../cluster/lease.js';
 import { planPlacements } from '../cluster/leader-plan.js';
-import { K, type Assignment, type HostControl, type HostInfo, type HostLive, type HostPlacements, type ObservedReplica, type ServiceRecord } from '../cluster/model.js';
-import type { Host } from '../cluster/scheduler-types.js';
+import type { Assignment, HostPlacements } from '../cluster/model.js';
+import { K } from '../cluster/keys.js';
+import { hostsOf, readSnapshot, type ClusterSnapshot } from '../cluster/snapshot.js';
+import { logged, logWarn } from '../sys/log.js';
 import type { Store, StoreWatch, TxnWrite } from '../cluster/store.js';
 
 export interface LeaderOptions {
   store: Store;
   name: string;
   log: Logger;
-  /** Backstop pass interval (default 2000 ms). */
+  /** Backstop pass interval (default BACKSTOP_MS): watches drive the passes, this repairs a missed one. */
   intervalMs?: number;
+  /** How long a pass waits for more events after the first (default DEBOUNCE_MS). */
+  debounceMs?: number;
 }
 
-/** Everything a pass reads, as plain data. */
-export interface ClusterSnapshot {
-  live: Map<string, HostLive>;
-  info: Map<string, HostInfo>;
-  ctl: Map<string, HostControl>;
-  services: ServiceRecord[];
-  placements: Map<string, HostPlacements>;
-  observed: ObservedReplica[];
-}
-
-function lastSegment(key: string): string {
-  return key.slice(key.lastIndexOf('/') + 1);
-}
-
-/** The JSON values of a prefix read, by the last segment of their keys (host names). */
-export function jsonByName<T>(kvs: readonly { key: string; value: string }[]): Map<string, T> {
-  return new Map(kvs.map((kv) => [lastSegment(kv.key), JSON.parse(kv.value) as T]));
-}
-
-export async function readSnapshot(store: Store): Promise<ClusterSnapshot> {
-  const [live, info, ctl, services, placements, observed] = await Promise.all([
-    store.getPrefix(K.hostsLive), store.getPrefix(K.hostsInfo), store.getPrefix(K.hostsCtl),
-    store.getPrefix(K.services), store.getPrefix(K.placements), store.getPrefix(K.observedAll),
-  ]);
-  const map = jsonByName;
-  return {
-    live: map<HostLive>(live.kvs),
-    info: map<HostInfo>(info.kvs),
-    ctl: map<HostControl>(ctl.kvs),
-    services: services.kvs.map((kv) => JSON.parse(kv.value) as ServiceRecord),
-    placements: map<HostPlacements>(placements.kvs),
-    observed: observed.kvs.map((kv) => JSON.parse(kv.value) as ObservedReplica),
-  };
-}
-
-/** The scheduler's view of the hosts: every known host, down when its lease is gone. */
-export function hostsOf(s: ClusterSnapshot): Host[] {
-  const names = new Set([...s.info.keys(), ...s.live.keys()]);
-  return [...names].sort().map((name): Host => {
-    const live = s.live.get(name);
-    const ctl = s.ctl.get(name);
-    const state = !live ? 'down' : ctl ? ctl.state : 'ready';
-    return { name, state, capacity: live?.capacity ?? { memoryBytes: 0, cpus: 0, jails: 0 } };
-  });
-}
+/** The leader's backstop pass: watches drive passes, this only repairs a missed event. */
+export const BACKSTOP_MS = 10_000;
+/** A burst of events (a host's replicas all reporting at once) makes one pass. */
+export const DEBOUNCE_MS = 25;
 
 /** The writes that make placements/ match byHost (only keys whose assignments changed). */
 export function placementWrites(s: ClusterSnapshot, byHost: Map<string, Assignment[]>, leader: string, at: string): TxnWrite[] {
@@ -93,6 +56,7 @@ interface Term {
   ended: boolean;
   watches: StoreWatch[];
   timer: NodeJS.Timeout | undefined;
+  debounce: NodeJS.Timeout | undefined;
   running: Promise<void> | undefined;
   again: boolean;
 }
@@ -122,7 +86,7 @@ export class LeaderLoop {
     const prev = this.term;
     const term: Term = {
       election: new Election(this.o.store, lease, { name: this.o.name }), lease,
-      ended: false, watches: [], timer: undefined, running: undefined, again: false,
+      ended: false, watches: [], timer: undefined, debounce: undefined, running: undefined, again: false,
     };
     this.term = term;
     if (prev) void this.retire(prev);
@@ -130,25 +94,25 @@ export class LeaderLoop {
       try {
         await term.election.campaign();
       } catch (err) {
-        if (!(err instanceof NotLeaderError)) this.o.log.warn({ err: { message: (err as Error).message } }, 'campaign failed');
+        if (!(err instanceof NotLeaderError)) logWarn(this.o.log, err, 'campaign failed; the next lease campaigns again');
         return;
       }
-      if (this.stopped || term.ended) { await term.election.resign().catch(() => {}); return; }
+      if (this.stopped || term.ended) { await term.election.resign().catch(logged(this.o.log, 'resigning a superseded election failed; its key goes with its lease')); return; }
       this.o.log.info('elected leader: this agent writes placements');
       lease.onLost(() => {
         if (!term.ended) this.o.log.warn('lost leadership with the host lease');
         void this.end(term);
       });
       await this.lead(term);
-    })().catch((err: Error) => this.o.log.warn({ err: { message: err.message } }, 'leading failed'));
+    })().catch(logged(this.o.log, 'leading failed; the next lease campaigns again'));
   }
 
   private async lead(term: Term): Promise<void> {
     // a pass at once (the state may have changed while no one led), another once watching
     this.tick(term);
-    const trigger = () => this.kick(term);
-    const watches = await Promise.all(WATCHED.map((prefix) => this.o.store.watchPrefix(prefix, trigger).catch((err: Error) => {
-      this.o.log.warn({ prefix, err: { message: err.message } }, 'cannot watch; relying on the timer');
+    const trigger = () => this.soon(term);
+    const watches = await Promise.all(WATCHED.map((prefix) => this.o.store.watchPrefix(prefix, trigger).catch((err: unknown) => {
+      logWarn(this.o.log, err, 'cannot watch; relying on the backstop timer', { prefix });
       return undefined;
     })));
     term.watches.push(...watches.filter((w): w is StoreWatch => w !== undefined));
@@ -161,8 +125,15 @@ export class LeaderLoop {
   private tick(term: Term): void {
     if (this.stopped || term.ended || !term.election.isLeader) return;
     this.kick(term);
-    term.timer = setTimeout(() => this.tick(term), this.o.intervalMs ?? 2000);
+    term.timer = setTimeout(() => this.tick(term), this.o.intervalMs ?? BACKSTOP_MS);
     term.timer.unref();
+  }
+
+  /** A pass after a short debounce: the events of one change arrive together. */
+  private soon(term: Term): void {
+    if (term.debounce || this.stopped || term.ended) return;
+    term.debounce = setTimeout(() => { term.debounce = undefined; this.kick(term); }, this.o.debounceMs ?? DEBOUNCE_MS);
+    term.debounce.unref();
   }
 
   /** Runs a pass now, or right after the one in flight. */
@@ -176,7 +147,7 @@ export class LeaderLoop {
           await this.pass(term.election);
         } catch (err) {
           if (err instanceof NotLeaderError) { this.o.log.warn({ reason: err.message }, 'no longer leader'); await this.end(term); return; }
-          this.o.log.warn({ err: { message: (err as Error).message } }, 'leader pass failed; retrying on the next change');
+          logWarn(this.o.log, err, 'leader pass failed; retrying on the next change or the backstop pass');
         }
       } while (term.again && !this.stopped && !term.ended && term.election.isLeader);
     })().finally(() => { term.running = undefined; });
@@ -200,9 +171,12 @@ export class LeaderLoop {
   private async end(term: Term): Promise<void> {
     term.ended = true;
     if (term.timer) clearTimeout(term.timer);
+    if (term.debounce) clearTimeout(term.debounce);
     term.timer = undefined;
+    term.debounce = undefined;
     const w = term.watches.splice(0);
-    await Promise.all(w.map((x) => x.cancel().catch(() => {})));
+    // a watch whose stream broke is gone already; nothing to undo
+    await Promise.all(w.map((x) => x.cancel().catch(() => undefined)));
   }
 
   /**
@@ -211,8 +185,8 @@ export class LeaderLoop {
    */
   private async retire(term: Term): Promise<void> {
     await this.end(term);
-    await term.running?.catch(() => {});
-    await term.election.resign().catch(() => {});
+    await term.running; // a pass logs its own failure
+    await term.election.resign().catch(logged(this.o.log, 'resigning failed; the leader key goes with its lease'));
   }
 
   async stop(): Promise<void> {

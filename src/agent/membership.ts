@@ -5,11 +5,14 @@
  * the holders of attached keys (observed state, image holders, the election) are told.
  */
 import type { Logger } from 'pino';
-import { HostLease } from '../cluster/lease.js';
+import { HostLease, type LeaseSource } from '../cluster/lease.js';
 import type { Store } from '../cluster/store.js';
+import { logError, logged, logWarn } from '../sys/log.js';
 
 export interface MembershipOptions {
   store: Store;
+  /** Where leases come from (the same etcd client as store). */
+  leases: LeaseSource;
   name: string;
   ttlSeconds: number;
   /** The value of hosts/<name>, read at every (re)acquire. */
@@ -63,13 +66,13 @@ export class Membership {
     while (!this.stopped) {
       let lease: HostLease;
       try {
-        lease = await HostLease.acquire(this.o.store, { name: this.o.name, ttlSeconds: this.o.ttlSeconds, value: this.o.value() });
+        lease = await HostLease.acquire(this.o.leases, { name: this.o.name, ttlSeconds: this.o.ttlSeconds, value: this.o.value() });
       } catch (err) {
-        if (failures++ % 10 === 0) this.o.log.warn({ err: { message: (err as Error).message } }, 'cannot take the host lease; retrying');
+        if (failures++ % 10 === 0) logWarn(this.o.log, err, 'cannot take the host lease; retrying every second (logged every 10th time)');
         await sleep(this.o.retryMs ?? 1000);
         continue;
       }
-      if (this.stopped) { await lease.revoke().catch(() => {}); break; }
+      if (this.stopped) { await lease.revoke().catch(logged(this.o.log, 'revoking a lease taken while stopping failed; it expires by its TTL')); break; }
       failures = 0;
       this.current = lease;
       this.o.log.info({ lease: lease.id }, 'host lease held');
@@ -78,7 +81,7 @@ export class Membership {
         this.wake = () => resolve('stopping');
       });
       for (const fn of this.listeners) {
-        try { fn(lease); } catch (err) { this.o.log.error({ err }, 'a lease listener failed'); }
+        try { fn(lease); } catch (err) { logError(this.o.log, err, 'a lease listener failed; the other listeners still run'); }
       }
       const why = await lost;
       if (this.stopped) break;
@@ -89,7 +92,7 @@ export class Membership {
 
   /** Updates the value of hosts/<name> (ignored while no lease is held). */
   async update(): Promise<void> {
-    await this.lease?.update(this.o.value()).catch(() => {});
+    await this.lease?.update(this.o.value()).catch(logged(this.o.log, 'updating the host key failed; the next lease writes it'));
   }
 
   /**
@@ -103,7 +106,7 @@ export class Membership {
     const lease = this.current;
     this.current = undefined;
     if (lease) {
-      if (opts.revoke) await lease.revoke().catch(() => {});
+      if (opts.revoke) await lease.revoke().catch(logged(this.o.log, 'revoking the host lease failed; it expires by its TTL'));
       else lease.release();
     }
     await this.loop;

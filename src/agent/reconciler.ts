@@ -13,15 +13,17 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { NotFoundError } from '../sys/errors.js';
-import { K, parseReplicaJailName, type Assignment, type HostPlacements, type ObservedReplica } from '../cluster/model.js';
+import { parseReplicaJailName, type Assignment, type HostPlacements, type ObservedReplica } from '../cluster/model.js';
+import { K } from '../cluster/keys.js';
 import type { Store, StoreWatch } from '../cluster/store.js';
 import type { HostLease } from '../cluster/lease.js';
 import { HealthMonitor } from '../cluster/health.js';
 import { clusterDir } from '../cluster/config.js';
 import type { JailService, JailView } from '../jail/service.js';
-import { formatImageRef } from '../sys/names.js';
+import { formatImageRef, parseImageRef } from '../sys/names.js';
 import { readJson, writeJsonAtomic } from '../sys/fsutil.js';
-import { listImages } from '../storage/images/store.js';
+import { readImage } from '../storage/images/store.js';
+import { logged, logWarn } from '../sys/log.js';
 import { actionKey, afterFailure, coolingDown, jailRequest, pruneRetries, reconcile, type Action, type Retry } from './reconcile.js';
 
 export interface ReconcilerOptions {
@@ -32,13 +34,18 @@ export interface ReconcilerOptions {
   log: Logger;
   /** Makes NAME:TAG present locally (from a peer); resolves when it is. */
   pull: (image: string) => Promise<void>;
-  /** Backstop pass interval (default 2000 ms). */
+  /** Backstop pass interval (default BACKSTOP_MS): watches, finished actions and health changes drive passes. */
   intervalMs?: number;
+  /** Whether NAME:TAG is on this host (default: its image record exists). */
+  hasImage?: (image: string) => Promise<boolean>;
   /** Monotonic clock in ms for retry backoff (default performance.now). */
   now?: () => number;
 }
 
 type Phase = ObservedReplica['phase'];
+
+/** The reconciler's backstop pass (a jail that died between passes is seen by then at the latest). */
+export const BACKSTOP_MS = 5_000;
 
 export class Reconciler {
   private stopped = false;
@@ -60,6 +67,10 @@ export class Reconciler {
   private assignments: Assignment[] = [];
   /** The last sentence logged (to log only changes). */
   private said = '';
+  /** Images known to be here (an image does not leave while a replica names it: image rm refuses). */
+  private readonly present = new Set<string>();
+  /** A pass when the earliest failed action may be tried again. */
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ReconcilerOptions) {
     this.health = new HealthMonitor();
@@ -75,7 +86,7 @@ export class Reconciler {
     const tick = () => {
       if (this.stopped) return;
       this.kick();
-      this.timer = setTimeout(tick, this.o.intervalMs ?? 2000);
+      this.timer = setTimeout(tick, this.o.intervalMs ?? BACKSTOP_MS);
       this.timer.unref();
     };
     tick();
@@ -97,7 +108,7 @@ export class Reconciler {
         try {
           await this.pass();
         } catch (err) {
-          this.o.log.warn({ err: { message: (err as Error).message } }, 'reconcile pass failed; retrying');
+          logWarn(this.o.log, err, 'reconcile pass failed; the next change or the backstop pass retries');
         }
       } while (this.again && !this.stopped);
     })().finally(() => { this.running = undefined; });
@@ -107,7 +118,7 @@ export class Reconciler {
     const placed = await this.o.store.getJson<HostPlacements>(K.placement(this.o.host));
     this.assignments = placed?.assignments ?? [];
     const jails = await this.o.jails.list();
-    const images = new Set((await listImages(this.o.dataDir)).map((r) => formatImageRef(r)));
+    const images = await this.imagesPresent();
     this.forgetPhases(jails);
     const now = this.now();
     const inFlight = new Set(this.inFlight.keys());
@@ -124,7 +135,27 @@ export class Reconciler {
     this.said = actions.length > 0 ? sentence : '';
     for (const a of actions) this.launch(a);
     this.syncHealth(jails);
+    this.armRetry(now);
     await this.publish(jails);
+  }
+
+  /** The assigned images that are here: one record read per image not seen here before. */
+  private async imagesPresent(): Promise<Set<string>> {
+    const has = this.o.hasImage ?? (async (image: string) => (await readImage(this.o.dataDir, parseImageRef(image))) !== undefined);
+    for (const image of new Set(this.assignments.map((a) => formatImageRef(a.spec.image)))) {
+      if (!this.present.has(image) && (await has(image))) this.present.add(image);
+    }
+    return this.present;
+  }
+
+  /** A pass once the earliest cooldown is over (the backstop is slower than the first retries). */
+  private armRetry(now: number): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const until = Math.min(...[...this.retries.values()].map((r) => r.until));
+    if (!Number.isFinite(until) || this.stopped) return;
+    this.retryTimer = setTimeout(() => { this.retryTimer = undefined; this.kick(); }, Math.max(0, until - now) + 10);
+    this.retryTimer.unref();
   }
 
   private now(): number {
@@ -146,7 +177,7 @@ export class Reconciler {
         const now = this.now();
         const retry = afterFailure(this.retries.get(key), now);
         this.retries.set(key, retry);
-        this.o.log.warn({ action: a.kind, target: key, failures: retry.failures, err: { message: err.message } }, `reconcile action failed; retrying in ${(retry.until - now) / 1000} s at the earliest`);
+        logWarn(this.o.log, err, `reconcile action failed; retrying in ${(retry.until - now) / 1000} s at the earliest`, { action: a.kind, target: key, failures: retry.failures });
         if (a.kind !== 'pull') this.phases.set(key, { phase: 'failed', message: err.message });
         else for (const as of this.assignments) if (formatImageRef(as.spec.image) === a.image) this.phases.set(as.jail, { phase: 'failed', message: `pulling ${a.image}: ${err.message}` });
       })
@@ -162,6 +193,7 @@ export class Reconciler {
       case 'pull': {
         for (const as of this.assignments) if (formatImageRef(as.spec.image) === a.image) this.phases.set(as.jail, { phase: 'pulling', message: null });
         await this.o.pull(a.image);
+        this.present.add(a.image);
         return;
       }
       case 'create':
@@ -171,7 +203,7 @@ export class Reconciler {
         this.health.unwatch(j);
         this.healthy.delete(j);
         if (a.kind === 'replace') await this.removeJail(j);
-        else await this.o.jails.remove(j, { force: true }).catch(() => {}); // a half-made jail of a killed agent
+        else await this.removeJail(j); // a half-made jail of a killed agent, if any
         await this.o.jails.create(jailRequest(a.assignment));
         await this.setHash(j, a.assignment.specHash);
         this.phases.delete(j);
@@ -228,7 +260,9 @@ export class Reconciler {
     if (this.stopped) return;
     try {
       await this.publish(await this.o.jails.list());
-    } catch { /* the next pass writes it */ }
+    } catch (err) {
+      logWarn(this.o.log, err, 'publishing a health change failed; the next pass writes it');
+    }
   }
 
   /** Writes observed/<host>/<jail> for every managed jail (changes only) and deletes the rest. */
@@ -267,12 +301,13 @@ export class Reconciler {
       const text = JSON.stringify(comparable);
       if (this.written.get(jail) === text) continue;
       this.written.set(jail, text);
+      // a failed put is written again by the next pass (forgetting it marks it unwritten)
       ops.push(this.o.store.putJson(K.observed(this.o.host, jail), rec, lease.id).catch(() => this.written.delete(jail)));
     }
     for (const jail of [...this.written.keys()]) {
       if (want.has(jail)) continue;
       this.written.delete(jail);
-      ops.push(this.o.store.delete(K.observed(this.o.host, jail)).catch(() => {}));
+      ops.push(this.o.store.delete(K.observed(this.o.host, jail)).catch(logged(this.o.log, 'deleting an observed replica failed; it goes with the lease', 'warn', { jail })));
     }
     await Promise.all(ops);
   }
@@ -281,9 +316,10 @@ export class Reconciler {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.health.close();
-    await this.watch?.cancel().catch(() => {});
-    await this.running?.catch(() => {});
+    await this.watch?.cancel().catch(() => undefined); // a broken watch stream is gone already
+    await this.running; // a pass logs its own failure
     await Promise.allSettled([...this.inFlight.values()]);
   }
 }

@@ -9,8 +9,12 @@
  * (2 × TTL): `alive` turns false and onLost fires, so leadership built on it stops in time.
  */
 import type { Lease } from 'etcd3';
-import { hostKey } from './keys.js';
-import type { Store } from './store.js';
+import { K } from './keys.js';
+
+/** Where host leases come from: a client that keeps a lease alive (EtcdStore). */
+export interface LeaseSource {
+  leaseHandle(ttlSeconds: number): Lease;
+}
 
 export interface HostLeaseOptions {
   /** Host name; the key is hosts/NAME. */
@@ -45,7 +49,7 @@ export class HostLease {
 
   /** Listens before the grant: the etcd3 Lease starts keepalives the moment it is granted. */
   private constructor(private readonly lease: Lease, grantedAt: number, opts: HostLeaseOptions) {
-    this.key = hostKey(opts.name);
+    this.key = K.hostLive(opts.name);
     this.ttlSeconds = opts.ttlSeconds ?? DEFAULT_HOST_TTL_SECONDS;
     this.now = opts.now ?? (() => performance.now());
     this.untilMs = grantedAt + this.ttlSeconds * 1000;
@@ -82,18 +86,19 @@ export class HostLease {
   }
 
   /** Grants the lease and puts the host key on it; keepalive starts at once. */
-  static async acquire(store: Store, opts: HostLeaseOptions): Promise<HostLease> {
-    const key = hostKey(opts.name);
+  static async acquire(store: LeaseSource, opts: HostLeaseOptions): Promise<HostLease> {
+    const key = K.hostLive(opts.name);
     const now = opts.now ?? (() => performance.now());
     const grantedAt = now();
-    const lease = store.ns.lease(opts.ttlSeconds ?? DEFAULT_HOST_TTL_SECONDS);
+    const lease = store.leaseHandle(opts.ttlSeconds ?? DEFAULT_HOST_TTL_SECONDS);
     const held = new HostLease(lease, grantedAt, opts);
     try {
       held.idValue = String(await lease.grant());
       await lease.put(key).value(JSON.stringify(opts.value ?? {})).exec();
     } catch (e) {
       held.end('revoked');
-      await lease.revoke().catch(() => {});
+      await lease.revoke().catch(() => undefined); // etcd failed the grant or the put: there may be no lease to revoke
+
       throw e;
     }
     return held;
@@ -160,7 +165,7 @@ export class HostLease {
     if (this.stateValue !== 'alive') return;
     this.end('lost');
     // stop renewing: the holder has already acted on the loss; a new HostLease starts over
-    this.lease.revoke().catch(() => {});
+    this.lease.revoke().catch(() => undefined); // best effort: a lost lease is usually gone in etcd already
     for (const fn of this.lostHandlers.splice(0)) {
       try { fn(reason); } catch { /* a handler's failure must not stop the others */ }
     }

@@ -1,47 +1,8 @@
 /**
- * What the cluster keeps in etcd, as types and key names (relative to KEY_PREFIX, see keys.ts).
- *
- *   hosts/<host>                    HostLive      attached to the host's lease: exists = alive
- *   hostinfo/<host>                 HostInfo      no lease: the cluster knows the host while it is down
- *   hostctl/<host>                  HostControl   cordoned | draining, set by `host cordon|drain`
- *   subnets/<a.b.c.d>               host name     one jail subnet per host, allocated by txn
- *   stacks/<stack>                  StackRecord   what `apply` wrote (its services by name)
- *   services/<stack>/<service>      ServiceRecord the desired service (normalized spec + hash)
- *   placements/<host>               HostPlacements written by the leader only (guarded)
- *   observed/<host>/<jail>          ObservedReplica written by the host's agent, attached to its lease
- *   images/<name>/<tag>/<host>      ImageHolder   the host holds that image (attached to its lease)
- *   tokens/<id>                     JoinToken     single-use join tokens (etcd lease = expiry)
- *   removed/<host>                  {at}          a host taken out by `cluster remove`: it may not come back
- *   leader                          election (election.ts)
+ * The records the cluster keeps in etcd, as types. Where each lives: the key layout in keys.ts.
  */
 import type { ServiceSpec } from '../spec/types.js';
 import type { Capacity, HostState } from './scheduler-types.js';
-
-export const K = {
-  hostLive: (h: string) => `hosts/${h}`,
-  hostsLive: 'hosts/',
-  hostInfo: (h: string) => `hostinfo/${h}`,
-  hostsInfo: 'hostinfo/',
-  hostCtl: (h: string) => `hostctl/${h}`,
-  hostsCtl: 'hostctl/',
-  subnet: (net: string) => `subnets/${net}`,
-  subnets: 'subnets/',
-  stack: (s: string) => `stacks/${s}`,
-  stacks: 'stacks/',
-  service: (stack: string, svc: string) => `services/${stack}/${svc}`,
-  servicesOf: (stack: string) => `services/${stack}/`,
-  services: 'services/',
-  placement: (h: string) => `placements/${h}`,
-  placements: 'placements/',
-  observed: (h: string, jail: string) => `observed/${h}/${jail}`,
-  observedOf: (h: string) => `observed/${h}/`,
-  observedAll: 'observed/',
-  imageHolder: (name: string, tag: string, h: string) => `images/${name}/${tag}/${h}`,
-  imageHolders: (name: string, tag: string) => `images/${name}/${tag}/`,
-  images: 'images/',
-  token: (id: string) => `tokens/${id}`,
-  removed: (h: string) => `removed/${h}`,
-} as const;
 
 /** What a live agent publishes about its host (attached to its lease). */
 export interface HostLive {

@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { ServiceSpec, Stack } from '../spec/types.js';
-import { K, type Assignment, type HostPlacements, type ObservedReplica, type ServiceRecord, type StackRecord } from './model.js';
+import { type Assignment, type HostPlacements, type ObservedReplica, type ServiceRecord, type StackRecord } from './model.js';
+import { K } from './keys.js';
 import type { TxnWrite } from './store.js';
 import { UserError } from '../sys/errors.js';
 

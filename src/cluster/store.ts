@@ -1,12 +1,12 @@
 /**
- * A small typed wrapper over the `etcd3` client, working inside KEY_PREFIX ('/cellblock/'):
- * get/put/delete (strings and JSON), prefix reads with the revision they were read at, prefix
- * watches from a revision (read, then watch from revision+1: nothing is missed), and guarded
- * transactions. Revisions are etcd's int64s as decimal strings, as etcd3 hands them over.
+ * The cluster state's store: what every part of cellblock may do with etcd, as an interface.
+ * `EtcdStore` (etcd-store.ts) is the real one over the etcd3 client; `MemoryStore`
+ * (memory-store.ts) keeps the same semantics in memory (revisions, leases, guarded txns,
+ * watches delivered asynchronously) so cluster operations, joins and routes are unit-tested
+ * without etcd. Keys are relative to KEY_PREFIX (keys.ts); revisions are etcd's int64s as
+ * decimal strings.
  */
-import { noop } from 'cockatiel';
-import { Etcd3, type IOptions, type Namespace } from 'etcd3';
-import { KEY_PREFIX } from './keys.js';
+import { lastSegment } from './keys.js';
 
 export interface KeyValue {
   key: string;
@@ -45,160 +45,79 @@ export interface Guard {
   value: string | number;
 }
 
-/** One write of a guarded transaction. */
+/** One write of a transaction. */
 export type TxnWrite =
   | { put: string; value: string; lease?: string }
   | { delete: string };
 
-interface RawKv { key: Buffer; value: Buffer; create_revision: string; mod_revision: string; lease: string }
-
-function strip(key: Buffer | string): string {
-  const k = key.toString();
-  // watch events and range results are already relative to the namespace in etcd3
-  return k.startsWith(KEY_PREFIX) ? k.slice(KEY_PREFIX.length) : k;
+/** An etcd member as `member list` shows it. */
+export interface Member {
+  id: string;
+  /** '' while an added member has not started yet. */
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  learner: boolean;
 }
 
-function toKv(kv: RawKv): KeyValue {
-  return {
-    key: strip(kv.key),
-    value: kv.value.toString(),
-    createRevision: String(kv.create_revision),
-    modRevision: String(kv.mod_revision),
-    lease: String(kv.lease ?? '0'),
-  };
+/** A JSON value of a prefix read with its key. */
+export interface JsonEntry<T> {
+  key: string;
+  /** The key's last segment (the host of hosts/NAME, the service of services/STACK/NAME). */
+  name: string;
+  value: T;
 }
 
-export class Store {
-  /** The etcd3 namespace for KEY_PREFIX, for what this wrapper does not cover. */
-  readonly ns: Namespace;
-  private readonly watches = new Set<StoreWatch>();
-
-  constructor(readonly client: Etcd3) {
-    this.ns = client.namespace(KEY_PREFIX);
-  }
-
-  /** A client for etcd at endpoints (http://127.0.0.1:PORT, ...). */
-  static connect(endpoints: string | string[], options: Omit<IOptions, 'hosts'> = {}): Store {
-    // No per-host circuit breaker: etcd3's default opens after 3 failures and then refuses
-    // every call for 5 s, which would cost the host its lease over one refused request.
-    // With TLS, grpc-js would send the endpoint's IP address as the TLS server name, which Node
-    // warns about on every connection (DEP0123: an IP is no server name). Every cluster
-    // certificate carries DNS:localhost, so name that instead: the server must still present a
-    // certificate of the cluster CA, which signs only the cluster's own hosts.
-    const grpcOptions = options.credentials ? { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost', ...options.grpcOptions } : options.grpcOptions;
-    return new Store(new Etcd3({ dialTimeout: 3000, ...options, ...(grpcOptions ? { grpcOptions } : {}), hosts: endpoints, faultHandling: { host: () => noop, ...options.faultHandling } }));
-  }
-
-  async get(key: string): Promise<KeyValue | undefined> {
-    const res = await this.ns.get(key).exec();
-    const kv = res.kvs[0] as RawKv | undefined;
-    return kv ? toKv(kv) : undefined;
-  }
-
-  async getString(key: string): Promise<string | undefined> {
-    return (await this.get(key))?.value;
-  }
-
-  async getJson<T>(key: string): Promise<T | undefined> {
-    const kv = await this.get(key);
-    return kv === undefined ? undefined : (JSON.parse(kv.value) as T);
-  }
-
+export interface Store {
+  get(key: string): Promise<KeyValue | undefined>;
+  getString(key: string): Promise<string | undefined>;
+  getJson<T>(key: string): Promise<T | undefined>;
   /** Every key under prefix, sorted by key, and the revision they were read at. */
-  async getPrefix(prefix: string): Promise<PrefixRead> {
-    const res = await this.ns.getAll().prefix(prefix).sort('Key', 'Ascend').exec();
-    return { kvs: (res.kvs as RawKv[]).map(toKv), revision: String(res.header.revision) };
-  }
-
+  getPrefix(prefix: string): Promise<PrefixRead>;
+  /** The JSON values under prefix, sorted by key. */
+  listJson<T>(prefix: string): Promise<JsonEntry<T>[]>;
+  /** The JSON values under prefix by the last segment of their keys. */
+  mapJson<T>(prefix: string): Promise<Map<string, T>>;
   /** Puts value; resolves with the store's revision after the write. */
-  async put(key: string, value: string, lease?: string): Promise<string> {
-    const b = this.ns.put(key).value(value);
-    if (lease !== undefined) b.lease(lease);
-    return String((await b.exec()).header.revision);
-  }
-
-  async putJson(key: string, value: unknown, lease?: string): Promise<string> {
-    return this.put(key, JSON.stringify(value), lease);
-  }
-
+  put(key: string, value: string, lease?: string): Promise<string>;
+  putJson(key: string, value: unknown, lease?: string): Promise<string>;
   /** Deletes key; true if it existed. */
-  async delete(key: string): Promise<boolean> {
-    const res = await this.ns.delete().key(key).exec();
-    return Number(res.deleted) > 0;
-  }
-
-  async deletePrefix(prefix: string): Promise<number> {
-    return Number((await this.ns.delete().prefix(prefix).exec()).deleted);
-  }
-
-  /**
-   * Runs writes only if every guard holds, atomically. Resolves with whether they ran and
-   * the store's revision after the transaction.
-   */
-  async txn(guards: readonly Guard[], writes: readonly TxnWrite[]): Promise<{ succeeded: boolean; revision: string }> {
-    if (guards.length === 0) throw new Error('Store.txn: at least one guard is required');
-    let b = this.ns.if(guards[0]!.key, guards[0]!.target, guards[0]!.op, guards[0]!.value);
-    for (const g of guards.slice(1)) b = b.and(g.key, g.target, g.op, g.value);
-    const res = await b.then(...this.ops(writes)).commit();
-    return { succeeded: res.succeeded, revision: String(res.header.revision) };
-  }
-
-  private ops(writes: readonly TxnWrite[]) {
-    return writes.map((w) => {
-      if ('delete' in w) return this.ns.delete().key(w.delete);
-      const p = this.ns.put(w.put).value(w.value);
-      return w.lease !== undefined ? p.lease(w.lease) : p;
-    });
-  }
-
-  /** Runs writes atomically, unconditionally (one etcd transaction without compares). */
-  async batch(writes: readonly TxnWrite[]): Promise<{ revision: string }> {
-    // etcd3 builds a transaction from a compare; a key's version is never below 0
-    const res = await this.ns.if('leader', 'Version', '>', -1).then(...this.ops(writes)).commit();
-    return { revision: String(res.header.revision) };
-  }
-
+  delete(key: string): Promise<boolean>;
+  deletePrefix(prefix: string): Promise<number>;
+  /** Runs writes only if every guard holds, atomically. */
+  txn(guards: readonly Guard[], writes: readonly TxnWrite[]): Promise<{ succeeded: boolean; revision: string }>;
+  /** Runs writes atomically, unconditionally. */
+  batch(writes: readonly TxnWrite[]): Promise<{ revision: string }>;
   /**
    * Calls onEvent for every put and delete under prefix, from `fromRevision` if given (use a
    * PrefixRead's revision + 1), else from now. Resolves once the watch is established.
    */
-  async watchPrefix(prefix: string, onEvent: (e: WatchEvent) => void, opts: { fromRevision?: string } = {}): Promise<StoreWatch> {
-    return this.watch(this.ns.watch().prefix(prefix), onEvent, opts);
-  }
-
-  /** watchPrefix for one key. */
-  async watchKey(key: string, onEvent: (e: WatchEvent) => void, opts: { fromRevision?: string } = {}): Promise<StoreWatch> {
-    return this.watch(this.ns.watch().key(key), onEvent, opts);
-  }
-
-  private async watch(b: ReturnType<Namespace['watch']>, onEvent: (e: WatchEvent) => void, opts: { fromRevision?: string }): Promise<StoreWatch> {
-    if (opts.fromRevision !== undefined) b = b.startRevision(opts.fromRevision);
-    const w = await b.create();
-    const ev = (type: WatchEvent['type'], kv: RawKv): WatchEvent => ({
-      type,
-      key: strip(kv.key),
-      value: type === 'put' ? kv.value.toString() : '',
-      modRevision: String(kv.mod_revision),
-      createRevision: type === 'put' ? String(kv.create_revision) : '0',
-    });
-    w.on('put', (kv) => onEvent(ev('put', kv as RawKv)));
-    w.on('delete', (kv) => onEvent(ev('delete', kv as RawKv)));
-    const handle: StoreWatch = { cancel: async () => { this.watches.delete(handle); await w.cancel(); } };
-    this.watches.add(handle);
-    return handle;
-  }
-
-  /**
-   * Cancels the watches still open, then closes the client. (etcd3 re-establishes a watch
-   * whose stream broke, so one left open would keep the process alive after close.)
-   */
-  async close(): Promise<void> {
-    await Promise.all([...this.watches].map((w) => w.cancel().catch(() => {})));
-    this.client.close();
-  }
+  watchPrefix(prefix: string, onEvent: (e: WatchEvent) => void, opts?: { fromRevision?: string }): Promise<StoreWatch>;
+  watchKey(key: string, onEvent: (e: WatchEvent) => void, opts?: { fromRevision?: string }): Promise<StoreWatch>;
+  /** A lease of ttlSeconds that nobody keeps alive (join tokens): keys put on it go when it ends. */
+  grantLease(ttlSeconds: number): Promise<string>;
+  /** etcd's members (linearizable unless `fast`). */
+  members(opts?: { fast?: boolean }): Promise<Member[]>;
+  /** Adds a member as a learner (retrying while etcd calls the cluster unhealthy, up to 30 s); its id. */
+  addLearner(peerURL: string): Promise<string>;
+  /** Promotes a learner once it has caught up (retrying up to 60 s or until aborted). */
+  promoteLearner(id: string, signal?: AbortSignal): Promise<void>;
+  removeMember(id: string): Promise<void>;
+  /** Cancels the watches still open, then closes the client. */
+  close(): Promise<void>;
 }
 
 /** revision + 1, for watching right after a read. */
 export function nextRevision(revision: string): string {
   return (BigInt(revision) + 1n).toString();
+}
+
+/** A prefix read's values parsed as JSON, with their keys and last segments. */
+export function jsonEntries<T>(kvs: readonly { key: string; value: string }[]): JsonEntry<T>[] {
+  return kvs.map((kv) => ({ key: kv.key, name: lastSegment(kv.key), value: JSON.parse(kv.value) as T }));
+}
+
+/** The values of jsonEntries by name. */
+export function jsonByName<T>(kvs: readonly { key: string; value: string }[]): Map<string, T> {
+  return new Map(jsonEntries<T>(kvs).map((e) => [e.name, e.value]));
 }

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { LeaderLoop } from '../../src/agent/leader.js';
 import { LEADER_KEY } from '../../src/cluster/keys.js';
-import { K, type HostInfo, type HostLive, type HostPlacements, type ServiceRecord } from '../../src/cluster/model.js';
+import { type HostInfo, type HostLive, type HostPlacements, type ServiceRecord } from '../../src/cluster/model.js';
+import { K } from '../../src/cluster/keys.js';
 import type { ServiceSpec } from '../../src/spec/types.js';
 import { FakeLease, FakeStore, until } from './fake-store.js';
 

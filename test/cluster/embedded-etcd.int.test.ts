@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { EmbeddedEtcd } from '../../src/cluster/embedded-etcd.js';
-import { Store } from '../../src/cluster/store.js';
+import { EtcdStore } from '../../src/cluster/etcd-store.js';
 import { exec } from '../../src/sys/exec.js';
 import { testEtcd, type TestEtcd } from '../helpers/etcd.js';
 
@@ -61,7 +61,7 @@ test('etcd outlives the agent that started it; the next agent adopts it', async 
 });
 
 test('a restart after stop keeps the ports and the data', async () => {
-  const store = Store.connect(t.etcd.endpoint);
+  const store = EtcdStore.connect(t.etcd.endpoint);
   try {
     await store.put('probe', 'kept');
   } finally {
@@ -75,7 +75,7 @@ test('a restart after stop keeps the ports and the data', async () => {
   assert.equal(t.etcd.endpoint, endpoint);
   const cmdline = (await readFile(`/proc/${r.pid}/cmdline`, 'utf8')).split('\0');
   assert.equal(cmdline[cmdline.indexOf('--initial-cluster-state') + 1], 'existing');
-  const again = Store.connect(endpoint);
+  const again = EtcdStore.connect(endpoint);
   try {
     assert.equal(await again.getString('probe'), 'kept');
   } finally {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkMember, etcdArgv, etcdLayout, isEtcdFor, parseHealth } from '../../src/cluster/etcd.js';
-import { absoluteKey, hostKey, hostOfKey, KEY_PREFIX, LEADER_KEY } from '../../src/cluster/keys.js';
+import { absoluteKey, hostOfKey, K, KEY_PREFIX, LEADER_KEY } from '../../src/cluster/keys.js';
 import { leaderGuard } from '../../src/cluster/election.js';
 import { nextRevision } from '../../src/cluster/store.js';
 import { UserError } from '../../src/sys/errors.js';
@@ -66,11 +66,11 @@ test('health body of etcd 3.4', () => {
 
 test('keys: names are checked before they become keys', () => {
   assert.equal(KEY_PREFIX, '/cellblock/');
-  assert.equal(hostKey('web-1'), 'hosts/web-1');
-  assert.equal(absoluteKey(hostKey('web-1')), '/cellblock/hosts/web-1');
+  assert.equal(K.hostLive('web-1'), 'hosts/web-1');
+  assert.equal(absoluteKey(K.hostLive('web-1')), '/cellblock/hosts/web-1');
   assert.equal(absoluteKey(LEADER_KEY), '/cellblock/leader');
-  assert.throws(() => hostKey('a/b'), UserError);
-  assert.throws(() => hostKey(''), UserError);
+  assert.throws(() => K.hostLive('a/b'), UserError);
+  assert.throws(() => K.hostLive(''), UserError);
   assert.equal(hostOfKey('hosts/web-1'), 'web-1');
   assert.equal(hostOfKey('hosts/'), undefined);
   assert.equal(hostOfKey('hosts/a/b'), undefined);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { HostLease } from '../../src/cluster/lease.js';
-import type { Store } from '../../src/cluster/store.js';
+import type { LeaseSource } from '../../src/cluster/lease.js';
 
 /**
  * The arithmetic of "surely alive" against a scripted etcd3 Lease (events only): the real
@@ -24,7 +24,7 @@ class ScriptedLease extends EventEmitter {
 async function scripted(ttlSeconds = 3) {
   let clock = 1000;
   const lease = new ScriptedLease();
-  const store = { ns: { lease: () => lease } } as unknown as Store;
+  const store: LeaseSource = { leaseHandle: () => lease as never };
   const held = await HostLease.acquire(store, { name: 'h1', ttlSeconds, value: { a: 1 }, now: () => clock });
   return { held, lease, set: (t: number) => { clock = t; } };
 }

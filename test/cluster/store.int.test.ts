@@ -1,15 +1,22 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Election, leaderTxn, NotLeaderError } from '../../src/cluster/election.js';
-import { hostKey, LEADER_KEY } from '../../src/cluster/keys.js';
+import { K, LEADER_KEY } from '../../src/cluster/keys.js';
 import { HostLease } from '../../src/cluster/lease.js';
-import { nextRevision, Store, type WatchEvent } from '../../src/cluster/store.js';
+import { nextRevision, type WatchEvent } from '../../src/cluster/store.js';
+import { EtcdStore } from '../../src/cluster/etcd-store.js';
+import { Etcd3 } from 'etcd3';
+
+/** A plain etcd3 client (no namespace), for what the Store does not expose. */
+function raw(endpoint: string): Etcd3 {
+  return new Etcd3({ hosts: endpoint });
+}
 import { sleep, testEtcd, within, type TestEtcd } from '../helpers/etcd.js';
 
 let t: TestEtcd;
-const stores: Store[] = [];
+const stores: EtcdStore[] = [];
 /** A separate client per agent, as on separate hosts. */
-const client = () => { const s = Store.connect(t.etcd.endpoint); stores.push(s); return s; };
+const client = () => { const s = EtcdStore.connect(t.etcd.endpoint); stores.push(s); return s; };
 
 before(async () => {
   t = await testEtcd();
@@ -34,7 +41,9 @@ test('put, get, JSON, prefix reads, delete', async () => {
   assert.equal(await s.delete('t1/a'), true);
   assert.equal(await s.delete('t1/a'), false);
   // keys live under /cellblock/: a client without the namespace sees the full key
-  assert.equal((await s.client.get('/cellblock/t1/b').string()), '{"replicas":3,"hosts":["a","b"]}');
+  const plain = raw(t.etcd.endpoint);
+  assert.equal((await plain.get('/cellblock/t1/b').string()), '{"replicas":3,"hosts":["a","b"]}');
+  plain.close();
   assert.equal(await s.deletePrefix('t1/'), 1);
 });
 
@@ -63,8 +72,8 @@ test('host lease: kept alive past its TTL; expires after the holder stops, and a
   let lostB = '';
   b.onLost((why) => { lostB = why; });
   assert.equal(a.key, 'hosts/a');
-  assert.deepEqual(await observer.getJson(hostKey('a')), { cpus: 2 });
-  assert.equal((await observer.get(hostKey('a')))?.lease, a.id);
+  assert.deepEqual(await observer.getJson(K.hostLive('a')), { cpus: 2 });
+  assert.equal((await observer.get(K.hostLive('a')))?.lease, a.id);
   const deleted: { key: string; at: number }[] = [];
   const w = await observer.watchPrefix('hosts/', (e) => { if (e.type === 'delete') deleted.push({ key: e.key, at: Date.now() }); });
   try {
@@ -76,10 +85,10 @@ test('host lease: kept alive past its TTL; expires after the holder stops, and a
     assert.ok(after >= 1000 && after < 7000, `hosts/a deleted ${after} ms after keepalives stopped`);
     await sleep(1500); // b's lease has now lived well past its 2 s TTL on keepalives
     assert.equal(b.alive, true, lostB);
-    assert.ok(await observer.get(hostKey('b')));
+    assert.ok(await observer.get(K.hostLive('b')));
     assert.deepEqual(deleted.map((d) => d.key), ['hosts/a']);
     await b.revoke();
-    assert.equal(await observer.get(hostKey('b')), undefined);
+    assert.equal(await observer.get(K.hostLive('b')), undefined);
     assert.equal(lostB, '', 'revoke() is not a loss');
   } finally {
     await w.cancel();
@@ -133,7 +142,9 @@ test('a stale leader\'s guarded write is refused', async () => {
   const staleRev = ea.leaderRevision!;
   const bCampaign = eb.campaign();
   // a's lease ends without a knowing (expired while it was cut off): revoked behind its back
-  await sb.client.leaseClient.leaseRevoke({ ID: la.id });
+  const plain = raw(t.etcd.endpoint);
+  await plain.leaseClient.leaseRevoke({ ID: la.id });
+  plain.close();
   await within(5000, bCampaign, 'sb takes over');
   // the write a stale leader would send: refused by etcd, nothing written
   const res = await leaderTxn(sa, staleRev, [{ put: 'placements/db', value: 'stale' }]);

@@ -31,7 +31,7 @@ export function imageSnapshot(ref: ImageRef): SnapshotRef {
   return { dataset: imageDataset(ref), snapshot: IMAGE_SNAPSHOT };
 }
 
-function imagesDir(dataDir: string): string {
+export function imagesDir(dataDir: string): string {
   return join(dataDir, 'images');
 }
 

@@ -1,0 +1,87 @@
+/**
+ * Stacks as the agent serves them: apply, diff, delete and status over the cluster store.
+ * The pure parts (records, diff, writes, status) are cluster/stacks.ts; this adds the reads
+ * and the one check that needs the cluster: every image a stack names is on some host.
+ */
+import type { Logger } from 'pino';
+import { K } from '../../cluster/keys.js';
+import type { HostPlacements, ObservedReplica, ServiceRecord, StackRecord } from '../../cluster/model.js';
+import { applyWrites, checkStackName, diffStack, serviceRecords, serviceStatus, type ServiceDiff, type ServiceStatus } from '../../cluster/stacks.js';
+import type { Store } from '../../cluster/store.js';
+import type { Stack } from '../../spec/types.js';
+import { NotFoundError } from '../../sys/errors.js';
+import { formatImageRef, type ImageRef } from '../../sys/names.js';
+
+/** What stacks need of images: is one here, and who else holds it. */
+export interface ImageLookup {
+  /** Writes this host's holder keys now (an image built a moment ago counts). */
+  announce(): Promise<void>;
+  isLocal(ref: ImageRef): Promise<boolean>;
+  holders(ref: ImageRef): Promise<string[]>;
+}
+
+export interface ApplyResult {
+  stack: string;
+  diff: ServiceDiff[];
+  revision: string;
+  services: { service: string; specHash: string }[];
+}
+
+export interface StackServiceDeps {
+  store: Store;
+  images: ImageLookup;
+  log: Logger;
+  now?: () => Date;
+}
+
+export class StackService {
+  constructor(private readonly d: StackServiceDeps) {}
+
+  private async current(stack: string): Promise<ServiceRecord[]> {
+    return (await this.d.store.listJson<ServiceRecord>(K.servicesOf(stack))).map((e) => e.value);
+  }
+
+  async diff(name: string, stack: Stack): Promise<ServiceDiff[]> {
+    const stackName = checkStackName(name);
+    return diffStack(await this.current(stackName), serviceRecords(stackName, stack));
+  }
+
+  /** Writes the stack in one transaction, after checking that each image is on some host. */
+  async apply(name: string, file: string, stack: Stack): Promise<ApplyResult> {
+    const stackName = checkStackName(name);
+    const current = await this.current(stackName);
+    const next = serviceRecords(stackName, stack);
+    await this.d.images.announce();
+    for (const svc of next) {
+      const ref = svc.spec.image;
+      if (!(await this.d.images.isLocal(ref)) && (await this.d.images.holders(ref)).length === 0) {
+        throw new NotFoundError(`service ${svc.spec.name}: image ${formatImageRef(ref)} is on no host of the cluster`, `build it on one host first: cellblock image build ${formatImageRef(ref)} DIR (nothing was applied)`);
+      }
+    }
+    const diff = diffStack(current, next);
+    const at = (this.d.now?.() ?? new Date()).toISOString();
+    const r = await this.d.store.batch(applyWrites(stackName, file, current, next, at));
+    this.d.log.info({ stack: stackName, changes: diff.filter((x) => x.change !== 'none').map((x) => `${x.service}: ${x.change}`) }, 'stack applied');
+    return { stack: stackName, diff, revision: r.revision, services: next.map((s) => ({ service: s.spec.name, specHash: s.specHash })) };
+  }
+
+  async remove(name: string): Promise<{ stack: string; removed: string[] }> {
+    const stackName = checkStackName(name);
+    const rec = await this.d.store.getJson<StackRecord>(K.stack(stackName));
+    const current = await this.current(stackName);
+    if (!rec && current.length === 0) throw new NotFoundError(`no stack named ${stackName} in this cluster`, 'see the applied stacks with: cellblock status');
+    await this.d.store.batch([{ delete: K.stack(stackName) }, ...current.map((s) => ({ delete: K.service(stackName, s.spec.name) }))]);
+    this.d.log.info({ stack: stackName, removed: current.map((s) => s.spec.name) }, 'stack deleted');
+    return { stack: stackName, removed: current.map((s) => s.spec.name) };
+  }
+
+  async status(stack?: string): Promise<ServiceStatus[]> {
+    const s = this.d.store;
+    const [services, placements, observed] = await Promise.all([
+      s.listJson<ServiceRecord>(stack !== undefined ? K.servicesOf(checkStackName(stack)) : K.services),
+      s.listJson<HostPlacements>(K.placements),
+      s.listJson<ObservedReplica>(K.observedAll),
+    ]);
+    return serviceStatus(services.map((e) => e.value), placements.map((e) => e.value), observed.map((e) => e.value));
+  }
+}
