@@ -21,7 +21,7 @@ import type { Exec } from '../sys/exec.js';
 import { logError, logged } from '../sys/log.js';
 import { checkName } from '../sys/names.js';
 import { Revert } from '../sys/revert.js';
-import { checkAddress, checkEtcdPorts, checkPortsFree, defaultAdvertise } from './cluster-checks.js';
+import { checkAddress, checkPortsFree, defaultAdvertise } from './cluster-checks.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
 import type { ClusterSummary } from './services/hosts.js';
 import { issueToken, newClusterId, type JoinResponse } from './join.js';
@@ -217,7 +217,7 @@ export class ClusterOps {
       await etcd.stop();
       await etcd.wipe();
       if (cfg.role === 'member') {
-        if (learner) await checkEtcdPorts(cfg.address);
+        if (learner) await this.d.checkPorts(cfg.address, [ETCD_CLIENT_PORT, ETCD_PEER_PORT]);
         await etcd.configure({
           name: cfg.name, clientPort: ETCD_CLIENT_PORT, peerPort: ETCD_PEER_PORT,
           cluster: { address: cfg.address, initialCluster: initialCluster ?? '', initialState: state, clusterId: cfg.clusterId, tls: etcdTlsFiles(tlsDir(this.d.dataDir)) },
