@@ -1,0 +1,127 @@
+/**
+ * The stack and host services (agent/services/) on the in-memory store: what apply, diff,
+ * delete, status, host ls, cordon/drain/uncordon and cluster status read and write.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { StackService, type ImageLookup } from '../../src/agent/services/stacks.js';
+import { HostService } from '../../src/agent/services/hosts.js';
+import { K, LEADER_KEY } from '../../src/cluster/keys.js';
+import { MemoryStore } from '../../src/cluster/memory-store.js';
+import type { HostPlacements, ObservedReplica } from '../../src/cluster/model.js';
+import { serviceRecords } from '../../src/cluster/stacks.js';
+import type { ServiceSpec, Stack } from '../../src/spec/types.js';
+import { formatImageRef } from '../../src/sys/names.js';
+
+const log = pino({ level: 'silent' });
+
+function spec(name: string, o: Partial<ServiceSpec> = {}): ServiceSpec {
+  return { name, image: { name: 'site', tag: 'v1' }, replicas: 2, command: ['/bin/true'], env: {}, restart: 'always', ...o } as ServiceSpec;
+}
+const stackOf = (...s: ServiceSpec[]): Stack => ({ services: Object.fromEntries(s.map((x) => [x.name, x])) }) as Stack;
+
+function images(local: string[], elsewhere: Record<string, string[]> = {}): ImageLookup & { announced: number } {
+  const l = {
+    announced: 0,
+    announce: async () => { l.announced++; },
+    isLocal: async (ref: { name: string; tag: string }) => local.includes(formatImageRef(ref)),
+    holders: async (ref: { name: string; tag: string }) => elsewhere[formatImageRef(ref)] ?? [],
+  };
+  return l;
+}
+
+test('apply writes the stack and its services in one revision; diff and a second apply see them', async () => {
+  const store = new MemoryStore();
+  const img = images(['site:v1']);
+  const stacks = new StackService({ store, images: img, log, now: () => new Date('2026-12-07T00:00:00Z') });
+  const before = store.revision;
+  const r = await stacks.apply('web', 'web.yml', stackOf(spec('site'), spec('api', { replicas: 1 })));
+  assert.equal(BigInt(r.revision), BigInt(before) + 1n, 'one transaction');
+  assert.deepEqual(r.diff.map((d) => [d.service, d.change]), [['api', 'add'], ['site', 'add']]);
+  assert.equal(img.announced, 1, 'holders announced before the image check');
+  assert.deepEqual((await store.getJson<{ services: string[] }>(K.stack('web')))?.services.sort(), ['api', 'site']);
+  const scaled = await stacks.diff('web', stackOf(spec('site', { replicas: 3 })));
+  assert.deepEqual(scaled.map((d) => [d.service, d.change, d.details.join()]), [['api', 'remove', '1 replicas'], ['site', 'scale', 'replicas 2 -> 3']]);
+  const again = await stacks.apply('web', 'web.yml', stackOf(spec('site', { replicas: 3 })));
+  assert.deepEqual(again.diff.map((d) => d.change), ['remove', 'scale']);
+  assert.equal(await store.get(K.service('web', 'api')), undefined);
+});
+
+test('apply refuses an image on no host, naming the service and the fix, and writes nothing', async () => {
+  const store = new MemoryStore();
+  const stacks = new StackService({ store, images: images([], { 'site:v1': ['h2'] }), log });
+  await assert.rejects(stacks.apply('web', 'web.yml', stackOf(spec('site'), spec('db', { image: { name: 'pg', tag: '15' } }))),
+    (e: Error & { fix?: string }) => /service db: image pg:15 is on no host of the cluster/.test(e.message) && /cellblock image build pg:15 DIR \(nothing was applied\)/.test(e.fix ?? ''));
+  assert.equal((await store.getPrefix('')).kvs.length, 0);
+  // on another host is enough
+  await stacks.apply('web', 'web.yml', stackOf(spec('site')));
+  await assert.rejects(stacks.apply('Bad!', 'x.yml', stackOf(spec('site'))), /stack name/);
+});
+
+test('delete removes the stack and its services; an unknown stack is a not-found', async () => {
+  const store = new MemoryStore();
+  const stacks = new StackService({ store, images: images(['site:v1']), log });
+  await stacks.apply('web', 'web.yml', stackOf(spec('site'), spec('api')));
+  assert.deepEqual(await stacks.remove('web'), { stack: 'web', removed: ['api', 'site'] });
+  assert.equal((await store.getPrefix('services/')).kvs.length, 0);
+  await assert.rejects(stacks.remove('web'), /no stack named web in this cluster/);
+});
+
+test('status joins services, placements and observed replicas (one stack or all)', async () => {
+  const store = new MemoryStore();
+  const stacks = new StackService({ store, images: images(['site:v1']), log });
+  await stacks.apply('web', 'web.yml', stackOf(spec('site', { replicas: 1 })));
+  await stacks.apply('other', 'o.yml', stackOf(spec('x', { replicas: 1 })));
+  const [rec] = serviceRecords('web', stackOf(spec('site', { replicas: 1 })));
+  const p: HostPlacements = { host: 'h0', by: 'h0', at: 'now', assignments: [{ stack: 'web', service: 'site', replica: 0, jail: 'web.site.0', spec: rec!.spec, specHash: rec!.specHash }] };
+  await store.putJson(K.placement('h0'), p);
+  const o: ObservedReplica = { host: 'h0', jail: 'web.site.0', stack: 'web', service: 'site', replica: 0, specHash: rec!.specHash, phase: 'running', healthy: true, ip: '10.77.0.2', message: null, at: 'now' };
+  await store.putJson(K.observed('h0', 'web.site.0'), o);
+  const web = await stacks.status('web');
+  assert.equal(web.length, 1);
+  assert.deepEqual([web[0]!.service, web[0]!.ready, web[0]!.instances[0]!.host, web[0]!.instances[0]!.ip, web[0]!.instances[0]!.phase], ['site', 1, 'h0', '10.77.0.2', 'running']);
+  assert.equal((await stacks.status()).length, 2);
+});
+
+test('host rows: state by the scheduler\'s rule, leader, replicas and their reserved resources', async () => {
+  const store = new MemoryStore();
+  const hosts = new HostService(store, () => new Date('2026-12-07T00:00:00Z'));
+  const cap = { memoryBytes: 8 << 30, cpus: 2, jails: 250 };
+  for (const [i, name] of ['h0', 'h1', 'h2'].entries()) {
+    await store.putJson(K.hostInfo(name), { name, address: `10.9.0.${i + 1}`, apiPort: 7480, subnet: `10.77.${i}.0/24`, joinedAt: 'x' });
+  }
+  await store.putJson(K.hostLive('h0'), { name: 'h0', address: '10.9.0.1', apiPort: 7480, subnet: '10.77.0.0/24', capacity: cap, etcd: 'member', version: 'dev', startedAt: 'x' });
+  await store.putJson(K.hostLive('h1'), { name: 'h1', address: '10.9.0.2', apiPort: 7480, subnet: '10.77.1.0/24', capacity: cap, etcd: 'member', version: 'dev', startedAt: 'x' });
+  await store.put(LEADER_KEY, 'h1');
+  const s = spec('site', { memoryBytes: 256 << 20, cpus: 0.5 } as Partial<ServiceSpec>);
+  await store.putJson(K.placement('h1'), { host: 'h1', by: 'h1', at: 'x', assignments: [1, 2].map((n) => ({ stack: 'web', service: 'site', replica: n, jail: `web.site.${n}`, spec: s, specHash: 'h' })) });
+  assert.deepEqual(await hosts.control('h0', 'cordon'), { host: 'h0', state: 'cordoned' });
+  const rows = await hosts.rows();
+  assert.deepEqual(rows.map((r) => [r.name, r.state, r.leader, r.replicas, r.etcd]), [
+    ['h0', 'cordoned', false, 0, 'member'], ['h1', 'ready', true, 2, 'member'], ['h2', 'down', false, 0, 'unknown'],
+  ]);
+  assert.deepEqual(rows[1]!.usage, { memoryBytes: 512 << 20, cpus: 1 });
+  assert.equal(rows[2]!.address, '10.9.0.3', 'a down host keeps its address from hostinfo');
+  assert.deepEqual(await hosts.control('h0', 'uncordon'), { host: 'h0', state: 'ready' });
+  assert.equal(await store.get(K.hostCtl('h0')), undefined);
+  await assert.rejects(hosts.control('h9', 'drain'), /no host named h9/);
+  await assert.rejects(hosts.control('h0', 'reboot'), /no host action "reboot"/);
+  await assert.rejects(hosts.control('../x', 'drain'), /invalid host name/);
+});
+
+test('cluster status lists etcd members by name, and still shows hosts when etcd cannot list members', async () => {
+  const store = new MemoryStore();
+  const hosts = new HostService(store);
+  store.addMember('h1', '10.9.0.2');
+  store.addMember('h0', '10.9.0.1');
+  await store.putJson(K.hostInfo('h0'), { name: 'h0', address: '10.9.0.1', apiPort: 7480, subnet: '10.77.0.0/24', joinedAt: 'x' });
+  const summary = { clusterId: 'c0ffee000001', name: 'h0', role: 'member' as const, address: '10.9.0.1', apiPort: 7480 };
+  const st = await hosts.clusterStatus(summary);
+  assert.deepEqual(st.members.map((m) => m.name), ['h0', 'h1']);
+  assert.equal(st.hosts.length, 1);
+  store.failNext('members', new Error('etcdserver: no leader'));
+  const st2 = await hosts.clusterStatus(summary);
+  assert.deepEqual(st2.members, []);
+  assert.equal(st2.hosts.length, 1);
+});
