@@ -20,6 +20,8 @@ import { UserError } from '../sys/errors.js';
 import type { Exec } from '../sys/exec.js';
 import { logError, logged } from '../sys/log.js';
 import { checkName } from '../sys/names.js';
+import { parseSubnet } from '../jail/ipam.js';
+import { DEFAULT_CLUSTER_RANGE, parseRange, subnetKeyOf, type ClusterSettings } from '../cluster/subnets.js';
 import { Revert } from '../sys/revert.js';
 import { checkAddress, checkPortsFree, defaultAdvertise } from './cluster-checks.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
@@ -54,6 +56,12 @@ export interface OpsDeps {
   runtime: RuntimeControl;
   /** This host's jail subnet now. */
   subnet: () => Promise<string>;
+  /** The agent was started with --subnet: joins keep it instead of taking one from the cluster. */
+  subnetFixed: boolean;
+  /** Whether this host has jails (its subnet cannot change under them). */
+  hasJails: () => Promise<boolean>;
+  /** Changes this host's jail subnet (host.json, the bridge); only without jails. */
+  setSubnet: (cidr: string) => Promise<void>;
   etcd: () => EtcdControl;
   connect: (endpoints: string[], tls: TlsMaterial) => Store;
   checkPorts: (address: string, ports: readonly number[]) => Promise<void>;
@@ -70,7 +78,7 @@ export interface OpsDeps {
 }
 
 /** The real dependencies, for the agent. */
-export function realOpsDeps(o: Pick<OpsDeps, 'dataDir' | 'exec' | 'log' | 'runtime' | 'subnet' | 'clearRoutes'>): OpsDeps {
+export function realOpsDeps(o: Pick<OpsDeps, 'dataDir' | 'exec' | 'log' | 'runtime' | 'subnet' | 'subnetFixed' | 'hasJails' | 'setSubnet' | 'clearRoutes'>): OpsDeps {
   return {
     ...o,
     etcd: () => new EmbeddedEtcd({ dataDir: o.dataDir }),
@@ -84,8 +92,16 @@ export function realOpsDeps(o: Pick<OpsDeps, 'dataDir' | 'exec' | 'log' | 'runti
   };
 }
 
-export interface InitOptions { advertise?: string; name?: string; apiPort?: number; joinPort?: number }
-export interface JoinOptions { address: string; token: string; advertise?: string; name?: string; joinPort?: number; apiPort?: number }
+export interface InitOptions {
+  advertise?: string; name?: string; apiPort?: number; joinPort?: number;
+  /** The range joining hosts get their jail subnets from (default 10.77.0.0/16). */
+  range?: string;
+}
+export interface JoinOptions {
+  address: string; token: string; advertise?: string; name?: string; joinPort?: number; apiPort?: number;
+  /** Keep this jail subnet instead of taking the next free one of the cluster's range. */
+  subnet?: string;
+}
 
 export class ClusterOps {
   private busy: string | undefined;
@@ -155,6 +171,7 @@ export class ClusterOps {
     const subnet = await this.d.subnet();
     const address = checkAddress('--advertise', o.advertise ?? this.d.advertise(subnet));
     const name = checkName('host', o.name ?? this.rt.name);
+    const range = parseRange('--range', o.range ?? DEFAULT_CLUSTER_RANGE).cidr;
     await this.refuseIfStacks();
     const clusterId = newClusterId();
     const cfg: ClusterConfig = {
@@ -166,7 +183,9 @@ export class ClusterOps {
     await this.d.pki.createCa(this.d.exec, dir, clusterId);
     await this.d.pki.issueHostCert(this.d.exec, dir, { host: name, addresses: [address] });
     await this.switchTo(revert, cfg, `${name}=https://${urlHost(address)}:${ETCD_PEER_PORT}`, 'new');
-    this.d.log.info({ clusterId, name, address }, 'cluster initialised: this host is its first etcd member');
+    const settings: ClusterSettings = { jailRange: range };
+    await this.rt.store.putJson(K.settings, settings);
+    this.d.log.info({ clusterId, name, address, range }, 'cluster initialised: this host is its first etcd member');
     return this.summary();
   }
 
@@ -181,6 +200,12 @@ export class ClusterOps {
     const address = checkAddress('--advertise', o.advertise ?? this.d.advertise(subnet));
     const name = checkName('host', o.name ?? this.rt.name);
     const tok = parseToken(o.token);
+    const wanted = o.subnet !== undefined ? parseSubnet('--subnet', o.subnet).cidr : undefined;
+    // a subnet that cannot change (jails use it, or the agent was started with --subnet) is kept
+    const keep = wanted ?? (this.d.subnetFixed || (await this.d.hasJails()) ? subnet : undefined);
+    if (wanted !== undefined && wanted !== subnet && (await this.d.hasJails())) {
+      throw new UserError(`--subnet ${wanted}: this host's jails use ${subnet}`, `join with --subnet ${subnet}, or remove the jails first`);
+    }
     await this.refuseIfStacks();
     const joinPort = o.joinPort ?? DEFAULT_JOIN_PORT;
     const apiPort = o.apiPort ?? DEFAULT_API_PORT;
@@ -189,16 +214,33 @@ export class ClusterOps {
     const dir = await this.freshTlsDir(revert);
     const csr = await this.d.pki.createKeyAndCsr(this.d.exec, dir, name);
     const ca = await this.d.fetchPeerCa(server, joinPort, tok.caFpPrefix);
-    const resp = await this.d.postJoin(server, joinPort, ca, { token: o.token, name, address, subnet, csr });
+    const resp = await this.d.postJoin(server, joinPort, ca, { token: o.token, name, address, ...(keep !== undefined ? { subnet: keep } : {}), csr });
     await this.d.pki.writeHostCert(dir, { ca: resp.ca, cert: resp.cert });
     if (resp.caKey) await writeFile(tlsPaths(dir).caKey, resp.caKey, { mode: 0o600 });
+    // from here the cluster has changed for us: the undos give back what it reserved
+    const own = `https://${urlHost(address)}:${ETCD_CLIENT_PORT}`;
+    const others = resp.endpoints.filter((u) => u !== own);
+    const members = this.d.connect(others, await this.d.pki.readTls(dir));
+    revert.add('close the client of the other members', () => members.close());
+    revert.add(`give back jail subnet ${resp.subnet}`, async () => {
+      const key = K.subnet(subnetKeyOf(resp.subnet));
+      await members.txn([{ key, target: 'Value', op: '==', value: name }], [{ delete: key }]);
+    });
+    // the learner this host was added as does not count towards the quorum: removing it
+    // always works, and a failed join must not leave it behind
+    if (resp.memberId) revert.add('remove the learner this host was added as', () => members.removeMember(resp.memberId!));
+    if (resp.subnet !== subnet) {
+      await this.d.setSubnet(resp.subnet);
+      revert.add(`put the jail subnet back to ${subnet}`, () => this.d.setSubnet(subnet));
+      this.d.log.info({ from: subnet, to: resp.subnet }, 'this host\'s jail subnet is now the one the cluster handed out');
+    }
     const cfg: ClusterConfig = {
       clusterId: resp.clusterId, name, address, apiPort, joinPort,
       role: resp.role, endpoints: resp.endpoints, joinedAt: new Date().toISOString(),
     };
-    const own = `https://${urlHost(address)}:${ETCD_CLIENT_PORT}`;
-    await this.switchTo(revert, cfg, resp.initialCluster, 'existing', resp.memberId ? { memberId: resp.memberId, endpoints: resp.endpoints.filter((u) => u !== own) } : undefined);
-    this.d.log.info({ clusterId: resp.clusterId, name, role: resp.role }, 'joined the cluster');
+    await this.switchTo(revert, cfg, resp.initialCluster, 'existing', resp.memberId ? { memberId: resp.memberId, store: members } : undefined);
+    await members.close().catch(logged(this.d.log, 'closing the client of the other members failed; nothing else uses it'));
+    this.d.log.info({ clusterId: resp.clusterId, name, role: resp.role, subnet: resp.subnet }, 'joined the cluster');
     return { ...this.summary(), members: resp.endpoints.length };
   }
 
@@ -207,9 +249,8 @@ export class ClusterOps {
    * new runtime. Undos (newest first): the learner is removed, then the host goes back to a
    * single host.
    */
-  private async switchTo(revert: Revert, cfg: ClusterConfig, initialCluster: string | null, state: 'new' | 'existing', learner?: { memberId: string; endpoints: string[] }): Promise<void> {
+  private async switchTo(revert: Revert, cfg: ClusterConfig, initialCluster: string | null, state: 'new' | 'existing', learner?: { memberId: string; store: Store }): Promise<void> {
     const single = this.rt.name;
-    const members = learner ? this.d.connect(learner.endpoints, await this.d.pki.readTls(tlsDir(this.d.dataDir))) : undefined;
     try {
       await this.d.runtime.stop({ revoke: true, stopEtcd: true });
       revert.add('go back to a single host', () => this.resetToSingle(single));
@@ -222,14 +263,12 @@ export class ClusterOps {
           name: cfg.name, clientPort: ETCD_CLIENT_PORT, peerPort: ETCD_PEER_PORT,
           cluster: { address: cfg.address, initialCluster: initialCluster ?? '', initialState: state, clusterId: cfg.clusterId, tls: etcdTlsFiles(tlsDir(this.d.dataDir)) },
         });
-        if (learner && members) {
-          // the learner this host was added as does not count towards the quorum: removing it
-          // always works, and a failed join must not leave it behind
-          revert.add('remove the learner this host was added as', () => members.removeMember(learner.memberId));
+        if (learner) {
+          // promoted once it has caught up; only then does it count towards the quorum
           const stopPromoting = new AbortController();
           await Promise.all([
             etcd.ensureRunning().catch((e: unknown) => { stopPromoting.abort(); throw e; }),
-            members.promoteLearner(learner.memberId, stopPromoting.signal),
+            learner.store.promoteLearner(learner.memberId, stopPromoting.signal),
           ]);
         }
       }
@@ -238,8 +277,6 @@ export class ClusterOps {
     } catch (e) {
       logError(this.d.log, e, 'could not start in the cluster; undoing the change (back to a single host)');
       throw e;
-    } finally {
-      await members?.close().catch(logged(this.d.log, 'closing the client of the other members failed; nothing else uses it'));
     }
   }
 

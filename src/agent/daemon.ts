@@ -9,7 +9,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Exec } from '../sys/exec.js';
-import { UserError } from '../sys/errors.js';
+import { NotSupportedError, UserError } from '../sys/errors.js';
 import type { JailService } from '../jail/service.js';
 import { createApiServer, type ExtraRoutes } from '../api/server.js';
 import { clearStaleSocket, ensureRunDir, listenOnSocket, pidFilePath, socketPath } from '../api/socket.js';
@@ -97,7 +97,15 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       apiServer: (tls) => createApiServer(service, log.child({ component: 'api-tcp' }), { version: o.version, tls, extra: routes() }),
       ...(o.ttlSeconds ? { ttlSeconds: o.ttlSeconds } : {}),
     });
-    const ops = new ClusterOps(realOpsDeps({ dataDir: o.dataDir, exec: o.exec, log: clusterLog, runtime: c, subnet, clearRoutes: () => clearRoutes(o.exec, clusterLog) }));
+    const ops = new ClusterOps(realOpsDeps({
+      dataDir: o.dataDir, exec: o.exec, log: clusterLog, runtime: c, subnet, clearRoutes: () => clearRoutes(o.exec, clusterLog),
+      subnetFixed: o.subnet !== undefined,
+      hasJails: async () => (await service.list()).length > 0,
+      setSubnet: async (cidr) => {
+        if (!service.changeSubnet) throw new NotSupportedError('changing the jail subnet', 'this jail service cannot; join with --subnet');
+        await service.changeSubnet(cidr);
+      },
+    }));
     extra = clusterRoutes({ runtime: () => c.current(), ops });
     cluster = c;
   }

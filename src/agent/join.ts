@@ -21,12 +21,15 @@ import { caFingerprint } from '../cluster/pki.js';
 import { UserError } from '../sys/errors.js';
 import type { Exec } from '../sys/exec.js';
 import { checkName } from '../sys/names.js';
+import { parseSubnet } from '../jail/ipam.js';
+import { DEFAULT_CLUSTER_RANGE, HOST_PREFIX, nextFreeSubnet, overlaps, subnetKeyOf, type ClusterSettings } from '../cluster/subnets.js';
 
 export const joinRequestSchema = z.strictObject({
   token: z.string(),
   name: z.string(),
   address: z.string(),
-  subnet: z.string(),
+  /** The jail subnet the host wants (it has jails, or was told one); absent: the cluster hands one out. */
+  subnet: z.string().optional(),
   csr: z.string().max(16 * 1024),
 });
 export type JoinRequest = z.infer<typeof joinRequestSchema>;
@@ -42,6 +45,8 @@ export interface JoinResponse {
   initialCluster: string | null;
   /** The new member's etcd id: it starts as a learner and is promoted once it has caught up. */
   memberId: string | null;
+  /** The joining host's jail subnet: the one it asked for, or the next free one of the cluster range. */
+  subnet: string;
   /** Client URLs of the etcd members. */
   endpoints: string[];
 }
@@ -86,15 +91,21 @@ export async function handleJoin(o: JoinServiceOptions, raw: unknown): Promise<J
   if (Date.parse(rec.expiresAt) < Date.now() || !checkSecret(tok.secret, rec.secretSha256)) throw badToken();
   const existing = await o.store.getJson<HostInfo>(K.hostInfo(name));
   if (existing) throw new UserError(`a host named ${name} is already in the cluster (at ${existing.address})`, `join with another --name, or remove the old one first: cellblock cluster remove ${name}`);
-  const net = req.subnet.split('/')[0]!;
-  const owner = await o.store.getString(K.subnet(net));
-  if (owner !== undefined) throw new UserError(`jail subnet ${req.subnet} is already used by host ${owner}`, 'start the joining host\'s agent with --subnet 10.77.N.0/24 for an N no other host uses (before it has jails), then join again with a fresh token');
+  const subnet = await subnetFor(o.store, req.subnet);
+  const net = subnetKeyOf(subnet);
 
   // single use: only the request that deletes the key unchanged goes on (after the checks
-  // above, so a refused join does not use the token up)
+  // above, so a refused join does not use the token up); the subnet is reserved in the same
+  // transaction, so two joins at once cannot get the same one
   // (a host of a name that was removed before may join again: its tombstone goes with the token)
-  const used = await o.store.txn([{ key: K.token(tok.id), target: 'Mod', op: '==', value: kv.modRevision }], [{ delete: K.token(tok.id) }, { delete: K.removed(name) }]);
-  if (!used.succeeded) throw badToken();
+  const used = await o.store.txn(
+    [{ key: K.token(tok.id), target: 'Mod', op: '==', value: kv.modRevision }, { key: K.subnet(net), target: 'Create', op: '==', value: 0 }],
+    [{ delete: K.token(tok.id) }, { delete: K.removed(name) }, { put: K.subnet(net), value: name }],
+  );
+  if (!used.succeeded) {
+    if (!(await o.store.get(K.token(tok.id)))) throw badToken();
+    throw new UserError(`jail subnet ${subnet} was taken by another host joining at the same moment`, 'join again (the token was not used)');
+  }
 
   const members = await o.store.members();
   const started = members.filter((m) => m.name !== '');
@@ -116,7 +127,22 @@ export async function handleJoin(o: JoinServiceOptions, raw: unknown): Promise<J
     endpoints.push(`https://${urlHost(req.address)}:${ETCD_CLIENT_PORT}`);
   }
   o.log.info({ host: name, address: req.address, role }, 'a host joined the cluster');
-  return { clusterId: o.clusterId, ca, cert, caKey, role, initialCluster, memberId, endpoints };
+  return { clusterId: o.clusterId, ca, cert, caKey, role, initialCluster, memberId, subnet, endpoints };
+}
+
+/** The subnet a joining host gets: the one it asks for if no host overlaps it, else the next free /24 of the range. */
+async function subnetFor(store: Store, wanted: string | undefined): Promise<string> {
+  const [infos, keys, settings] = await Promise.all([store.listJson<HostInfo>(K.hostsInfo), store.getPrefix(K.subnets), store.getJson<ClusterSettings>(K.settings)]);
+  const taken = [...infos.map((e) => e.value.subnet), ...keys.kvs.map((kv) => `${kv.key.slice(K.subnets.length)}/${HOST_PREFIX}`)];
+  if (wanted === undefined) return nextFreeSubnet(settings?.jailRange ?? DEFAULT_CLUSTER_RANGE, taken);
+  const w = parseSubnet('--subnet', wanted);
+  const owners = new Map([...infos.map((e) => [e.value.subnet, e.value.name] as const), ...keys.kvs.map((kv) => [`${kv.key.slice(K.subnets.length)}/${HOST_PREFIX}`, kv.value] as const)]);
+  for (const [cidr, owner] of owners) {
+    if (overlaps(parseSubnet('subnet', cidr), w)) {
+      throw new UserError(`jail subnet ${w.cidr} is already used by host ${owner} (${cidr})`, 'join without --subnet (the cluster hands out a free one; the host must have no jails yet), or pick one no other host uses');
+    }
+  }
+  return w.cidr;
 }
 
 /** A stored token record, or undefined when it is not one (a damaged key counts as no token). */

@@ -104,4 +104,6 @@ export interface JailService {
   exec(name: string, req: ExecRequest): Promise<ExecOutput>;
   /** Log lines as text ("<time> <stream> <line>\n"), following new ones with `follow`. */
   logs(name: string, req: LogsRequest): Promise<Readable>;
+  /** Changes this host's jail subnet; refused while the host has jails (optional: test doubles lack it). */
+  changeSubnet?(cidr: string): Promise<void>;
 }

@@ -31,6 +31,11 @@ class Rig {
   failEtcdStart: Error | undefined;
   failRuntimeStartWithConfig: Error | undefined;
   joinReply: Partial<JoinResponse> = {};
+  subnet = '10.77.0.0/24';
+  subnetFixed = false;
+  jails = 0;
+  /** The join bodies sent. */
+  readonly posted: Record<string, unknown>[] = [];
 
   constructor(readonly dataDir: string, readonly name = 'h1') {}
 
@@ -58,7 +63,10 @@ class Rig {
   deps(): OpsDeps {
     return {
       dataDir: this.dataDir, exec: async () => { throw new Error('no commands in this test'); }, log, runtime: this.runtime,
-      subnet: async () => '10.77.0.0/24',
+      subnet: async () => this.subnet,
+      subnetFixed: this.subnetFixed,
+      hasJails: async () => this.jails > 0,
+      setSubnet: async (cidr) => { this.events.push(`subnet ${cidr}`); this.subnet = cidr; },
       etcd: () => this.etcd,
       connect: () => this.members,
       checkPorts: async () => { this.events.push('ports checked'); },
@@ -72,9 +80,13 @@ class Rig {
       },
       fetchPeerCa: async () => 'CA',
       postJoin: async (_a, _p, _ca, body) => {
-        this.events.push(`join posted as ${(body as { name: string }).name}`);
+        const b = body as { name: string; subnet?: string };
+        this.events.push(`join posted as ${b.name}`);
+        this.posted.push(b);
+        const subnet = b.subnet ?? '10.77.1.0/24';
+        await this.members.put(K.subnet(subnet.split('/')[0]!), b.name);
         const memberId = await this.members.addLearner('https://10.9.0.2:2380');
-        return { clusterId: 'c0ffee000001', ca: 'CA', cert: 'CERT', caKey: null, role: 'member', initialCluster: 'h0=https://10.9.0.1:2380,h1=https://10.9.0.2:2380', memberId, endpoints: ['https://10.9.0.1:2379', 'https://10.9.0.2:2379'], ...this.joinReply };
+        return { clusterId: 'c0ffee000001', ca: 'CA', cert: 'CERT', caKey: null, role: 'member', initialCluster: 'h0=https://10.9.0.1:2380,h1=https://10.9.0.2:2380', memberId, subnet, endpoints: ['https://10.9.0.1:2379', 'https://10.9.0.2:2379'], ...this.joinReply };
       },
       clearRoutes: async () => { this.events.push('routes cleared'); },
       freePorts: async () => [40001, 40002],
@@ -98,14 +110,17 @@ test('a join whose etcd member does not start removes its learner and goes back 
   try {
     r.failEtcdStart = new Error('etcd exited: bind: address already in use');
     await assert.rejects(ops.join({ address: '10.9.0.1', token }), /etcd exited: bind/);
-    // the learner it was added as is gone; the one member stays
+    // the learner it was added as is gone; the one member stays; the subnet it got is free again
     assert.deepEqual((await r.members.members()).map((m) => m.name), ['h0']);
+    assert.equal(await r.members.get(K.subnet('10.77.1.0')), undefined);
+    assert.equal(r.subnet, '10.77.0.0/24', 'its own subnet back');
     assert.deepEqual(r.events, [
-      'ports checked', 'join posted as h1', 'host cert written',
+      'ports checked', 'join posted as h1', 'host cert written', 'subnet 10.77.1.0/24',
       // the etcd ports again, once the runtime has let go of them
       'runtime stop revoke +etcd', 'etcd stop', 'etcd wipe', 'ports checked', 'etcd configure h1 existing', 'etcd start',
       // undone newest first: the learner, then back to a single host
       'runtime stop +etcd', 'routes cleared', 'etcd stop', 'etcd wipe', 'etcd configure h1 single', 'runtime start single',
+      'subnet 10.77.0.0/24',
     ]);
     assert.equal(await exists(clusterConfigPath(r.dataDir)), false);
     assert.equal(await exists(tlsDir(r.dataDir)), false);
@@ -121,7 +136,7 @@ test('a join whose runtime fails to start in the cluster is undone the same way'
     r.failRuntimeStartWithConfig = new Error('cannot listen for the agent API');
     await assert.rejects(ops.join({ address: '10.9.0.1', token }), /cannot listen/);
     assert.deepEqual((await r.members.members()).map((m) => m.name), ['h0']);
-    assert.equal(r.events.at(-1), 'runtime start single');
+    assert.equal(r.events.at(-2), 'runtime start single');
     assert.ok(r.events.includes('runtime start member'));
     assert.equal(await exists(clusterConfigPath(r.dataDir)), false);
   } finally {
@@ -141,6 +156,51 @@ test('a join that succeeds promotes its learner and starts in the cluster', asyn
     assert.equal(r.events.at(-1), 'runtime start member');
     // and now it is in a cluster: a second join or init is refused, changing nothing
     await assert.rejects(ops.init({}), /already in cluster c0ffee000001 as h1/);
+  } finally {
+    await done();
+  }
+});
+
+test('a host without jails takes the subnet the cluster hands out; one with jails, or started with --subnet, keeps its own', async () => {
+  const { r, ops, done } = await rig();
+  try {
+    await ops.join({ address: '10.9.0.1', token });
+    assert.equal(r.posted[0]!.subnet, undefined, 'asks for none');
+    assert.equal(r.subnet, '10.77.1.0/24');
+  } finally {
+    await done();
+  }
+  for (const setup of [(x: Rig) => { x.jails = 2; }, (x: Rig) => { x.subnetFixed = true; }]) {
+    const t = await rig();
+    try {
+      setup(t.r);
+      t.r.subnet = '10.77.9.0/24';
+      await new ClusterOps(t.r.deps()).join({ address: '10.9.0.1', token });
+      assert.equal(t.r.posted[0]!.subnet, '10.77.9.0/24');
+      assert.equal(t.r.events.some((e) => e.startsWith('subnet ')), false, 'no subnet change');
+    } finally {
+      await t.done();
+    }
+  }
+  const t = await rig();
+  try {
+    t.r.jails = 1;
+    await assert.rejects(t.ops.join({ address: '10.9.0.1', token, subnet: '10.77.5.0/24' }), /--subnet 10\.77\.5\.0\/24: this host's jails use 10\.77\.0\.0\/24/);
+    await assert.rejects(t.ops.join({ address: '10.9.0.1', token, subnet: '10.77.5.1/24' }), /host bits set/);
+    assert.deepEqual(t.r.events, []);
+  } finally {
+    await t.done();
+  }
+});
+
+test('init keeps the cluster range for the joins to come; a bad range changes nothing', async () => {
+  const { r, ops, done } = await rig();
+  try {
+    await assert.rejects(ops.init({ advertise: '10.9.0.2', range: '10.77.0.0/25' }), /smaller than one host's \/24/);
+    await assert.rejects(ops.init({ advertise: '10.9.0.2', range: 'ten' }), /--range/);
+    assert.deepEqual(r.events, []);
+    await ops.init({ advertise: '10.9.0.2', range: '10.80.0.0/20' });
+    assert.deepEqual(await r.store.getJson(K.settings), { jailRange: '10.80.0.0/20' });
   } finally {
     await done();
   }

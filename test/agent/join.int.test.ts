@@ -107,3 +107,27 @@ test('with three members, the next host joins as a client of theirs', async () =
     await f.done();
   }
 });
+
+test('a host that asks for no subnet gets the lowest free /24 of the cluster range, reserved with the token', async () => {
+  const f = await fixture();
+  try {
+    await f.store.putJson(K.settings, { jailRange: '10.80.0.0/22' });
+    await f.store.putJson(K.hostInfo('h0'), { name: 'h0', address: '10.9.0.1', apiPort: 7480, subnet: '10.80.0.0/24', joinedAt: 'x' });
+    await f.store.put(K.subnet('10.80.1.0'), 'h5');
+    const join1 = await handleJoin(f.o, { token: (await issueToken(f.store, f.ca, 60)).token, name: 'h1', address: '10.9.0.2', csr: f.csr });
+    assert.equal(join1.subnet, '10.80.2.0/24');
+    assert.equal(await f.store.getString(K.subnet('10.80.2.0')), 'h1');
+    f.store.memberList.at(-1)!.name = 'h1'; // its etcd started
+    const join2 = await handleJoin(f.o, { token: (await issueToken(f.store, f.ca, 60)).token, name: 'h2', address: '10.9.0.3', csr: f.csr });
+    assert.equal(join2.subnet, '10.80.3.0/24');
+    f.store.memberList.at(-1)!.name = 'h2';
+    const t3 = (await issueToken(f.store, f.ca, 60)).token;
+    await assert.rejects(handleJoin(f.o, { token: t3, name: 'h3', address: '10.9.0.4', csr: f.csr }), /every \/24 of the cluster range 10\.80\.0\.0\/22 is taken/);
+    // asking for one that overlaps a host's is refused, naming that host; the token stays usable
+    await assert.rejects(handleJoin(f.o, { token: t3, name: 'h3', address: '10.9.0.4', subnet: '10.80.0.0/16', csr: f.csr }), /already used by host h0 \(10\.80\.0\.0\/24\)/);
+    const join3 = await handleJoin(f.o, { token: t3, name: 'h3', address: '10.9.0.4', subnet: '10.90.0.0/24', csr: f.csr });
+    assert.equal(join3.subnet, '10.90.0.0/24');
+  } finally {
+    await f.done();
+  }
+});

@@ -1,0 +1,47 @@
+/**
+ * Jail subnets handed out by the cluster: `cluster init --range` (default 10.77.0.0/16) fixes
+ * the range; each joining host gets the lowest /24 of it that no host holds (subnets/<net> in
+ * etcd), unless it asks for one of its own. Pure: the caller reads and writes the keys.
+ */
+import { UserError } from '../sys/errors.js';
+import { formatIPv4, parseSubnet, type Subnet } from '../jail/ipam.js';
+
+export const DEFAULT_CLUSTER_RANGE = '10.77.0.0/16';
+/** The size of each host's jail subnet: 253 jails. */
+export const HOST_PREFIX = 24;
+
+/** Cluster-wide settings kept under K.settings. */
+export interface ClusterSettings {
+  /** The range jail subnets are handed out from. */
+  jailRange: string;
+}
+
+/** A cluster range: a network of /8 to /24 (a /24 holds one host). */
+export function parseRange(field: string, cidr: string): Subnet {
+  const r = parseSubnet(field, cidr);
+  if (r.prefix > HOST_PREFIX) throw new UserError(`${field}: ${cidr} is smaller than one host's /${HOST_PREFIX}`, 'give a range of /24 or larger, e.g. 10.77.0.0/16 (256 hosts)');
+  return r;
+}
+
+/** The network address of a subnet key (subnets/<net>): '10.77.3.0' for '10.77.3.0/24'. */
+export const subnetKeyOf = (cidr: string): string => cidr.split('/')[0]!;
+
+/** True when the two subnets share an address. */
+export function overlaps(a: Subnet, b: Subnet): boolean {
+  return a.network <= b.broadcast && b.network <= a.broadcast;
+}
+
+/**
+ * The lowest /24 of range that overlaps none of `taken` (CIDRs of the hosts' subnets), or a
+ * UserError when the range is full.
+ */
+export function nextFreeSubnet(range: string, taken: readonly string[]): string {
+  const r = parseRange('cluster range', range);
+  const used = taken.map((t) => parseSubnet('subnet', t));
+  const step = 2 ** (32 - HOST_PREFIX);
+  for (let net = r.network; net + step - 1 <= r.broadcast; net += step) {
+    const cand = parseSubnet('subnet', `${formatIPv4(net)}/${HOST_PREFIX}`);
+    if (!used.some((u) => overlaps(u, cand))) return cand.cidr;
+  }
+  throw new UserError(`every /${HOST_PREFIX} of the cluster range ${r.cidr} is taken (${used.length} hosts)`, 'remove hosts that are gone (cellblock cluster remove NAME), or join with --subnet CIDR outside the range');
+}
