@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { Exec } from '../sys/exec.js';
 import type { HostInfo } from '../cluster/model.js';
+import { logged } from '../sys/log.js';
 
 /** The rtnetlink protocol number of cellblock's routes (unassigned by iproute2's rt_protos). */
 export const ROUTE_PROTO = '77';
@@ -55,7 +56,7 @@ export class RouteSync {
       await this.exec(routeReplaceArgv(r));
       this.log.info({ subnet: r.subnet, via: r.via }, 'route to another host\'s jails');
     }
-    for (const s of remove) await this.exec(routeDelArgv(s)).catch(() => {});
+    for (const s of remove) await this.exec(routeDelArgv(s)).catch(logged(this.log, 'removing a route to a host that left failed; the next sync tries again', 'warn', { subnet: s }));
   }
 
   /** Removes every route cellblock made (leaving a cluster). */

@@ -90,7 +90,8 @@ export class Election {
     await this.watch?.cancel();
     this.watch = undefined;
     if (ours !== undefined) {
-      await this.store.txn([{ key: LEADER_KEY, target: 'Create', op: '==', value: ours }], [{ delete: LEADER_KEY }]).catch(() => {});
+      // best effort: the key is on our lease and goes with it if etcd cannot be reached now
+      await this.store.txn([{ key: LEADER_KEY, target: 'Create', op: '==', value: ours }], [{ delete: LEADER_KEY }]).catch(() => undefined);
     }
   }
 

@@ -28,7 +28,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A process that exists and is not a zombie (an adopted etcd's parent may never reap it). */
 async function pidAlive(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ''); // no such process: not alive
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   return state !== '' && state !== 'Z' && state !== 'X';
 }
@@ -83,9 +83,9 @@ export class EmbeddedEtcd {
 
   /** PID of our etcd if the PID file names a live etcd on our data dir, else undefined. */
   async pid(): Promise<number | undefined> {
-    const n = parseInt((await readFile(this.layout.pidFile, 'utf8').catch(() => '')).trim(), 10);
+    const n = parseInt((await readFile(this.layout.pidFile, 'utf8').catch(() => '')).trim(), 10); // no pid file: not running
     if (!Number.isInteger(n) || n <= 0 || !(await pidAlive(n))) return undefined;
-    const cmdline = await readFile(`/proc/${n}/cmdline`, 'utf8').catch(() => '');
+    const cmdline = await readFile(`/proc/${n}/cmdline`, 'utf8').catch(() => ''); // gone since: not ours
     return isEtcdFor(cmdline, this.layout.dataDir) ? n : undefined;
   }
 
@@ -180,7 +180,7 @@ export class EmbeddedEtcd {
 
   /** The last error-ish log lines, for error messages. */
   private async logTail(): Promise<string> {
-    const lines = (await readFile(this.layout.log, 'utf8').catch(() => '')).trim().split('\n');
+    const lines = (await readFile(this.layout.log, 'utf8').catch(() => '')).trim().split('\n'); // no log yet: nothing to add
     const bad = lines.filter((s) => /"level":"(error|fatal|panic)"/.test(s));
     return (bad.length ? bad : lines).slice(-3).join('\n') || '(empty log)';
   }
@@ -197,7 +197,7 @@ export class EmbeddedEtcd {
     const deadline = Date.now() + timeoutMs;
     while ((await pidAlive(pid)) && Date.now() < deadline) await sleep(25);
     if (await pidAlive(pid)) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      try { process.kill(pid, 'SIGKILL'); } catch { /* exited on its own meanwhile: nothing to kill */ }
       const hard = Date.now() + 5000;
       while ((await pidAlive(pid)) && Date.now() < hard) await sleep(10);
     }
