@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import type { CliDeps } from '../../context.js';
 import { contextFrom } from '../../context.js';
 import { printResult } from '../../output.js';
 import { byteProgress, type Progress } from '../../progress.js';
