@@ -21,7 +21,10 @@ import { issueToken } from './join.js';
 import { jsonByName } from './leader.js';
 
 export function clusterServices(rt: ClusterRuntime, ops: ClusterOps): ClusterServices {
-  const images = () => rt.images ?? (() => { throw new UnavailableError('the agent is starting its cluster side', 'try again in a few seconds'); })();
+  const images = () => {
+    if (!rt.images) throw new UnavailableError('the agent is starting its cluster side', 'try again in a few seconds');
+    return rt.images;
+  };
   const hosts = hostApi(rt);
   return { hosts, cluster: clusterApi(rt, ops, hosts), stacks: stackApi(rt, images), images: imageApi(rt, images) };
 }
@@ -166,6 +169,7 @@ function imageApi(rt: ClusterRuntime, images: Images): ImageApi {
           r = { ...(await peer.call('imagePull', { params: ref })), host: h.name, error: null };
         } catch (err) {
           // reported to the caller as this host's line; the host pulls it by itself when a replica needs it
+          logWarn(rt.log, err, 'a host did not pull the pushed image', { host: h.name, image });
           r = { image, host: h.name, from: null, since: null, bytes: 0, seconds: 0, error: (err as Error).message };
         }
         on.onHost?.(r);

@@ -16,7 +16,7 @@ export function stackName(file: string | undefined, name: string | undefined): s
   const base = basename(file).replace(/\.(ya?ml)$/i, '');
   try {
     return checkStackName(base);
-  } catch {
+  } catch { // checkStackName's message names the flag --name; this one says where the name came from
     throw new UserError(`the stack's name would be ${JSON.stringify(base)} (from the file name), which is not a valid stack name`, 'pass --name NAME: 1-63 lowercase letters, digits, "_" or "-"');
   }
 }
