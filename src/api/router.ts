@@ -110,6 +110,8 @@ export function parseWith<S extends z.ZodType>(route: string, part: 'body' | 'qu
       fix ??= `send ${at} as ${want}`;
     } else {
       problems.push(`${at}: ${issue.message}`);
+      const own = issue.code === 'custom' ? (issue.params as { fix?: unknown } | undefined)?.fix : undefined;
+      if (typeof own === 'string') fix ??= own;
     }
   }
   throw new RequestError(400, `${route} request is invalid at ${problems.join('; ')}`, fix ?? 'client and agent may be of different cellblock versions');

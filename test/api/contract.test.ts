@@ -49,7 +49,7 @@ const BAD: Record<RouteName, Bad[]> = {
   ],
   stackApply: [{ path: '/v1/stacks/s', body: { file: 's.yml' }, at: 'body.text', says: /missing \(expected a string\)/ }, { path: '/v1/stacks/s', body: { file: 's.yml', text: 7 }, at: 'body.text' }],
   stackDelete: [{ path: '/v1/stacks/S', at: 'params.name' }],
-  status: [{ path: '/v1/status?stak=web', at: 'query', says: /unknown query parameter "stak"/ }],
+  status: [{ path: '/v1/status?stak=web', at: 'query', says: /unknown query parameter "stak"/ }, { path: '/v1/status?stack=a.b', at: 'query.stack', says: /invalid stack name "a.b"/ }],
   imageStream: [{ path: '/v1/images/site/v1/stream', body: { have: 'site:v0' }, at: 'body.have', says: /expected an array/ }, { path: '/v1/images/site/v1/stream', body: {}, at: 'body.have' }],
   imagePull: [{ path: '/v1/images/site/V1/pull', body: {}, at: 'params.tag', says: /invalid tag name "V1"/ }],
   imagePush: [{ path: '/v1/images/Site/v1/push', body: {}, at: 'params.name' }, { path: '/v1/images/site/v1/push', body: { to: ['h1'] }, at: 'body', says: /unknown field "to"/ }],

@@ -4,7 +4,6 @@
  * `stack.yml:LINE:COL path: problem; fix` lines, whoever sent it.
  */
 import type { ClusterHandlers } from '../../api/handlers.js';
-import { checkStackName } from '../../cluster/stacks.js';
 import { parseStack } from '../../spec/parse.js';
 import type { StackApi } from './services.js';
 
@@ -15,6 +14,6 @@ export function stackHandlers(stacks: StackApi): Routes {
     stackDiff: ({ params, body }) => stacks.diff(params.name, parseStack(body.text, body.file)),
     stackApply: ({ params, body }) => stacks.apply(params.name, body.file, parseStack(body.text, body.file)),
     stackDelete: ({ params }) => stacks.remove(params.name),
-    status: ({ query }) => stacks.status(query.stack === undefined ? undefined : checkStackName(query.stack)),
+    status: ({ query }) => stacks.status(query.stack),
   };
 }

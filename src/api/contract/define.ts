@@ -54,6 +54,17 @@ export const flag = z.enum(['1', 'true', 'yes', '', '0', 'false', 'no'], { error
 /** A whole number >= 0 in a query. */
 export const wholeNumber = z.string().regex(/^\d{1,9}$/, { error: 'expected a whole number >= 0' }).transform(Number);
 
+/** A string checked by a name checker (src/sys/names.ts) inside a schema: its message becomes the issue's. */
+export const checked = (check: ParamCheck) => z.string().transform((v, ctx) => {
+  try {
+    return check(v);
+  } catch (e) {
+    const fix = (e as { fix?: unknown }).fix;
+    ctx.addIssue({ code: 'custom', message: e instanceof Error ? e.message : String(e), ...(typeof fix === 'string' ? { params: { fix } } : {}) });
+    return z.NEVER;
+  }
+});
+
 export const port = z.number().int().min(1).max(65535);
 
 /** The path pattern's parameter names, as a type: '/v1/x/:a/:b' -> 'a' | 'b'. */

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { checkStackName } from '../../cluster/stacks.js';
 import { MAX_STACK_BYTES } from '../../spec/parse.js';
-import { noQuery, route } from './define.js';
+import { checked, noQuery, route } from './define.js';
 
 /** The stack file as the user wrote it: `file` names it in error messages (stack.yml:3:5 ...). */
 export const stackText = z.strictObject({ file: z.string().min(1).max(4096), text: z.string().max(MAX_STACK_BYTES) });
@@ -54,5 +54,5 @@ export const STACK_ROUTES = {
   stackDiff: route({ method: 'POST', path: '/v1/stacks/:name/diff', params: stack, query: noQuery, body: stackText, reply: z.array(serviceDiff), doc: '`{file, text}` -> `ServiceDiff[]`' }),
   stackApply: route({ method: 'PUT', path: '/v1/stacks/:name', params: stack, query: noQuery, body: stackText, reply: applyResult, doc: '`{file, text}` (apply) -> `{stack, diff, revision, services}`' }),
   stackDelete: route({ method: 'DELETE', path: '/v1/stacks/:name', params: stack, query: noQuery, body: null, reply: deleteResult, doc: '`{stack, removed}`' }),
-  status: route({ method: 'GET', path: '/v1/status', params: {}, query: z.strictObject({ stack: z.string().optional() }), body: null, reply: z.array(serviceStatus), doc: '`?stack=NAME` -> `ServiceStatus[]`' }),
+  status: route({ method: 'GET', path: '/v1/status', params: {}, query: z.strictObject({ stack: checked(checkStackName).optional() }), body: null, reply: z.array(serviceStatus), doc: '`?stack=NAME` -> `ServiceStatus[]`' }),
 };
