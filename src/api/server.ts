@@ -68,7 +68,7 @@ export function createApiServer(service: JailService, log: Logger, opts: ApiServ
     const body = m.def.body === null ? undefined : parseWith(m.name, 'body', m.def.body, (await readJsonBody(req, limit)) ?? {});
     const input = { params, query, body };
     if (m.def.stream) {
-      await stream(m.name, m.def.stream, handler, input, res);
+      await stream(m.def.stream, handler, input, res);
       return;
     }
     const reply = await handler(input);
@@ -85,7 +85,7 @@ export function createApiServer(service: JailService, log: Logger, opts: ApiServ
     logError(log, err, 'bug: a reply does not match the API contract; sent anyway', { route: name });
   }
 
-  async function stream(name: RouteName, kind: keyof typeof STREAM_TYPES, handler: AnyHandler, input: Parameters<AnyHandler>[0], res: ServerResponse): Promise<void> {
+  async function stream(kind: keyof typeof STREAM_TYPES, handler: AnyHandler, input: Parameters<AnyHandler>[0], res: ServerResponse): Promise<void> {
     const abort = new AbortController();
     streams.add(abort);
     res.on('close', () => { streams.delete(abort); abort.abort(); });
@@ -104,7 +104,6 @@ export function createApiServer(service: JailService, log: Logger, opts: ApiServ
       streams.delete(abort);
       throw e;
     }
-    void name;
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
