@@ -4,7 +4,10 @@
 // client; a stack with an error comes back exactly as `cellblock stack validate` prints it.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exec } from '../../src/sys/exec.js';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ROUTES, type RouteName } from '../../src/api/contract.js';
@@ -123,6 +126,17 @@ describe('the API contract', () => {
       const got = await h.client().call(name, { params: { name: 'stack' }, body: { file: 'stack.yml', text } }).then(() => assert.fail('refused'), (e: unknown) => e);
       assert.equal(formatError(got).text, formatError(local).text);
       assert.match(formatError(got).text, /\n {2}stack\.yml:4:15 services\.web\.replicas: [^\n]+\n {2}stack\.yml:6:5 services\.web\.colour: unknown field; [^\n]*allowed fields: /);
+    }
+    // and byte for byte what the CLI prints for stack validate on that file
+    const dir = await mkdtemp(join(tmpdir(), 'cellblock-contract-stack-'));
+    try {
+      const file = join(dir, 'stack.yml');
+      await writeFile(file, text);
+      const v = await exec([process.execPath, `${ROOT}bin/cellblock`, 'stack', 'validate', '-f', file], { cwd: ROOT, timeoutMs: 30_000, okCodes: [1] });
+      const got = await h.client().call('stackApply', { params: { name: 'stack' }, body: { file, text } }).then(() => assert.fail('refused'), (e: unknown) => e);
+      assert.equal(v.stderr, formatError(got).text + '\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
     const r = await raw(h.socket, 'PUT', '/v1/stacks/stack', { file: 'stack.yml', text: 'services: [' });
     assert.equal(r.status, 400);
