@@ -84,6 +84,22 @@ describe('the API contract', () => {
     });
   }
 
+  test('every route refuses an unknown query parameter, and an unknown body field by name', async () => {
+    for (const [name, def] of Object.entries(ROUTES)) {
+      const path = def.path.replace(/:[a-z]+/g, 'a1');
+      const q = await raw(h.socket, def.method, `${path}?zzz=1`, def.body ? {} : undefined);
+      assert.equal(q.status, 400, `${name}: ${q.text}`);
+      assert.match(q.json.error.message, new RegExp(`^${name} request is invalid at query: unknown query parameter "zzz"`));
+      if (!def.body) continue;
+      const b = await raw(h.socket, def.method, path, { zzz: 1 });
+      assert.equal(b.status, 400, `${name}: ${b.text}`);
+      assert.match(b.json.error.message, new RegExp(`^${name} request is invalid at body: unknown field "zzz"`));
+      assert.match(b.json.error.fix, /remove it/);
+    }
+    assert.deepEqual(fake.calls, []);
+    assert.deepEqual(h.fake.calls, []);
+  });
+
   test('every route has validation cases', () => {
     assert.deepEqual(Object.keys(BAD).sort(), Object.keys(ROUTES).sort());
   });
