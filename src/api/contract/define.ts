@@ -67,5 +67,3 @@ export const checked = (check: ParamCheck) => z.string().transform((v, ctx) => {
 
 export const port = z.number().int().min(1).max(65535);
 
-/** The path pattern's parameter names, as a type: '/v1/x/:a/:b' -> 'a' | 'b'. */
-export type PathParams<P extends string> = P extends `${string}:${infer A}/${infer R}` ? A | PathParams<`/${R}`> : P extends `${string}:${infer A}` ? A : never;
