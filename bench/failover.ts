@@ -60,10 +60,7 @@ import { HEALTH_DEFAULTS } from '../src/spec/types.js';
 import { STARTUP_INTERVAL_MS } from '../src/cluster/health.js';
 import { listImages } from '../src/storage/images/store.js';
 import { formatImageRef } from '../src/sys/names.js';
-import type { ServiceStatus, ReplicaStatus } from '../src/cluster/stacks.js';
-import type { HostRow } from '../src/agent/cluster-api.js';
-import type { ClusterStatusView } from '../src/cli/commands/cluster/status.js';
-import type { JailView } from '../src/jail/service.js';
+import type { ClusterStatus, HostRow, JailView, ReplicaStatus, ServiceStatus } from '../src/api/contract.js';
 import { median, round, table, verdict } from './lib.js';
 import { until as untilEvery } from '../test/helpers/until.js';
 import { clusterReport, hostCli } from '../test/helpers/cluster-hosts.js';
@@ -281,7 +278,7 @@ export async function benchFailover(opts: FailoverOptions = {}): Promise<Failove
     const index = (host: string) => Number(host.slice(1));
     const cli = (i: number, args: string[]) => hostCli(hosts, i, args);
     const api = hosts.map((h) => ApiClient.forDataDir(h.dataDir));
-    const status = async (i: number) => (await api[i]!.call<ServiceStatus[]>('GET', `/v1/status?stack=${STACK}`))[0];
+    const status = async (i: number) => (await api[i]!.call('status', { query: { stack: STACK } }))[0];
     const everything = () => clusterReport(hosts);
     /** One healthy replica per host and every host's jails exactly its placements. */
     const converged = async (from: number) => {
@@ -302,7 +299,7 @@ export async function benchFailover(opts: FailoverOptions = {}): Promise<Failove
       await cli(i, ['cluster', 'join', net.hosts[0]!.address, '--token', token, '--advertise', net.hosts[i]!.address, '--name', name(i)]);
     }
     await until('three members and three ready hosts', async () => {
-      const v = await api[2]!.call<ClusterStatusView>('GET', '/v1/cluster');
+      const v = await api[2]!.call('clusterStatus');
       return v.members.filter((m) => m.name).length === 3 && v.hosts.filter((h) => h.state === 'ready').length === 3 && v.leader ? v : undefined;
     }, 60_000, everything);
     progress(`image build ${IMAGE}; apply ${STACK} (3 replicas, default health timing)`);
@@ -334,7 +331,7 @@ export async function benchFailover(opts: FailoverOptions = {}): Promise<Failove
     /** The etcd raft leader's member name, asked of host i's member (best effort). */
     const etcdLeader = async (i: number): Promise<string | null> => {
       try {
-        const v = await api[i]!.call<ClusterStatusView>('GET', '/v1/cluster');
+        const v = await api[i]!.call('clusterStatus');
         const me = v.members.find((m) => m.name === name(i));
         const tls = join(hosts[i]!.dataDir, 'cluster', 'tls');
         const base = ['etcdctl', '--endpoints', me!.clientURLs[0]!, '--cacert', join(tls, 'ca.crt'), '--cert', join(tls, 'host.crt'), '--key', join(tls, 'host.key'), '--command-timeout=3s', '-w', 'json'];
@@ -355,7 +352,7 @@ export async function benchFailover(opts: FailoverOptions = {}): Promise<Failove
     for (let k = 0; k < rounds; k++) {
       const before = await until('one healthy replica per host', () => converged(0), CONVERGE_LIMIT_MS, everything);
       const cs = await until('a leader', async () => {
-        const v = await api[0]!.call<ClusterStatusView>('GET', '/v1/cluster');
+        const v = await api[0]!.call('clusterStatus');
         return v.leader ? v : undefined;
       }, 30_000);
       const leader = cs.leader!;
@@ -387,7 +384,7 @@ export async function benchFailover(opts: FailoverOptions = {}): Promise<Failove
           const [h, s] = await Promise.all([cli(obs, ['--json', 'host', 'ls']), cli(obs, ['--json', 'status', '--stack', STACK])]);
           return { hosts: JSON.parse(h) as HostRow[], status: JSON.parse(s) as ServiceStatus[] };
         }
-        const [h, s] = await Promise.all([api[obs]!.call<HostRow[]>('GET', '/v1/hosts'), api[obs]!.call<ServiceStatus[]>('GET', `/v1/status?stack=${STACK}`)]);
+        const [h, s] = await Promise.all([api[obs]!.call('hostList'), api[obs]!.call('status', { query: { stack: STACK } })]);
         return { hosts: h, status: s };
       };
 

@@ -27,7 +27,7 @@ import { checkAddress, checkPortsFree, defaultAdvertise } from './cluster-checks
 import type { ClusterRuntime } from './cluster-runtime.js';
 import type { ClusterSummary } from './services/hosts.js';
 import { issueToken, newClusterId, type JoinResponse } from './join.js';
-import { postJoin } from './join-client.js';
+import { postJoin } from '../api/peer.js';
 
 export { checkEtcdPorts, checkPortsFree, defaultAdvertise } from './cluster-checks.js';
 export type { ClusterSummary } from './services/hosts.js';

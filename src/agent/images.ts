@@ -14,8 +14,8 @@ import { type HostLive, type ImageHolder } from '../cluster/model.js';
 import { K } from '../cluster/keys.js';
 import type { HostLease } from '../cluster/lease.js';
 import type { Store } from '../cluster/store.js';
-import { peerJson, peerRequest, readBody, type TlsMaterial } from '../api/peer.js';
-import { errorFromHttp } from '../api/errors.js';
+import { ApiClient } from '../api/client.js';
+import type { TlsMaterial } from '../api/peer.js';
 import { openPool, DEFAULT_POOL } from '../storage/pools.js';
 import { exportImage, importImage } from '../storage/images/transfer.js';
 import { getImage, imagesDir, listImages, readImage, type ImageRecord } from '../storage/images/store.js';
@@ -155,12 +155,7 @@ export class ImageService {
     for (const source of sources) {
       const peer = liveHosts.get(source)!;
       try {
-        const res = await peerRequest(tls, { name: source, address: peer.address, apiPort: peer.apiPort }, 'POST', `/v1/images/${ref.name}/${ref.tag}/stream`, { body: { have }, timeoutMs: 30_000 });
-        if (res.statusCode !== 200) {
-          const text = await readBody(res);
-          let body: unknown; try { body = JSON.parse(text); } catch { body = text; }
-          throw errorFromHttp(res.statusCode ?? 500, body);
-        }
+        const res = await ApiClient.forPeer(tls, { name: source, address: peer.address, apiPort: peer.apiPort }).stream('imageStream', { params: ref, body: { have } }, { timeoutMs: 30_000 });
         const driver = await openPool({ exec: this.o.exec, dataDir: this.o.dataDir }, DEFAULT_POOL, { create: true });
         let bytes = 0;
         let since: string | null = null;
@@ -213,7 +208,7 @@ export class ImageService {
     const hosts = await Promise.all(live.map(async (h): Promise<HostPull> => {
       let r: HostPull;
       try {
-        const res = await peerJson<PullResult>(tls!, { name: h.name, address: h.address, apiPort: h.apiPort }, 'POST', `/v1/images/${ref.name}/${ref.tag}/pull`, { timeoutMs: 600_000 });
+        const res = await ApiClient.forPeer(tls!, { name: h.name, address: h.address, apiPort: h.apiPort }, { timeoutMs: 600_000 }).call('imagePull', { params: ref });
         r = { ...res, host: h.name, error: null };
       } catch (err) {
         logWarn(this.o.log, err, 'a host failed to pull a pushed image', { image, host: h.name });

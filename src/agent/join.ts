@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { joinListenerRequest, type JoinListenerReply } from '../api/contract.js';
 import type { Logger } from 'pino';
 import { MAX_ETCD_MEMBERS, ETCD_CLIENT_PORT, ETCD_PEER_PORT } from '../cluster/config.js';
 import { urlHost } from '../cluster/etcd.js';
@@ -24,32 +25,10 @@ import { checkName } from '../sys/names.js';
 import { parseSubnet } from '../jail/ipam.js';
 import { DEFAULT_CLUSTER_RANGE, HOST_PREFIX, nextFreeSubnet, overlaps, subnetKeyOf, type ClusterSettings } from '../cluster/subnets.js';
 
-export const joinRequestSchema = z.strictObject({
-  token: z.string(),
-  name: z.string(),
-  address: z.string(),
-  /** The jail subnet the host wants (it has jails, or was told one); absent: the cluster hands one out. */
-  subnet: z.string().optional(),
-  csr: z.string().max(16 * 1024),
-});
+/** The join listener's request and answer, declared once in the API contract. */
+export const joinRequestSchema = joinListenerRequest;
 export type JoinRequest = z.infer<typeof joinRequestSchema>;
-
-export interface JoinResponse {
-  clusterId: string;
-  ca: string;
-  cert: string;
-  /** The CA key, for etcd members (any member can then sign joins). */
-  caKey: string | null;
-  role: 'member' | 'client';
-  /** etcd --initial-cluster for a new member. */
-  initialCluster: string | null;
-  /** The new member's etcd id: it starts as a learner and is promoted once it has caught up. */
-  memberId: string | null;
-  /** The joining host's jail subnet: the one it asked for, or the next free one of the cluster range. */
-  subnet: string;
-  /** Client URLs of the etcd members. */
-  endpoints: string[];
-}
+export type JoinResponse = JoinListenerReply;
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 900;
 

@@ -1,21 +1,20 @@
 /**
- * The CLI's side of the agent API: one method per route over the unix socket, typed results,
- * and errors turned back into the classes the agent threw (errors.ts). It is a JailService
- * itself, so commands can be written against the contract.
+ * The typed client of the agent API: `call('routeName', {params, query, body})`, typed from
+ * the contract, over any transport (this host's unix socket, another host's mutual TLS).
+ * Errors come back as the classes the agent threw (errors.ts). It is a JailService itself, so
+ * commands can be written against that contract.
  */
-import { request, type IncomingMessage } from 'node:http';
-import { peerRequest, type TlsMaterial } from './peer.js';
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { ExecOutput, ExecRequest, JailCreateRequest, JailInspect, JailService, JailView, LogsRequest } from '../jail/service.js';
+import { ROUTES, pathOf, type CallArgs, type CallInput, type Health, type JsonRouteName, type ReplyOf, type StreamRouteName } from './contract.js';
+import type { RouteDef } from './contract/define.js';
 import { AgentBugError, errorFromHttp } from './errors.js';
-import { agentNotRunning, checkSocketSafe, onlyRoot, socketPath, ROOT_UID } from './socket.js';
+import { socketPath } from './socket.js';
+import { readBody, tlsTransport, unixTransport, type PeerTarget, type SendOptions, type Transport } from './transport.js';
+import type { TlsMaterial } from '../cluster/pki.js';
 
-export interface Health {
-  ok: boolean;
-  pid: number;
-  version: string | null;
-  uptimeSeconds: number;
-}
+export type { Health } from './contract.js';
 
 export interface ApiClientOptions {
   /** Owner the socket must have (root; tests of the check itself may differ). */
@@ -28,127 +27,95 @@ export interface ApiClientOptions {
 }
 
 export class ApiClient implements JailService {
-  private safe: Promise<void> | undefined;
-
-  constructor(readonly socketPath: string, private readonly opts: ApiClientOptions = {}) {}
+  constructor(readonly transport: Transport) {}
 
   static forDataDir(dataDir: string, opts: ApiClientOptions = {}): ApiClient {
-    return new ApiClient(socketPath(dataDir), opts);
+    const r = opts.remote;
+    // no idle limit over TLS either: jail logs --follow may be quiet for long
+    if (r) return new ApiClient(tlsTransport(r.tls, { name: r.address, address: r.address, apiPort: r.port }, { timeoutMs: 0 }));
+    return new ApiClient(unixTransport(socketPath(dataDir), opts.uid));
   }
 
-  health(): Promise<Health> {
-    return this.json('GET', '/v1/health');
+  /** Another host's agent over mutual TLS, with this host's certificate (agent to agent). */
+  static forPeer(tls: TlsMaterial, to: PeerTarget, defaults: SendOptions = {}): ApiClient {
+    return new ApiClient(tlsTransport(() => tls, to, defaults));
   }
 
-  list(): Promise<JailView[]> {
-    return this.json('GET', '/v1/jails');
+  /** A JSON route of the contract; a status >= 400 throws the error the agent described. */
+  async call<N extends JsonRouteName>(name: N, ...[input]: CallArgs<N>): Promise<ReplyOf<N>> {
+    const res = await this.send(name, input ?? {});
+    if ((res.statusCode ?? 500) >= 400) throw await errorOf(res);
+    const text = await readBody(res);
+    try {
+      return JSON.parse(text) as ReplyOf<N>;
+    } catch {
+      throw new AgentBugError(`unreadable response to ${name}: ${text.slice(0, 200)}`);
+    }
   }
 
-  create(req: JailCreateRequest): Promise<JailView> {
-    return this.json('POST', '/v1/jails', req);
-  }
-
-  inspect(name: string): Promise<JailInspect> {
-    return this.json('GET', jailPath(name));
-  }
-
-  start(name: string): Promise<JailView> {
-    return this.json('POST', jailPath(name, 'start'));
-  }
-
-  stop(name: string, opts: { timeoutSeconds?: number } = {}): Promise<JailView> {
-    return this.json('POST', jailPath(name, 'stop'), opts.timeoutSeconds !== undefined ? { timeoutSeconds: opts.timeoutSeconds } : {});
-  }
-
-  restart(name: string): Promise<JailView> {
-    return this.json('POST', jailPath(name, 'restart'));
-  }
-
-  async remove(name: string, opts: { force?: boolean } = {}): Promise<void> {
-    await this.json('DELETE', jailPath(name) + (opts.force ? '?force=1' : ''));
-  }
-
-  exec(name: string, req: ExecRequest): Promise<ExecOutput> {
-    return this.json('POST', jailPath(name, 'exec'), req);
-  }
-
-  /** The log text as a stream; aborting `req.signal` (or destroying the stream) hangs up. */
-  async logs(name: string, req: LogsRequest = {}): Promise<Readable> {
-    const q = new URLSearchParams();
-    if (req.follow) q.set('follow', '1');
-    if (req.tail !== undefined) q.set('tail', String(req.tail));
-    const qs = q.toString();
-    const res = await this.send('GET', jailPath(name, 'logs') + (qs ? `?${qs}` : ''), undefined, req.signal);
-    if (res.statusCode === 200) return res;
-    throw await errorOf(res);
-  }
-
-  /** A route that answers with a stream (JSON lines, text); a status >= 400 throws its error. */
-  async callStream(method: string, path: string, body?: unknown): Promise<Readable> {
-    const res = await this.send(method, path, body);
+  /** A streamed route: the response, once its head says 200; a status >= 400 throws its error. */
+  async stream<N extends StreamRouteName>(name: N, input: CallInput<N>, o: SendOptions = {}): Promise<IncomingMessage> {
+    const res = await this.send(name, input, o);
     if ((res.statusCode ?? 500) >= 400) throw await errorOf(res);
     return res;
   }
 
-  /** Any JSON route (the cluster routes of agent/cluster-api.ts). */
-  call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return this.json(method, path, body);
+  private send(name: JsonRouteName | StreamRouteName, input: { params?: object; query?: object; body?: unknown }, o: SendOptions = {}): Promise<IncomingMessage> {
+    const def: RouteDef = ROUTES[name];
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(input.query ?? {})) if (v !== undefined) q.set(k, String(v));
+    const qs = q.toString();
+    const path = pathOf(def, input.params as Record<string, string> | undefined) + (qs ? `?${qs}` : '');
+    const body = def.body === null ? undefined : input.body ?? {};
+    return this.transport.send(def.method, path, body, o);
   }
 
-  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.send(method, path, body);
-    if ((res.statusCode ?? 500) >= 400) throw await errorOf(res);
-    const text = await readAll(res);
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      throw new AgentBugError(`unreadable response to ${method} ${path}: ${text.slice(0, 200)}`);
-    }
+  health(): Promise<Health> {
+    return this.call('health');
   }
 
-  private async send(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<IncomingMessage> {
-    const remote = this.opts.remote;
-    if (remote) return this.sendRemote(remote, method, path, body, signal);
-    this.safe ??= checkSocketSafe(this.socketPath, this.opts.uid ?? ROOT_UID);
-    try {
-      await this.safe;
-    } catch (e) {
-      this.safe = undefined;
-      throw e;
-    }
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const headers: Record<string, string | number> = { accept: 'application/json' };
-    if (payload) Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length });
-    return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = request({ socketPath: this.socketPath, path, method, headers, ...(signal ? { signal } : {}) }, resolve);
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') reject(agentNotRunning(this.socketPath));
-        else if (err.code === 'EACCES' || err.code === 'EPERM') reject(onlyRoot());
-        else reject(err);
-      });
-      req.end(payload);
-    });
+  list(): Promise<JailView[]> {
+    return this.call('jailList');
   }
 
-  private async sendRemote(r: NonNullable<ApiClientOptions['remote']>, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<IncomingMessage> {
-    const to = { name: r.address, address: r.address, apiPort: r.port };
-    return peerRequest(await r.tls(), to, method, path, { ...(body !== undefined ? { body } : {}), ...(signal ? { signal } : {}), timeoutMs: 0 }); // no idle limit: jail logs --follow may be quiet for long
+  create(req: JailCreateRequest): Promise<JailView> {
+    return this.call('jailCreate', { body: req });
   }
-}
 
-function jailPath(name: string, action?: string): string {
-  return `/v1/jails/${encodeURIComponent(name)}${action ? `/${action}` : ''}`;
-}
+  inspect(name: string): Promise<JailInspect> {
+    return this.call('jailInspect', { params: { name } });
+  }
 
-async function readAll(res: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of res) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  start(name: string): Promise<JailView> {
+    return this.call('jailStart', { params: { name } });
+  }
+
+  stop(name: string, opts: { timeoutSeconds?: number } = {}): Promise<JailView> {
+    return this.call('jailStop', { params: { name }, body: opts.timeoutSeconds !== undefined ? { timeoutSeconds: opts.timeoutSeconds } : {} });
+  }
+
+  restart(name: string): Promise<JailView> {
+    return this.call('jailRestart', { params: { name } });
+  }
+
+  async remove(name: string, opts: { force?: boolean } = {}): Promise<void> {
+    await this.call('jailRemove', { params: { name }, ...(opts.force ? { query: { force: '1' } } : {}) });
+  }
+
+  exec(name: string, req: ExecRequest): Promise<ExecOutput> {
+    return this.call('jailExec', { params: { name }, body: req });
+  }
+
+  /** The log text as a stream; aborting `req.signal` (or destroying the stream) hangs up. */
+  logs(name: string, req: LogsRequest = {}): Promise<Readable> {
+    const query = { ...(req.follow ? { follow: '1' as const } : {}), ...(req.tail !== undefined ? { tail: String(req.tail) } : {}) };
+    return this.stream('jailLogs', { params: { name }, query }, { timeoutMs: 0, ...(req.signal ? { signal: req.signal } : {}) });
+  }
 }
 
 async function errorOf(res: IncomingMessage): Promise<Error> {
-  const text = await readAll(res);
+  const text = await readBody(res);
   let body: unknown;
-  try { body = JSON.parse(text); } catch { body = text; }
+  try { body = JSON.parse(text); } catch { body = text; } // not JSON: errorFromHttp reports the text as a bug
   return errorFromHttp(res.statusCode ?? 500, body);
 }

@@ -1,66 +1,48 @@
 /**
- * Agent-to-agent (and remote CLI) requests over the cluster's mutual TLS: the client presents
- * this host's certificate and trusts only the cluster CA. Errors come back as the classes the
- * peer threw (errors.ts), so a refusal on another host reads the same as a local one.
+ * Agent-to-agent requests over the cluster's mutual TLS: the client presents this host's
+ * certificate and trusts only the cluster CA. `ApiClient.forPeer` is the typed client;
+ * `peerRequest` the raw one, for a stream (an image); `postJoin` the join request, which has
+ * no client certificate yet. All three use the one HTTPS request function (transport.ts).
  */
-import { request, type RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { UserError } from '../sys/errors.js';
-import { errorFromHttp } from './errors.js';
-import { urlHost } from '../cluster/etcd.js';
+import type { TlsMaterial } from '../cluster/pki.js';
+import { joinListenerReply, type JoinListenerReply } from './contract.js';
+import { httpsRequest, readBody, tlsTransport, type PeerTarget, type SendOptions } from './transport.js';
 
 export type { TlsMaterial } from '../cluster/pki.js';
-import type { TlsMaterial } from '../cluster/pki.js';
+export type { PeerTarget } from './transport.js';
+export { readBody } from './transport.js';
 
-export interface PeerTarget {
-  /** Host name, for messages. */
-  name: string;
-  address: string;
-  apiPort: number;
-}
-
-export interface PeerRequestOptions {
+export interface PeerRequestOptions extends SendOptions {
   body?: unknown;
-  timeoutMs?: number;
-  signal?: AbortSignal;
 }
 
 /** Sends one request; resolves with the response (any status) once its headers arrive. */
 export function peerRequest(tls: TlsMaterial, to: PeerTarget, method: string, path: string, o: PeerRequestOptions = {}): Promise<IncomingMessage> {
-  const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
-  const headers: Record<string, string | number> = { accept: 'application/json' };
-  if (payload) Object.assign(headers, { 'content-type': 'application/json', 'content-length': payload.length });
-  const opts: RequestOptions = {
-    host: to.address, port: to.apiPort, method, path, headers,
-    ca: tls.ca, cert: tls.cert, key: tls.key, agent: false,
-    ...(o.signal ? { signal: o.signal } : {}),
-  };
-  return new Promise((resolve, reject) => {
-    const req = request(opts, resolve);
-    const idle = o.timeoutMs ?? 10_000; // 0: no limit
-    if (idle > 0) req.setTimeout(idle, () => req.destroy(new Error(`no answer within ${Math.round(idle / 1000)} s`)));
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      reject(new UserError(
-        `cannot reach the agent of host ${to.name} at https://${urlHost(to.address)}:${to.apiPort}: ${err.message}`,
-        'check that its agent runs and that the port is open between the hosts',
-      ));
-    });
-    req.end(payload);
+  const { body, ...send } = o;
+  return tlsTransport(() => tls, to).send(method, path, body, send);
+}
+
+/**
+ * POST /v1/join on a join listener: TLS that trusts `caPem` (from the token), no client
+ * certificate. A refusal reads `joining through ADDR:PORT was refused: why`, with the fix the
+ * listener gave.
+ */
+export async function postJoin(address: string, port: number, caPem: string, body: unknown): Promise<JoinListenerReply> {
+  const res = await httpsRequest({
+    host: address, port, method: 'POST', path: '/v1/join', ca: caPem, body, timeoutMs: 30_000,
+    unreachable: (err) => new UserError(`cannot reach the join listener at ${address}:${port}: ${err.message}`, 'check the address and that the host there ran cellblock cluster init (or joined as an etcd member) and its agent runs'),
   });
-}
-
-export async function readBody(res: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of res) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** A JSON request; a status >= 400 throws the error the peer described. */
-export async function peerJson<T>(tls: TlsMaterial, to: PeerTarget, method: string, path: string, o: PeerRequestOptions = {}): Promise<T> {
-  const res = await peerRequest(tls, to, method, path, o);
   const text = await readBody(res);
-  let body: unknown;
-  try { body = JSON.parse(text); } catch { body = text; }
-  if ((res.statusCode ?? 500) >= 400) throw errorFromHttp(res.statusCode ?? 500, body);
-  return body as T;
+  let parsed: { error?: { message?: string; fix?: string } };
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch {
+    throw new UserError(`the join listener at ${address}:${port} answered ${res.statusCode} with no JSON`, 'is that a cellblock host of the same version?');
+  }
+  if (res.statusCode !== 200) throw new UserError(`joining through ${address}:${port} was refused: ${parsed.error?.message ?? text}`, parsed.error?.fix ?? 'get a fresh token and try again');
+  const r = joinListenerReply.safeParse(parsed);
+  if (!r.success) throw new UserError(`the join listener at ${address}:${port} answered with an unexpected document: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`, 'is that a cellblock host of the same version?');
+  return r.data;
 }

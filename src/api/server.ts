@@ -1,163 +1,109 @@
 /**
- * The agent's HTTP API over its unix socket (socket.ts): JSON routes under /v1 that call a
- * JailService, and the logs route that streams text. Errors are mapped to statuses and bodies
- * in one place (errors.ts); every request is logged as one JSON line.
- *
- *   GET    /v1/health
- *   GET    /v1/jails                         -> JailView[]
- *   POST   /v1/jails                         JailCreateRequest -> 201 JailView
- *   GET    /v1/jails/:name                   -> JailInspect
- *   POST   /v1/jails/:name/start|restart     -> JailView
- *   POST   /v1/jails/:name/stop              {timeoutSeconds?} -> JailView
- *   DELETE /v1/jails/:name?force=1           -> {removed}
- *   POST   /v1/jails/:name/exec              ExecRequest -> ExecOutput
- *   GET    /v1/jails/:name/logs?follow=1&tail=N   text/plain, streamed
+ * The agent's HTTP API, on its unix socket (socket.ts) and over mutual TLS: routes by the
+ * contract (contract.ts, router.ts), calls one handler per route (jail-handlers.ts; the
+ * cluster's from src/agent/http), and maps errors to statuses in one place (errors.ts).
+ * Every request is logged as one JSON line.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as TlsServerOptions } from 'node:https';
-import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { JailService } from '../jail/service.js';
-import { checkName } from '../sys/names.js';
-import { errorToHttp, RequestError } from './errors.js';
-import { flag, queryOf, readJsonBody, sendJson, wholeNumber, MAX_BODY_BYTES } from './http.js';
-import { emptySchema, execSchema, jailCreateSchema, parseBody, stopSchema } from './schema.js';
+import { logError, logWarn } from '../sys/log.js';
+import type { RouteName } from './contract.js';
+import { STREAM_TYPES } from './contract/define.js';
+import { errorToHttp } from './errors.js';
+import type { ClusterHandlers, Handlers, StreamOut } from './handlers.js';
+import { readJsonBody, sendJson, MAX_BODY_BYTES } from './http.js';
+import { jailHandlers } from './jail-handlers.js';
+import { decodeParams, matchRoute, MethodNotAllowed, parseQuery, parseWith } from './router.js';
+
+export { MethodNotAllowed, noRoute } from './router.js';
+export type { ClusterHandlers, Handlers, StreamOut } from './handlers.js';
 
 export const API_VERSION = 'v1';
+
+/** The cluster's handlers (src/agent/http); routes without a handler answer 404. */
+export type ExtraRoutes = Partial<ClusterHandlers>;
+
+/**
+ * What to do when a handler's reply does not match the contract: `throw` (tests: a 500 bug),
+ * `log` (the default: log a bug line and send the reply anyway), `off`.
+ */
+export type ReplyCheck = 'throw' | 'log' | 'off';
 
 export interface ApiServerOptions {
   maxBodyBytes?: number;
   /** Reported by /v1/health. */
-  version?: string;
-  /** Routes beyond the jail routes (the cluster's); undefined means "not mine". */
-  extra?: ExtraRoutes;
+  version?: string | undefined;
+  /** The cluster routes' handlers. */
+  extra?: ExtraRoutes | undefined;
   /** Serve HTTPS with these options (mutual TLS: requestCert + rejectUnauthorized). */
   tls?: TlsServerOptions;
+  checkReplies?: ReplyCheck;
 }
-
-/** What an extra route handler gets: the parsed request, and the body reader. */
-export interface RouteRequest {
-  req: IncomingMessage;
-  res: ServerResponse;
-  url: URL;
-  method: string;
-  /** The path's segments after /v1. */
-  parts: string[];
-  body(): Promise<unknown>;
-}
-
-export type Reply = { status: number; body: unknown } | 'streamed';
-
-export type ExtraRoutes = (r: RouteRequest) => Promise<Reply | undefined>;
 
 export interface ApiServer extends Server {
   /**
-   * Stops accepting connections, ends log streams, lets requests in flight finish for up to
+   * Stops accepting connections, ends streams, lets requests in flight finish for up to
    * `graceMs`, then cuts what is left. Resolves when every connection is closed.
    */
   shutdown(graceMs?: number): Promise<void>;
 }
 
-interface LogStream { abort: AbortController; stream: Readable; res: ServerResponse }
+type AnyHandler = (input: { params: Record<string, string>; query: unknown; body: unknown }, out?: StreamOut) => Promise<unknown>;
 
 export function createApiServer(service: JailService, log: Logger, opts: ApiServerOptions = {}): ApiServer {
   const limit = opts.maxBodyBytes ?? MAX_BODY_BYTES;
-  const startedAt = Date.now();
-  const streams = new Set<LogStream>();
+  const check = opts.checkReplies ?? 'log';
+  const handlers: Partial<Handlers> = { ...jailHandlers(service, log, { version: opts.version, startedAt: Date.now() }), ...opts.extra };
+  const streams = new Set<AbortController>();
   let closing = false;
 
-  const body = (req: IncomingMessage) => readJsonBody(req, limit);
-
-  async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<Reply> {
-    const parts = url.pathname.split('/').filter(Boolean);
+  async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = req.method ?? 'GET';
-    if (parts[0] !== API_VERSION) throw noRoute(method, url);
-    const [, collection, rawName, action, ...rest] = parts;
-    if (collection === 'health' && parts.length === 2) {
-      allow(method, ['GET']);
-      queryOf(url, []);
-      return { status: 200, body: { ok: true, pid: process.pid, version: opts.version ?? null, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) } };
+    const m = matchRoute(method, url.pathname, (n) => handlers[n] !== undefined);
+    const handler = handlers[m.name] as unknown as AnyHandler;
+    const params = decodeParams(m.name, m.def, m.rawParams);
+    const query = parseQuery(m.name, m.def, url.searchParams);
+    const body = m.def.body === null ? undefined : parseWith(m.name, 'body', m.def.body, (await readJsonBody(req, limit)) ?? {});
+    const input = { params, query, body };
+    if (m.def.stream) {
+      await stream(m.def.stream, handler, input, res);
+      return;
     }
-    if (collection !== 'jails' && opts.extra) {
-      const reply = await opts.extra({ req, res, url, method, parts: parts.slice(1), body: () => body(req) });
-      if (reply !== undefined) return reply;
-    }
-    if (collection !== 'jails' || rest.length > 0) throw noRoute(method, url);
-    if (rawName === undefined) {
-      allow(method, ['GET', 'POST']);
-      queryOf(url, []);
-      if (method === 'GET') return { status: 200, body: await service.list() };
-      const reqBody = parseBody(jailCreateSchema, await body(req), 'jail create request');
-      return { status: 201, body: await service.create(reqBody) };
-    }
-    const name = jailName(rawName);
-    if (action === undefined) {
-      allow(method, ['GET', 'DELETE']);
-      if (method === 'GET') {
-        queryOf(url, []);
-        return { status: 200, body: await service.inspect(name) };
-      }
-      const force = flag(queryOf(url, ['force']), 'force');
-      await service.remove(name, { force });
-      return { status: 200, body: { removed: name } };
-    }
-    switch (action) {
-      case 'start':
-      case 'restart': {
-        allow(method, ['POST']);
-        queryOf(url, []);
-        parseBody(emptySchema, (await body(req)) ?? {}, `${action} request`);
-        return { status: 200, body: action === 'start' ? await service.start(name) : await service.restart(name) };
-      }
-      case 'stop': {
-        allow(method, ['POST']);
-        queryOf(url, []);
-        const b = parseBody(stopSchema, (await body(req)) ?? {}, 'stop request');
-        return { status: 200, body: await service.stop(name, b.timeoutSeconds !== undefined ? { timeoutSeconds: b.timeoutSeconds } : {}) };
-      }
-      case 'exec': {
-        allow(method, ['POST']);
-        queryOf(url, []);
-        const b = parseBody(execSchema, await body(req), 'exec request');
-        return { status: 200, body: await service.exec(name, b) };
-      }
-      case 'logs': {
-        allow(method, ['GET']);
-        const q = queryOf(url, ['follow', 'tail']);
-        await streamLogs(res, name, flag(q, 'follow'), wholeNumber(q, 'tail'));
-        return 'streamed';
-      }
-      default:
-        throw noRoute(method, url);
-    }
+    const reply = await handler(input);
+    if (m.def.reply && check !== 'off') checkReply(m.name, m.def.reply, reply);
+    sendJson(res, m.def.status ?? 200, reply, closing ? { connection: 'close' } : {});
   }
 
-  async function streamLogs(res: ServerResponse, name: string, follow: boolean, tail: number | undefined): Promise<void> {
+  function checkReply(name: RouteName, schema: { safeParse(v: unknown): { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } } }, reply: unknown): void {
+    const r = schema.safeParse(reply);
+    if (r.success) return;
+    const i = r.error!.issues[0]!;
+    const err = new Error(`the reply of ${name} does not match the contract at ${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+    if (check === 'throw') throw err;
+    logError(log, err, 'bug: a reply does not match the API contract; sent anyway', { route: name });
+  }
+
+  async function stream(kind: keyof typeof STREAM_TYPES, handler: AnyHandler, input: Parameters<AnyHandler>[0], res: ServerResponse): Promise<void> {
     const abort = new AbortController();
-    const stream = await service.logs(name, { follow, ...(tail !== undefined ? { tail } : {}), signal: abort.signal });
-    const entry: LogStream = { abort, stream, res };
-    streams.add(entry);
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
-    res.flushHeaders();
-    res.on('close', () => {
-      streams.delete(entry);
-      // The client went away (or the stream ended): stop the service's stream either way.
-      if (!abort.signal.aborted) abort.abort();
-      if (!stream.destroyed) stream.destroy();
-    });
-    stream.on('error', (err) => {
-      log.error({ err, jail: name }, 'log stream failed');
-      res.destroy(err);
-    });
-    stream.pipe(res);
-    if (closing) endStream(entry);
-  }
-
-  function endStream(s: LogStream): void {
-    s.abort.abort();
-    s.stream.unpipe(s.res);
-    s.stream.destroy();
-    s.res.end();
+    streams.add(abort);
+    res.on('close', () => { streams.delete(abort); abort.abort(); });
+    const out: StreamOut = {
+      res,
+      signal: abort.signal,
+      start(headers = {}) {
+        if (!res.headersSent) res.writeHead(200, { 'content-type': STREAM_TYPES[kind], ...headers });
+      },
+    };
+    if (closing) abort.abort();
+    try {
+      await handler(input, out);
+    } catch (e) {
+      // before the head: the caller answers with the error; after it, the stream is cut
+      streams.delete(abort);
+      throw e;
+    }
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -169,12 +115,11 @@ export function createApiServer(service: JailService, log: Logger, opts: ApiServ
       if (closing) server.closeIdleConnections();
     });
     try {
-      const reply = await route(req, res, url);
-      if (reply !== 'streamed') sendJson(res, reply.status, reply.body, closing ? { connection: 'close' } : {});
+      await route(req, res, url);
     } catch (err) {
       const { status, body: errBody } = errorToHttp(err);
-      if (status === 500 && errBody.error.kind === 'bug') log.error({ err, method: req.method, path: url.pathname }, 'bug: unexpected error while serving a request');
-      else if (status >= 500) log.warn({ err: errBody.error, method: req.method, path: url.pathname }, 'request failed');
+      if (status === 500 && errBody.error.kind === 'bug') logError(log, err, 'bug: unexpected error while serving a request', { method: req.method, path: url.pathname });
+      else if (status >= 500) logWarn(log, err, 'request failed', { method: req.method, path: url.pathname });
       if (res.headersSent) { res.destroy(); return; }
       const headers: Record<string, string> = {};
       if (err instanceof MethodNotAllowed) headers.allow = err.allowed.join(', ');
@@ -186,39 +131,19 @@ export function createApiServer(service: JailService, log: Logger, opts: ApiServ
   const onRequest = (req: IncomingMessage, res: ServerResponse) => { void handle(req, res); };
   const server = (opts.tls ? createHttpsServer(opts.tls, onRequest) : createServer(onRequest)) as ApiServer;
   server.on('clientError', (err, socket) => {
-    log.warn({ err: { message: err.message } }, 'bad HTTP request');
+    logWarn(log, err, 'bad HTTP request; answered 400');
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
   });
   server.on('tlsClientError', (err: Error, socket: { remoteAddress?: string }) => {
-    log.warn({ err: { message: err.message }, remote: socket.remoteAddress }, 'refused a TLS client (mutual TLS: a certificate of this cluster is required)');
+    logWarn(log, err, 'refused a TLS client (mutual TLS: a certificate of this cluster is required)', { remote: socket.remoteAddress });
   });
   server.shutdown = (graceMs = 10_000) => new Promise<void>((resolve) => {
     closing = true;
     const cut = setTimeout(() => server.closeAllConnections(), graceMs);
     cut.unref();
     server.close(() => { clearTimeout(cut); resolve(); });
-    for (const s of [...streams]) endStream(s);
+    for (const s of [...streams]) s.abort();
     server.closeIdleConnections();
   });
   return server;
-}
-
-export class MethodNotAllowed extends RequestError {
-  constructor(method: string, readonly allowed: string[]) {
-    super(405, `method ${method} is not allowed here`, `use ${allowed.join(' or ')}`);
-  }
-}
-
-export function allow(method: string, allowed: string[]): void {
-  if (!allowed.includes(method)) throw new MethodNotAllowed(method, allowed);
-}
-
-export function noRoute(method: string, url: URL): RequestError {
-  return new RequestError(404, `no such API route: ${method} ${url.pathname}`, 'see src/api/server.ts for the routes of this agent; client and agent may be of different versions');
-}
-
-function jailName(raw: string): string {
-  let name: string;
-  try { name = decodeURIComponent(raw); } catch { throw new RequestError(400, `invalid jail name in the path: ${JSON.stringify(raw)}`); }
-  return checkName('jail', name);
 }

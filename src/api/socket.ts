@@ -105,7 +105,7 @@ export async function listenOnSocket(server: Server, dataDir: string, uid = ROOT
     }
   } catch (e) {
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await unlink(path).catch(() => {});
+    await unlink(path).catch(() => {}); // best effort: the socket may be gone already; the error below is what matters
     throw e;
   }
   return path;

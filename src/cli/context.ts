@@ -3,6 +3,11 @@ import type { Command } from 'commander';
 import { exec as realExec, type Exec } from '../sys/exec.js';
 import type { PoolContext } from '../storage/driver.js';
 
+/** What the entry point hands every command (tests pass a recording exec). */
+export interface CliDeps {
+  exec?: Exec;
+}
+
 export const DEFAULT_DATA_DIR = '/var/lib/cellblock';
 
 export interface CliContext extends PoolContext {
@@ -23,7 +28,7 @@ export interface GlobalOptions {
   host?: string;
 }
 
-export function contextFrom(cmd: Command, deps: { exec?: Exec } = {}): CliContext {
+export function contextFrom(cmd: Command, deps: CliDeps = {}): CliContext {
   const g = cmd.optsWithGlobals<GlobalOptions>();
   const json = Boolean(g.json);
   return {

@@ -5,14 +5,12 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { ExecError, NotSupportedError, UserError } from '../sys/errors.js';
-import type { Exec } from '../sys/exec.js';
-import { DEFAULT_DATA_DIR } from './context.js';
+import { DEFAULT_DATA_DIR, type CliDeps } from './context.js';
+import { refuseHostWhereLocal } from './agent-client.js';
 import { COMMAND_GROUPS } from './commands/index.js';
 import { ExitCode } from './exit.js';
 
-export interface CliDeps {
-  exec?: Exec;
-}
+export type { CliDeps } from './context.js';
 
 export function buildProgram(deps: CliDeps = {}): Command {
   const program = new Command('cellblock');
@@ -21,7 +19,7 @@ export function buildProgram(deps: CliDeps = {}): Command {
     .version('0.1.0', '-V, --version')
     .addOption(new Option('--data-dir <dir>', `where this instance keeps its state (env CELLBLOCK_DATA_DIR, default ${DEFAULT_DATA_DIR})`))
     .option('--json', 'print machine-readable JSON instead of tables and progress bars')
-    .option('--host <addr[:port]>', 'talk to the agent of another cluster host over mutual TLS (default: this host\'s agent over its unix socket)')
+    .option('--host <addr[:port]>', 'talk to the agent of another cluster host over mutual TLS (default: this host\'s agent over its unix socket); only commands that talk to an agent accept it')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: true })
     .exitOverride();
@@ -29,23 +27,6 @@ export function buildProgram(deps: CliDeps = {}): Command {
   program.hook('preAction', (_root, action) => refuseHostWhereLocal(action));
   for (const c of allCommands(program)) c.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
-}
-
-/** Commands that talk to an agent, and so may go to another host's with --host. */
-const REMOTE_COMMANDS = ['jail ', 'cluster status', 'cluster token', 'cluster remove', 'host ls', 'host cordon', 'host drain', 'host uncordon', 'apply', 'diff', 'status', 'delete', 'image push'];
-
-function commandPath(c: Command): string {
-  const names: string[] = [];
-  for (let x: Command | null = c; x && x.parent; x = x.parent) names.unshift(x.name());
-  return names.join(' ');
-}
-
-function refuseHostWhereLocal(action: Command): void {
-  if (action.optsWithGlobals<{ host?: string }>().host === undefined) return;
-  const path = commandPath(action);
-  if (!REMOTE_COMMANDS.some((p) => (p.endsWith(' ') ? path.startsWith(p) : path === p))) {
-    throw new UserError(`--host does not apply to cellblock ${path}: it works on this host only`, `run it on the other host itself; --host works with: ${REMOTE_COMMANDS.map((p) => p.trim()).join(', ')}`);
-  }
 }
 
 function allCommands(c: Command): Command[] {

@@ -38,12 +38,12 @@ export function formatIssue(i: StackIssue): string {
 /** Larger than any stack file; stops a mistaken `-f /dev/zero` or a log file early. */
 export const MAX_STACK_BYTES = 1024 * 1024;
 
-export async function readStackFile(path: string): Promise<Stack> {
-  let text: string;
+/** The stack file's text, with the same refusals as readStackFile (missing, a directory, too large). */
+export async function readStackText(path: string): Promise<string> {
   try {
     const buf = await readFile(path);
     if (buf.length > MAX_STACK_BYTES) throw new UserError(`${path} is larger than ${MAX_STACK_BYTES / 1024} KiB`, 'give the stack file, not another file');
-    text = buf.toString('utf8');
+    return buf.toString('utf8');
   } catch (e) {
     if (e instanceof UserError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
@@ -52,7 +52,10 @@ export async function readStackFile(path: string): Promise<Stack> {
     if (code === 'EACCES') throw new UserError(`${path}: permission denied`, 'make the file readable, or run as a user who can read it');
     throw e;
   }
-  return parseStack(text, path);
+}
+
+export async function readStackFile(path: string): Promise<Stack> {
+  return parseStack(await readStackText(path), path);
 }
 
 /** `file` is only used in messages. Throws StackError; returns a Stack only when there is no error at all. */

@@ -47,7 +47,7 @@ describe('agent API server', () => {
     assert.equal(r.status, 400);
     assert.equal(r.json.error.kind, 'user');
     assert.match(r.json.error.message, /unknown fields "memroy", "volumes"/);
-    assert.match(r.json.error.fix, /the fields of jail create request are: name, image, ip, memory/);
+    assert.match(r.json.error.fix, /the fields of jailCreate are: name, image, ip, memory/);
     assert.deepEqual(h.fake.calls, []);
   });
 

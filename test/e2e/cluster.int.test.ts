@@ -15,8 +15,7 @@ import { join } from 'node:path';
 import { ClusterNet } from '../helpers/cluster-net.js';
 import { TestHost } from '../helpers/agent-host.js';
 import { loopDevicesUnder, mountsUnder } from '../helpers/loop-pools.js';
-import type { ServiceStatus } from '../../src/cluster/stacks.js';
-import type { ClusterStatusView } from '../../src/cli/commands/cluster/status.js';
+import type { ClusterStatus as ClusterStatusView, ServiceStatus } from '../../src/api/contract.js';
 import type { JailView } from '../../src/jail/service.js';
 import { until } from '../helpers/until.js';
 import { clusterReport, hostCli } from '../helpers/cluster-hosts.js';
@@ -204,7 +203,7 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
     // while it rolls, at most one replica is ever down (the others keep serving)
     let worst = 0;
     const inst = await until('3 healthy replicas on site:v2', async () => {
-      const s = (await ApiClient.forDataDir(hosts[0]!.dataDir).call<ServiceStatus[]>('GET', '/v1/status?stack=web'))[0]!; // ~10 ms, unlike the CLI
+      const s = (await ApiClient.forDataDir(hosts[0]!.dataDir).call('status', { query: { stack: 'web' } }))[0]!; // ~10 ms, unlike the CLI
       worst = Math.max(worst, s.instances.filter((x) => !x.healthy && !(x.phase === 'running' && !x.current)).length);
       return s.ready === 3 ? s.instances : undefined;
     }, 60_000, everything, 50);

@@ -1,11 +1,11 @@
-/** Serves a FakeJailService on DIR/run/agent.sock for API and CLI tests; raw HTTP helpers. */
+/** Serves a FakeJailService (and cluster handlers, if given) on DIR/run/agent.sock, replies checked against the contract, for API and CLI tests; raw HTTP helpers. */
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { createApiServer, type ApiServer } from '../../src/api/server.js';
+import { createApiServer, type ApiServer, type ExtraRoutes } from '../../src/api/server.js';
 import { listenOnSocket } from '../../src/api/socket.js';
 import { ApiClient } from '../../src/api/client.js';
 import { FakeJailService } from './fake-jail-service.js';
@@ -22,14 +22,14 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(prefix = 'cellblock-api-', opts: { maxBodyBytes?: number } = {}): Promise<Harness> {
+export async function startHarness(prefix = 'cellblock-api-', opts: { maxBodyBytes?: number; extra?: ExtraRoutes } = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   const uid = process.getuid?.() ?? 0;
   const logLines: Record<string, unknown>[] = [];
   const sink = new Writable({ write(chunk, _enc, cb) { for (const l of String(chunk).split('\n')) if (l) logLines.push(JSON.parse(l)); cb(); } });
   const log = pino({ level: 'debug' }, sink);
   const fake = new FakeJailService();
-  const server = createApiServer(fake, log, { version: 'test', ...opts });
+  const server = createApiServer(fake, log, { version: 'test', checkReplies: 'throw', ...opts });
   let socket: string;
   try {
     socket = await listenOnSocket(server, dir, uid);

@@ -69,7 +69,7 @@ export class HostService {
     return { hosts, leader: s.leader };
   }
 
-  async control(host: string, action: string): Promise<{ host: string; state: HostState }> {
+  async control(host: string, action: string): Promise<{ host: string; state: Exclude<HostState, 'down'> }> {
     const name = checkName('host', host);
     if (!HOST_ACTIONS.includes(action as HostAction)) throw new UserError(`no host action ${JSON.stringify(action)}`, `use ${HOST_ACTIONS.join(', ')}`);
     const known = (await this.store.get(K.hostInfo(name))) ?? (await this.store.get(K.hostLive(name)));

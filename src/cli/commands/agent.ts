@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import pino from 'pino';
-import type { CliDeps } from '../main.js';
+import type { CliDeps } from '../context.js';
 import { contextFrom } from '../context.js';
 import { startAgent } from '../../agent/daemon.js';
 

@@ -1,6 +1,6 @@
 /** Every command group, registered on the root program. One file per command under each group. */
 import type { Command } from 'commander';
-import type { CliDeps } from '../main.js';
+import type { CliDeps } from '../context.js';
 import pool from './pool/index.js';
 import host from './host/index.js';
 import image from './image/index.js';

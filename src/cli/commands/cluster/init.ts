@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import { clientFor } from '../../agent-client.js';
+import type { CliDeps } from '../../context.js';
 import { printResult } from '../../output.js';
-import { agentClient, portOption } from './common.js';
-import type { ClusterSummary } from '../../../agent/cluster-ops.js';
+import { portOption } from './common.js';
 
 export default function register(group: Command, deps: CliDeps): void {
   group
@@ -22,14 +22,14 @@ export default function register(group: Command, deps: CliDeps): void {
       '  cellblock cluster token          # then, on the next host: cellblock cluster join 192.0.2.10 --token ...',
     ].join('\n'))
     .action(async (opts: { advertise?: string; name?: string; apiPort?: string; joinPort?: string }, cmd: Command) => {
-      const { ctx, api } = agentClient(cmd, deps);
+      const { ctx, api } = clientFor(cmd, deps);
       const body = {
         ...(opts.advertise ? { advertise: opts.advertise } : {}),
         ...(opts.name ? { name: opts.name } : {}),
         ...(opts.apiPort ? { apiPort: portOption('--api-port', opts.apiPort) } : {}),
         ...(opts.joinPort ? { joinPort: portOption('--join-port', opts.joinPort) } : {}),
       };
-      const r = await api.call<ClusterSummary>('POST', '/v1/cluster/init', body);
+      const r = await api.call('clusterInit', { body });
       printResult(ctx, `cluster ${r.clusterId} initialised: host ${r.name} at ${r.address} is its first etcd member\nnext: cellblock cluster token, then cellblock cluster join ${r.address} --token TOKEN on each other host`, r);
     });
 }

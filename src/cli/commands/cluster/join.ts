@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import { clientFor } from '../../agent-client.js';
+import type { CliDeps } from '../../context.js';
 import { printResult } from '../../output.js';
-import { agentClient, portOption } from './common.js';
-import type { ClusterSummary } from '../../../agent/cluster-ops.js';
+import { portOption } from './common.js';
 import { UserError } from '../../../sys/errors.js';
 
 export default function register(group: Command, deps: CliDeps): void {
@@ -25,7 +25,7 @@ export default function register(group: Command, deps: CliDeps): void {
     ].join('\n'))
     .action(async (addr: string, opts: { token?: string; advertise?: string; name?: string; joinPort?: string; apiPort?: string }, cmd: Command) => {
       if (!opts.token) throw new UserError('--token is missing', 'get one on a cluster host with: cellblock cluster token');
-      const { ctx, api } = agentClient(cmd, deps);
+      const { ctx, api } = clientFor(cmd, deps);
       const body = {
         address: addr, token: opts.token,
         ...(opts.advertise ? { advertise: opts.advertise } : {}),
@@ -33,7 +33,7 @@ export default function register(group: Command, deps: CliDeps): void {
         ...(opts.joinPort ? { joinPort: portOption('--join-port', opts.joinPort) } : {}),
         ...(opts.apiPort ? { apiPort: portOption('--api-port', opts.apiPort) } : {}),
       };
-      const r = await api.call<ClusterSummary>('POST', '/v1/cluster/join', body);
+      const r = await api.call('clusterJoin', { body });
       printResult(ctx, `joined cluster ${r.clusterId} as ${r.name} (${r.role === 'member' ? 'etcd member' : 'etcd client'})`, r);
     });
 }

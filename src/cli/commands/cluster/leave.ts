@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import { clientFor } from '../../agent-client.js';
+import type { CliDeps } from '../../context.js';
 import { printResult } from '../../output.js';
-import { agentClient } from './common.js';
-import type { ClusterSummary } from '../../../agent/cluster-ops.js';
 import { resetToSingleOffline } from '../../../agent/reset.js';
 
 export default function register(group: Command, deps: CliDeps): void {
@@ -21,13 +20,13 @@ export default function register(group: Command, deps: CliDeps): void {
       '  systemctl stop cellblock-agent && cellblock cluster leave --force && systemctl start cellblock-agent',
     ].join('\n'))
     .action(async (opts: { force?: boolean }, cmd: Command) => {
-      const { ctx, api } = agentClient(cmd, deps);
+      const { ctx, api } = clientFor(cmd, deps);
       if (opts.force) {
         const r = await resetToSingleOffline(ctx.dataDir, ctx.exec);
         printResult(ctx, `this host is a single host again (removed ${r.removed.join(', ')}); start its agent`, r);
         return;
       }
-      const r = await api.call<ClusterSummary>('POST', '/v1/cluster/leave', {});
+      const r = await api.call('clusterLeave');
       printResult(ctx, `left the cluster: ${r.name} is a single host again`, r);
     });
 }

@@ -1,24 +1,15 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import { clientFor, remote } from '../../agent-client.js';
+import type { CliDeps } from '../../context.js';
 import { printJson, printTable } from '../../output.js';
-import { agentClient } from './common.js';
-import type { ClusterSummary } from '../../../agent/cluster-ops.js';
-import type { HostRow } from '../../../agent/cluster-api.js';
-
-export interface ClusterStatusView extends ClusterSummary {
-  leader: string | null;
-  members: { name: string; peerURLs: string[]; clientURLs: string[]; learner: boolean }[];
-  hosts: HostRow[];
-}
 
 export default function register(group: Command, deps: CliDeps): void {
-  group
-    .command('status')
+  remote(group.command('status'))
     .description('the cluster: its id, the leader, etcd members, and every host with its state and etcd role (member or client)')
     .addHelpText('after', '\nExamples:\n  cellblock cluster status\n  cellblock cluster status --json')
     .action(async (_opts: unknown, cmd: Command) => {
-      const { ctx, api } = agentClient(cmd, deps);
-      const s = await api.call<ClusterStatusView>('GET', '/v1/cluster');
+      const { ctx, api } = clientFor(cmd, deps);
+      const s = await api.call('clusterStatus');
       if (ctx.json) { printJson(ctx, s); return; }
       const lines = [
         s.clusterId ? `cluster ${s.clusterId}; this host: ${s.name} (${s.role})` : `single host ${s.name} (not in a cluster: cellblock cluster init)`,

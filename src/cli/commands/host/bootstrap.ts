@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import type { CliDeps } from '../../context.js';
 import { contextFrom, type CliContext } from '../../context.js';
 import { printJson } from '../../output.js';
 import { bootstrap, displayAptCommand, systemctlDisableArgv, type BootstrapReport } from '../../../sys/bootstrap.js';

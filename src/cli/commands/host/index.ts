@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import type { CliDeps } from '../../context.js';
 import check from './check.js';
 import bootstrap from './bootstrap.js';
 import ls from './ls.js';

@@ -1,18 +1,16 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import { clientFor, remote } from '../../agent-client.js';
+import type { CliDeps } from '../../context.js';
 import { printTable } from '../../output.js';
-import { agentClient } from '../cluster/common.js';
-import type { HostRow } from '../../../agent/cluster-api.js';
 import { formatSize } from '../../../sys/size.js';
 
 export default function register(group: Command, deps: CliDeps): void {
-  group
-    .command('ls')
+  remote(group.command('ls'))
     .description('the hosts of the cluster: state (ready, cordoned, draining, down), etcd role, replicas placed, capacity and what the replicas reserve')
     .addHelpText('after', '\nA host is down when its lease expired (its agent stopped answering for a few seconds).\n\nExamples:\n  cellblock host ls\n  cellblock host ls --json')
     .action(async (_opts: unknown, cmd: Command) => {
-      const { ctx, api } = agentClient(cmd, deps);
-      const hosts = await api.call<HostRow[]>('GET', '/v1/hosts');
+      const { ctx, api } = clientFor(cmd, deps);
+      const hosts = await api.call('hostList');
       printTable(
         ctx,
         ['name', 'address', 'state', 'etcd', 'subnet', 'replicas', 'memory', 'cpus'],

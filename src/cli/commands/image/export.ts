@@ -2,7 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import type { CliDeps } from '../../context.js';
 import { contextFrom } from '../../context.js';
 import { printResult } from '../../output.js';
 import { byteProgress, type Progress } from '../../progress.js';
@@ -15,6 +15,7 @@ import { UserError } from '../../../sys/errors.js';
 
 /** Opens FILE.partial for writing, refusing a FILE that is a directory or cannot be written. */
 async function openOutput(file: string): Promise<WriteStream> {
+  // a file that does not exist yet is the usual case; any other problem shows when it is opened below
   if ((await stat(file).catch(() => undefined))?.isDirectory()) throw new UserError(`${file} is a directory`, 'give a file name for the stream, for example site-v1.cbi');
   const partial = `${file}.partial`;
   const out = createWriteStream(partial, { mode: 0o600 });

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import type { CliDeps } from '../../context.js';
 import { contextFrom } from '../../context.js';
 import { printResult } from '../../output.js';
 import { byteProgress, type Progress } from '../../progress.js';
@@ -26,7 +26,7 @@ export default function register(group: Command, deps: CliDeps): void {
       if (file === '-') {
         input = process.stdin;
       } else {
-        const st = await stat(file).catch(() => undefined);
+        const st = await stat(file).catch(() => undefined); // missing or unreadable: refused just below as not a file
         if (!st?.isFile()) throw new UserError(`${file} is not a file`, 'give the file written by: cellblock image export NAME:TAG -o FILE (or - for standard input)');
         total = st.size;
         input = createReadStream(file);

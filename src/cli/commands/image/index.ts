@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import type { CliDeps } from '../../context.js';
 import build from './build.js';
 import ls from './ls.js';
 import exportCmd from './export.js';

@@ -1,16 +1,15 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import { clientFor, remote } from '../../agent-client.js';
+import type { CliDeps } from '../../context.js';
 import { createInterface } from 'node:readline';
 import { printJson } from '../../output.js';
-import { agentClient } from '../cluster/common.js';
-import type { HostPull } from '../../../agent/cluster-api.js';
+import type { HostPull, PushLine } from '../../../api/contract.js';
 import { formatSize } from '../../../sys/size.js';
 import { formatImageRef, parseImageRef } from '../../../sys/names.js';
 import { UserError } from '../../../sys/errors.js';
 
 export default function register(group: Command, deps: CliDeps): void {
-  group
-    .command('push')
+  remote(group.command('push'))
     .description('distribute NAME:TAG from this host to every live host of the cluster: each pulls it over mutual TLS, incremental against the newest parent it holds')
     .argument('<image>', 'NAME:TAG, built or imported on this host')
     .addHelpText('after', [
@@ -22,23 +21,18 @@ export default function register(group: Command, deps: CliDeps): void {
       '  cellblock image build site:v2 ./site && cellblock image push site:v2',
     ].join('\n'))
     .action(async (image: string, _opts: unknown, cmd: Command) => {
-      const { ctx, api } = agentClient(cmd, deps);
+      const { ctx, api } = clientFor(cmd, deps);
       const ref = parseImageRef(image);
-      let hosts: HostPull[];
-      if (ctx.json) {
-        hosts = (await api.call<{ image: string; hosts: HostPull[] }>('POST', `/v1/images/${ref.name}/${ref.tag}/push`, {})).hosts;
-        printJson(ctx, { image: formatImageRef(ref), hosts });
-      } else {
-        // a line per host as soon as its pull ends
-        hosts = [];
-        const lines = createInterface({ input: await api.callStream('POST', `/v1/images/${ref.name}/${ref.tag}/push?stream=1`, {}), crlfDelay: Infinity });
-        for await (const text of lines) {
-          if (!text.trim()) continue;
-          const msg = JSON.parse(text) as { hosts?: string[]; done?: boolean } & Partial<HostPull>;
-          if (msg.hosts) ctx.stdout.write(msg.hosts.length ? `pushing ${formatImageRef(ref)} to ${msg.hosts.join(', ')}\n` : `no other live host: ${formatImageRef(ref)} is announced, nothing to push\n`);
-          else if (msg.host) { hosts.push(msg as HostPull); ctx.stdout.write(`  ${hostLine(msg as HostPull)}\n`); }
-        }
+      // one JSON line per host as its pull ends: printed as it comes, or gathered for --json
+      const hosts: HostPull[] = [];
+      const lines = createInterface({ input: await api.stream('imagePush', { params: ref }), crlfDelay: Infinity });
+      for await (const text of lines) {
+        if (!text.trim()) continue;
+        const msg = JSON.parse(text) as PushLine;
+        if ('hosts' in msg) { if (!ctx.json) ctx.stdout.write(msg.hosts.length ? `pushing ${formatImageRef(ref)} to ${msg.hosts.join(', ')}\n` : `no other live host: ${formatImageRef(ref)} is announced, nothing to push\n`); }
+        else if ('host' in msg) { hosts.push(msg); if (!ctx.json) ctx.stdout.write(`  ${hostLine(msg)}\n`); }
       }
+      if (ctx.json) printJson(ctx, { image: formatImageRef(ref), hosts: hosts.sort((x, y) => (x.host < y.host ? -1 : 1)) });
       const failed = hosts.filter((h) => h.error);
       if (failed.length) throw new UserError(`${failed.length} of ${hosts.length} hosts did not get ${formatImageRef(ref)}`, 'see the errors above; hosts also pull it by themselves when a replica needs it');
     });

@@ -1,15 +1,6 @@
-/** What every `jail` command shares: the client for this data dir's agent, option helpers. */
+/** What every `jail` command shares: option helpers (the client comes from cli/agent-client.ts). */
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
-import { contextFrom, type CliContext } from '../../context.js';
-import type { ApiClient } from '../../../api/client.js';
-import { agentClientFor } from '../../agent-client.js';
 import { UserError } from '../../../sys/errors.js';
-
-export function connect(cmd: Command, deps: CliDeps): { ctx: CliContext; api: ApiClient } {
-  const ctx = contextFrom(cmd, deps);
-  return { ctx, api: agentClientFor(ctx) };
-}
 
 /** For repeatable options: `--env A=1 --env B=2` -> ['A=1', 'B=2']. */
 export function collect(value: string, previous: string[] | undefined): string[] {

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import { clientFor, remote } from '../../agent-client.js';
+import type { CliDeps } from '../../context.js';
 import { printResult } from '../../output.js';
 import type { JailCreateRequest } from '../../../jail/service.js';
-import { collect, commandAfterDashes, connect, given } from './common.js';
+import { collect, commandAfterDashes, given } from './common.js';
 
 const USAGE = 'cellblock jail create web --image site:v1 -- /usr/bin/python3 -m http.server 8080';
 
@@ -10,8 +11,7 @@ const USAGE = 'cellblock jail create web --image site:v1 -- /usr/bin/python3 -m 
 type CreateOptions = Omit<JailCreateRequest, 'name' | 'command'>;
 
 export default function register(group: Command, deps: CliDeps): void {
-  group
-    .command('create')
+  remote(group.command('create'))
     .description('create a jail: the image read-only, a writable dataset, its own IP address and limits; everything after -- is the command it runs')
     .argument('<name>', 'jail name')
     .argument('[command...]', 'the command and its arguments, after --')
@@ -28,7 +28,7 @@ export default function register(group: Command, deps: CliDeps): void {
     .addHelpText('after', `\nExamples:\n  ${USAGE}\n  cellblock jail create db --image pg:16 --memory 1G --cpus 2 --rw /var/lib/postgresql --user 999:999 \\\n      --env PGDATA=/var/lib/postgresql/data --restart always --start -- /usr/lib/postgresql/16/bin/postgres`)
     .action(async (name: string, command: string[], opts: CreateOptions, cmd: Command) => {
       const argv = commandAfterDashes(command, USAGE);
-      const { ctx, api } = connect(cmd, deps);
+      const { ctx, api } = clientFor(cmd, deps);
       const req: JailCreateRequest = {
         name,
         image: opts.image,

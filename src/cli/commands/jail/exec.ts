@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import { clientFor, remote } from '../../agent-client.js';
+import type { CliDeps } from '../../context.js';
 import { printJson } from '../../output.js';
 import { ExitCode } from '../../exit.js';
 import type { ExecRequest } from '../../../jail/service.js';
-import { collect, commandAfterDashes, connect, given, wholeNumberOption } from './common.js';
+import { collect, commandAfterDashes, given, wholeNumberOption } from './common.js';
 
 const USAGE = 'cellblock jail exec web -- /bin/ls -l /app';
 
 export default function register(group: Command, deps: CliDeps): void {
-  group
-    .command('exec')
+  remote(group.command('exec'))
     .description('run a command inside a running jail and print its output; exits with the command\'s exit code')
     .argument('<name>', 'jail name')
     .argument('[command...]', 'the command and its arguments, after --')
@@ -20,7 +20,7 @@ export default function register(group: Command, deps: CliDeps): void {
     .action(async (name: string, command: string[], opts: { user?: string; env?: string[]; timeout?: string }, cmd: Command) => {
       const argv = commandAfterDashes(command, USAGE);
       const timeoutSeconds = wholeNumberOption('--timeout', opts.timeout);
-      const { ctx, api } = connect(cmd, deps);
+      const { ctx, api } = clientFor(cmd, deps);
       const req: ExecRequest = { command: argv, ...given({ user: opts.user, env: opts.env, timeoutSeconds }) };
       const out = await api.exec(name, req);
       if (ctx.json) printJson(ctx, out);

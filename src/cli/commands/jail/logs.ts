@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import { clientFor, remote } from '../../agent-client.js';
+import type { CliDeps } from '../../context.js';
 import { UserError } from '../../../sys/errors.js';
-import { connect, wholeNumberOption } from './common.js';
+import { wholeNumberOption } from './common.js';
 
 export default function register(group: Command, deps: CliDeps): void {
-  group
-    .command('logs')
+  remote(group.command('logs'))
     .description('print a jail\'s output ("<time> <stream> <line>"), and with -f keep printing new lines until interrupted')
     .argument('<name>', 'jail name')
     .option('-f, --follow', 'keep printing new lines')
@@ -13,7 +13,7 @@ export default function register(group: Command, deps: CliDeps): void {
     .addHelpText('after', '\nExamples:\n  cellblock jail logs web\n  cellblock jail logs -f --tail 20 web')
     .action(async (name: string, opts: { follow?: boolean; tail?: string }, cmd: Command) => {
       const tail = wholeNumberOption('--tail', opts.tail);
-      const { ctx, api } = connect(cmd, deps);
+      const { ctx, api } = clientFor(cmd, deps);
       const stream = await api.logs(name, { follow: Boolean(opts.follow), ...(tail !== undefined ? { tail } : {}) });
       await new Promise<void>((resolve, reject) => {
         const out = ctx.stdout;

@@ -1,15 +1,14 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import { clientFor, remote } from '../../agent-client.js';
+import type { CliDeps } from '../../context.js';
 import { printTable } from '../../output.js';
-import { connect } from './common.js';
 
 export default function register(group: Command, deps: CliDeps): void {
-  group
-    .command('ls')
+  remote(group.command('ls'))
     .description('list the jails of this host with their state, address, image, restart count and PID')
     .addHelpText('after', '\nExamples:\n  cellblock jail ls\n  cellblock jail ls --json')
     .action(async (_opts: unknown, cmd: Command) => {
-      const { ctx, api } = connect(cmd, deps);
+      const { ctx, api } = clientFor(cmd, deps);
       const jails = await api.list();
       printTable(
         ctx,

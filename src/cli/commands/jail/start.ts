@@ -1,16 +1,15 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import { clientFor, remote } from '../../agent-client.js';
+import type { CliDeps } from '../../context.js';
 import { printResult } from '../../output.js';
-import { connect } from './common.js';
 
 export default function register(group: Command, deps: CliDeps): void {
-  group
-    .command('start')
+  remote(group.command('start'))
     .description('start a created or stopped jail; its restart policy applies from now on')
     .argument('<name>', 'jail name')
     .addHelpText('after', '\nExample:\n  cellblock jail start web')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
-      const { ctx, api } = connect(cmd, deps);
+      const { ctx, api } = clientFor(cmd, deps);
       const view = await api.start(name);
       printResult(ctx, `started jail ${view.name} (pid ${view.pid ?? '-'})`, view);
     });

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import { clientFor, remote } from '../../agent-client.js';
+import type { CliDeps } from '../../context.js';
 import { printJson } from '../../output.js';
-import { agentClient } from '../cluster/common.js';
 import { wholeNumberOption } from '../jail/common.js';
-import type { ServiceDiff, ServiceStatus } from '../../../cluster/stacks.js';
+import type { ServiceStatus } from '../../../api/contract.js';
 import { UserError } from '../../../sys/errors.js';
 import { readStackInput, withStackOptions } from './common.js';
 import { printDiff } from './diff.js';
@@ -27,7 +27,7 @@ export function progressLines(prev: Map<string, string>, services: ServiceStatus
 export const isReady = (services: ServiceStatus[]): boolean => services.every((s) => s.ready === s.replicas);
 
 export default function register(program: Command, deps: CliDeps): void {
-  withStackOptions(program.command('apply'))
+  withStackOptions(remote(program.command('apply')))
     .description('make the cluster run what the stack file declares (idempotent), then wait until every replica runs the new spec and is healthy')
     .option('--no-wait', 'return once the desired state is written')
     .option('--timeout <seconds>', 'how long to wait for the replicas (default 300)')
@@ -41,17 +41,17 @@ export default function register(program: Command, deps: CliDeps): void {
       '  cellblock apply -f stack.yml --no-wait && cellblock status',
     ].join('\n'))
     .action(async (opts: { file: string; name?: string; wait: boolean; timeout?: string }, cmd: Command) => {
-      const { ctx, api } = agentClient(cmd, deps);
+      const { ctx, api } = clientFor(cmd, deps);
       const timeout = wholeNumberOption('--timeout', opts.timeout) ?? 300;
       const input = await readStackInput(opts);
-      const r = await api.call<{ stack: string; diff: ServiceDiff[] }>('PUT', `/v1/stacks/${input.name}`, { file: input.file, stack: input.stack });
+      const r = await api.call('stackApply', { params: { name: input.name }, body: { file: input.file, text: input.text } });
       if (!ctx.json) printDiff(ctx.stdout, input.name, r.diff);
       if (!opts.wait) { if (ctx.json) printJson(ctx, r); return; }
       const seen = new Map<string, string>();
       const deadline = Date.now() + timeout * 1000;
       let services: ServiceStatus[] = [];
       for (;;) {
-        services = await api.call<ServiceStatus[]>('GET', `/v1/status?stack=${input.name}`);
+        services = await api.call('status', { query: { stack: input.name } });
         if (!ctx.json) for (const line of progressLines(seen, services)) ctx.stdout.write(`  ${line}\n`);
         if (isReady(services)) break;
         if (Date.now() > deadline) {

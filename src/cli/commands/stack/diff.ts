@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import { clientFor, remote } from '../../agent-client.js';
+import type { CliDeps } from '../../context.js';
 import { printJson } from '../../output.js';
-import { agentClient } from '../cluster/common.js';
-import type { ServiceDiff } from '../../../cluster/stacks.js';
+import type { ServiceDiff } from '../../../api/contract.js';
 import { readStackInput, withStackOptions } from './common.js';
 
 export function printDiff(out: NodeJS.WritableStream, stack: string, diff: ServiceDiff[]): void {
@@ -11,13 +11,13 @@ export function printDiff(out: NodeJS.WritableStream, stack: string, diff: Servi
 }
 
 export default function register(program: Command, deps: CliDeps): void {
-  withStackOptions(program.command('diff'))
+  withStackOptions(remote(program.command('diff')))
     .description('show what cellblock apply -f FILE would change: services added, updated (rolling), scaled or removed')
     .addHelpText('after', '\nNothing is changed.\n\nExamples:\n  cellblock diff -f stack.yml')
     .action(async (opts: { file: string; name?: string }, cmd: Command) => {
-      const { ctx, api } = agentClient(cmd, deps);
+      const { ctx, api } = clientFor(cmd, deps);
       const input = await readStackInput(opts);
-      const diff = await api.call<ServiceDiff[]>('POST', `/v1/stacks/${input.name}/diff`, { file: input.file, stack: input.stack });
+      const diff = await api.call('stackDiff', { params: { name: input.name }, body: { file: input.file, text: input.text } });
       if (ctx.json) printJson(ctx, diff);
       else printDiff(ctx.stdout, input.name, diff);
     });

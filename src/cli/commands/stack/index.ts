@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import type { CliDeps } from '../../context.js';
 import validate from './validate.js';
 
 export default function register(program: Command, deps: CliDeps): void {

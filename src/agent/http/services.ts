@@ -1,0 +1,57 @@
+/**
+ * The narrow services the cluster routes call. The HTTP layer knows nothing else of the
+ * agent: no runtime, no store. A service may throw UnavailableError (503) while the part it
+ * needs restarts (cluster init, join, leave).
+ */
+import type { ServerResponse } from 'node:http';
+import type {
+  ApplyResult, ClusterStatus, ClusterSummary, DeleteResult, HostAction, HostPull, HostRow, HostStateReply, InitRequest, JoinRequest,
+  PullResult, PushResult, RemoveReply, ServiceDiff, ServiceStatus, TokenReply,
+} from '../../api/contract.js';
+import type { Stack } from '../../spec/types.js';
+import type { ImageRef } from '../../sys/names.js';
+
+export interface StackApi {
+  /** Writes the stack's desired state once every image it names is on some host. */
+  apply(name: string, file: string, stack: Stack): Promise<ApplyResult>;
+  diff(name: string, stack: Stack): Promise<ServiceDiff[]>;
+  remove(name: string): Promise<DeleteResult>;
+  status(stack?: string): Promise<ServiceStatus[]>;
+}
+
+export interface HostApi {
+  rows(): Promise<HostRow[]>;
+  control(host: string, action: HostAction): Promise<HostStateReply>;
+}
+
+export interface ClusterApi {
+  status(): Promise<ClusterStatus>;
+  init(o: InitRequest): Promise<ClusterSummary>;
+  join(o: JoinRequest): Promise<ClusterSummary & { members: number }>;
+  leave(): Promise<ClusterSummary>;
+  remove(host: string, o: { force: boolean }): Promise<RemoveReply>;
+  token(ttlSeconds?: number): Promise<TokenReply>;
+}
+
+export interface PushProgress {
+  /** The hosts that will pull, before any pull starts. */
+  onTargets?(hosts: string[]): void;
+  /** One host's pull, as it ends. */
+  onHost?(h: HostPull): void;
+}
+
+export interface ImageApi {
+  /** Writes the image stream (head included) to `res`, incremental against the newest image in `have`. */
+  serve(ref: ImageRef, have: string[], res: ServerResponse): Promise<void>;
+  /** Pulls it here from a live holder. */
+  pull(ref: ImageRef): Promise<PullResult>;
+  /** Has every other live host pull it. */
+  push(ref: ImageRef, on?: PushProgress): Promise<PushResult>;
+}
+
+export interface ClusterServices {
+  stacks: StackApi;
+  hosts: HostApi;
+  cluster: ClusterApi;
+  images: ImageApi;
+}
