@@ -22,7 +22,7 @@ import { classify, isKind, run } from './classify.js';
 import * as layout from './layout.js';
 import { checkRef, MARK } from './layout.js';
 import { parseList, type ListRow } from './parse.js';
-import { receiveSnapshot } from './receive.js';
+import { receiveSnapshot, type ZfsReceivePool } from './receive.js';
 
 export const ZFS_INFO: DriverInfo = {
   name: 'zfs',
@@ -259,7 +259,17 @@ export class ZfsDriver implements StorageDriver {
   }
 
   receive(input: Readable, target: SnapshotRef, parent?: SnapshotRef): Promise<SnapshotInfo> {
-    return receiveSnapshot(this, input, checkRef(target), parent ? checkRef(parent) : undefined);
+    const pool: ZfsReceivePool = {
+      exec: this.ctx.exec,
+      poolName: this.pool.name,
+      full: (ds) => this.full(ds),
+      fullSnap: (r) => this.fullSnap(r),
+      snapshotExists: (r) => this.snapshotExists(r),
+      filesystemExists: async (ds) => (await this.filesystem(ds)) !== undefined,
+      pruneParents: (ds) => this.pruneParents(ds),
+      snapshotInfo: (r) => this.snapshotInfo(r),
+    };
+    return receiveSnapshot(pool, input, checkRef(target), parent ? checkRef(parent) : undefined);
   }
 
   // --- helpers (also used by ./receive.ts) ---
