@@ -18,8 +18,8 @@ import { getImage, imageSnapshot } from '../storage/images/store.js';
 import { writeBundle } from './bundle.js';
 import { resolverFromResolvConf } from './etc.js';
 import { probeHost } from './host.js';
-import { loadHostConfig, type HostConfig } from './host-config.js';
-import { LeaseStore } from './leases.js';
+import { loadHostConfig, readHostConfig, writeHostSubnet, type HostConfig } from './host-config.js';
+import { leaseFilePath, LeaseStore } from './leases.js';
 import { layoutOf, startJail, stopJail } from './lifecycle.js';
 import { logStream } from './logs.js';
 import { parseEnv, parseJailSpec, parseUser } from './model.js';
@@ -33,7 +33,7 @@ import { Supervisor } from './supervisor.js';
 import { checkCommandInJail } from './paths.js';
 import { cgroupUsage } from './usage.js';
 import { removeCgroupParents } from './cgroups.js';
-import { checkRequestedIp } from './ipam.js';
+import { checkRequestedIp, parseSubnet } from './ipam.js';
 
 export interface JailManagerOptions {
   exec: Exec;
@@ -54,8 +54,11 @@ export class JailManager implements JailService {
   readonly runc: RuncRuntime;
   private locks = new Map<string, Promise<unknown>>();
   private supervisor: Supervisor | undefined;
+  /** The subnet asked for: the option, then the last changeSubnet(). */
+  private subnet: string | undefined;
 
   constructor(private readonly o: JailManagerOptions) {
+    this.subnet = o.subnet;
     this.sys = o.exec;
     this.dataDir = o.dataDir;
     this.log = o.log;
@@ -65,7 +68,7 @@ export class JailManager implements JailService {
   /** Host config, pool, network runtime and host probe, loaded once. */
   env() {
     this.ready ??= (async () => {
-      const { config, subnet } = await loadHostConfig(this.dataDir, { subnet: this.o.subnet });
+      const { config, subnet } = await loadHostConfig(this.dataDir, { subnet: this.subnet });
       const driver = await openPool({ exec: this.sys, dataDir: this.dataDir }, this.o.pool, { create: true });
       return { config, leases: LeaseStore.forDataDir(this.dataDir, subnet), net: new NetworkRuntime(this.sys, config.bridge, subnet), host: await probeHost(), driver };
     })();
@@ -94,6 +97,45 @@ export class JailManager implements JailService {
       await e.net.removeBridge();
       await removeCgroupParents(e.config.instance).catch(() => {});
     }
+  }
+
+  /**
+   * Changes this host's jail subnet (a host joining a cluster gets its subnet from the cluster).
+   * Refused while the host has jails: their addresses, bundles and routes are in the old one.
+   * Rewrites host.json, forgets the (empty) leases, and deletes the bridge with the old gateway
+   * address; a bridge that existed is made again at once with the new one, else on next use.
+   * The same subnet again changes nothing.
+   */
+  async changeSubnet(cidr: string): Promise<void> {
+    const next = parseSubnet('--subnet', cidr);
+    await this.locked('*', async () => {
+      const current = await readHostConfig(this.dataDir);
+      if (current?.subnet === next.cidr) {
+        this.subnet = next.cidr;
+        return;
+      }
+      const jails = (await listRecords(this.dataDir)).map((r) => r.name);
+      if (jails.length) {
+        throw new UserError(`this host has jails (${jails.join(', ')}); its jail subnet cannot change under them`, 'remove them first, or keep the subnet with --subnet');
+      }
+      let hadBridge = false;
+      if (current) {
+        const old = new NetworkRuntime(this.sys, current.bridge, parseSubnet('subnet', current.subnet));
+        hadBridge = await old.linkExists(current.bridge);
+        if (hadBridge) await old.removeBridge(); // nothing is attached: there are no jails
+      }
+      const config = await writeHostSubnet(this.dataDir, next);
+      await rm(leaseFilePath(this.dataDir), { force: true }); // no jail holds a lease (checked above, under the allocation lock)
+      this.subnet = next.cidr;
+      const net = new NetworkRuntime(this.sys, config.bridge, next);
+      const prev = this.ready;
+      if (prev) {
+        this.ready = prev.then((e) => ({ ...e, config, leases: LeaseStore.forDataDir(this.dataDir, next), net }));
+        this.ready.catch(() => { this.ready = undefined; });
+      }
+      if (hadBridge) await net.ensureBridge();
+      this.log?.info({ subnet: next.cidr, was: current?.subnet }, `jail subnet of this host changed to ${next.cidr}${current ? ` (was ${current.subnet})` : ''}`);
+    });
   }
 
   /** Runs fn with the jail's lock held: one operation at a time per jail ("*" for allocation). */
