@@ -9,16 +9,18 @@ import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ExistsError, NotFoundError, UserError } from '../../sys/errors.js';
-import { spawnStream } from '../../sys/exec.js';
 import { readJson, writeJsonAtomic } from '../../sys/fsutil.js';
 import { checkDataset, type SnapshotRef } from '../../sys/names.js';
 import { Revert } from '../../sys/revert.js';
-import type { DatasetInfo, DriverInfo, PoolContext, PoolRecord, SendStream, SnapshotInfo, SpaceUsage, StorageDriver } from '../driver.js';
+import { StorageDriverBase } from '../base.js';
+import type { DatasetInfo, DriverInfo, SendStream, SnapshotInfo, SpaceUsage } from '../driver.js';
+import { checkRef, formatRef as fmt, isDirectory, pathExists, removeEmptyParents } from '../paths.js';
 import * as argv from './argv.js';
+import { classify } from './classify.js';
 import * as layout from './layout.js';
-import { checkRef, type DatasetMeta, type SnapshotMeta } from './layout.js';
+import type { DatasetMeta, SnapshotMeta } from './layout.js';
 import { receiveTar } from './receive.js';
-import { findBelow, freeze, isDirectory, pathExists, removeEmptyParents, removeTree, thaw, treeUsage } from './tree.js';
+import { findBelow, freeze, removeTree, thaw, treeUsage } from './tree.js';
 
 export const DIR_INFO: DriverInfo = {
   name: 'dir',
@@ -29,42 +31,26 @@ export const DIR_INFO: DriverInfo = {
   note: 'plain directories: every snapshot and clone is a full copy',
 };
 
-export type Spawn = typeof spawnStream;
+export type { Spawn } from '../base.js';
 
-const fmt = (r: SnapshotRef) => `${r.dataset}@${r.snapshot}`;
-
-export class DirDriver implements StorageDriver {
+export class DirDriver extends StorageDriverBase {
   readonly info = DIR_INFO;
 
-  constructor(
-    private readonly ctx: PoolContext,
-    readonly pool: PoolRecord,
-    private readonly spawn: Spawn = spawnStream,
-  ) {}
-
-  private get root(): string {
-    return this.pool.mountpoint;
-  }
-
-  datasetPath(ds: string): string {
-    return layout.datasetPath(this.root, ds);
-  }
-
-  snapshotPath(ref: SnapshotRef): string {
+  override snapshotPath(ref: SnapshotRef): string {
     return layout.snapshotPath(this.root, ref);
   }
 
-  async datasetExists(ds: string): Promise<boolean> {
+  override async datasetExists(ds: string): Promise<boolean> {
     return (await pathExists(layout.datasetMetaPath(this.root, ds))) && (await isDirectory(this.datasetPath(ds)));
   }
 
-  async snapshotExists(ref: SnapshotRef): Promise<boolean> {
+  override async snapshotExists(ref: SnapshotRef): Promise<boolean> {
     return isDirectory(this.snapshotPath(ref));
   }
 
   // --- datasets ---
 
-  async createDataset(ds: string): Promise<DatasetInfo> {
+  override async createDataset(ds: string): Promise<DatasetInfo> {
     checkDataset(ds);
     if (await this.datasetExists(ds)) throw new ExistsError(`dataset ${ds} already exists`, 'use it, or choose another name');
     await this.checkPlace(ds);
@@ -78,7 +64,7 @@ export class DirDriver implements StorageDriver {
     });
   }
 
-  async destroyDataset(ds: string, opts: { keepSnapshots?: boolean } = {}): Promise<void> {
+  override async destroyDataset(ds: string, opts: { keepSnapshots?: boolean } = {}): Promise<void> {
     checkDataset(ds);
     if (!opts.keepSnapshots) {
       for (const s of await this.listSnapshots(ds)) await this.destroySnapshot({ dataset: s.dataset, snapshot: s.name });
@@ -88,7 +74,7 @@ export class DirDriver implements StorageDriver {
     await this.removeHead(ds, this.datasetPath(ds));
   }
 
-  async listDatasets(): Promise<DatasetInfo[]> {
+  override async listDatasets(): Promise<DatasetInfo[]> {
     const metaRoot = join(this.root, layout.META_DIR);
     const out: DatasetInfo[] = [];
     for (const rel of await findBelow(metaRoot, (r) => r.endsWith('@.json'))) {
@@ -104,7 +90,7 @@ export class DirDriver implements StorageDriver {
 
   // --- snapshots ---
 
-  async createSnapshot(ref: SnapshotRef): Promise<SnapshotInfo> {
+  override async createSnapshot(ref: SnapshotRef): Promise<SnapshotInfo> {
     const r = checkRef(ref);
     if (!(await this.datasetExists(r.dataset))) throw new NotFoundError(`dataset ${r.dataset} does not exist`, 'create it first, or check the name');
     if (await this.snapshotExists(r)) throw new ExistsError(`snapshot ${fmt(r)} already exists`, 'choose another snapshot name, or destroy the old one first');
@@ -114,7 +100,7 @@ export class DirDriver implements StorageDriver {
     });
   }
 
-  async destroySnapshot(ref: SnapshotRef): Promise<void> {
+  override async destroySnapshot(ref: SnapshotRef): Promise<void> {
     const r = checkRef(ref);
     const path = this.snapshotPath(r);
     const metaPath = layout.snapshotMetaPath(this.root, r);
@@ -132,7 +118,7 @@ export class DirDriver implements StorageDriver {
     await removeEmptyParents(join(this.root, layout.META_DIR), dirname(metaPath));
   }
 
-  async listSnapshots(ds?: string): Promise<SnapshotInfo[]> {
+  override async listSnapshots(ds?: string): Promise<SnapshotInfo[]> {
     const snapRoot = join(this.root, layout.SNAPSHOTS_DIR);
     let rels: string[];
     if (ds === undefined) {
@@ -158,7 +144,7 @@ export class DirDriver implements StorageDriver {
     return out.sort((a, b) => cmp(a.dataset, b.dataset) || cmp(a.createdAt, b.createdAt) || cmp(a.name, b.name));
   }
 
-  async rollback(ref: SnapshotRef): Promise<void> {
+  override async rollback(ref: SnapshotRef): Promise<void> {
     const r = checkRef(ref);
     if (!(await this.snapshotExists(r))) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are with: cellblock snapshot ls ${r.dataset}`);
     const head = this.datasetPath(r.dataset);
@@ -188,7 +174,7 @@ export class DirDriver implements StorageDriver {
     });
   }
 
-  async clone(ref: SnapshotRef, newDataset: string): Promise<DatasetInfo> {
+  override async clone(ref: SnapshotRef, newDataset: string): Promise<DatasetInfo> {
     const r = checkRef(ref);
     checkDataset(newDataset);
     if (!(await this.snapshotExists(r))) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are with: cellblock snapshot ls ${r.dataset}`);
@@ -207,7 +193,7 @@ export class DirDriver implements StorageDriver {
 
   // --- space ---
 
-  async usage(target: string | SnapshotRef): Promise<SpaceUsage> {
+  override async usage(target: string | SnapshotRef): Promise<SpaceUsage> {
     if (typeof target === 'string') {
       if (!(await this.datasetExists(target))) throw new NotFoundError(`dataset ${target} does not exist`, 'check the name');
       return treeUsage(this.datasetPath(target));
@@ -219,19 +205,18 @@ export class DirDriver implements StorageDriver {
   // --- migration ---
 
   /** Always a full stream: a dir pool has no way to compute a difference, so `parent` is not used. */
-  send(ref: SnapshotRef, parent?: SnapshotRef): SendStream {
+  override send(ref: SnapshotRef, parent?: SnapshotRef): SendStream {
     const r = checkRef(ref);
     if (parent) checkRef(parent);
     const path = this.snapshotPath(r);
     if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
       throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are with: cellblock snapshot ls ${r.dataset}`);
     }
-    const proc = this.spawn(argv.tarCreate(path));
-    return { stream: proc.stdout, done: proc.done.then(() => undefined), abort: () => proc.kill('SIGKILL') };
+    return this.toolStream(argv.tarCreate(path), classify, 'SIGKILL');
   }
 
   /** A full tar stream into snapshot `target`; `parent` is not needed (streams are never incremental). */
-  async receive(input: Readable, target: SnapshotRef, parent?: SnapshotRef): Promise<SnapshotInfo> {
+  override async receive(input: Readable, target: SnapshotRef, parent?: SnapshotRef): Promise<SnapshotInfo> {
     const r = checkRef(target);
     if (parent) checkRef(parent);
     if (await this.snapshotExists(r)) throw new ExistsError(`snapshot ${fmt(r)} already exists`, 'destroy it first, or receive under another name');
