@@ -12,6 +12,7 @@ import type { Exec } from '../sys/exec.js';
 import { ExecError, ExistsError, UserError } from '../sys/errors.js';
 import { checkName, formatImageRef, parseImageRef } from '../sys/names.js';
 import { Revert } from '../sys/revert.js';
+import { logWarn } from '../sys/log.js';
 import { openPool } from '../storage/pools.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { getImage, imageSnapshot } from '../storage/images/store.js';
@@ -95,7 +96,7 @@ export class JailManager implements JailService {
     if (this.ready && (await listRecords(this.dataDir)).length === 0) {
       const e = await this.env();
       await e.net.removeBridge();
-      await removeCgroupParents(e.config.instance).catch(() => {});
+      await removeCgroupParents(e.config.instance).catch((err: unknown) => this.warn(err, 'removing the cgroup parents failed; the next close or remove tries again'));
     }
   }
 
@@ -141,8 +142,10 @@ export class JailManager implements JailService {
   /** Runs fn with the jail's lock held: one operation at a time per jail ("*" for allocation). */
   locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(key) ?? Promise.resolve();
+    // the previous holder's failure went to its own caller; here it only ends its turn
     const next = prev.catch(() => {}).then(fn);
     this.locks.set(key, next);
+    // this failure goes to our caller through `next`; the chain only tidies the lock map
     void next.catch(() => {}).finally(() => { if (this.locks.get(key) === next) this.locks.delete(key); });
     return next;
   }
@@ -178,6 +181,7 @@ export class JailManager implements JailService {
         r.add(`release ${ip}`, () => e.leases.release(name));
         spec.ip = ip;
         r.add(`remove ${jailDir(this.dataDir, name)}`, () => rm(jailDir(this.dataDir, name), { recursive: true, force: true }));
+        // no /etc/resolv.conf on the host: the jail gets none either (names then do not resolve in it)
         const resolver = resolverFromResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
         await writeBundle(bundleDirOf(this.dataDir, name), { spec, host: e.host, ip, resolver });
         const now = new Date().toISOString();
@@ -238,7 +242,7 @@ export class JailManager implements JailService {
       await e.driver.destroyDataset(rec.dataset);
       await e.leases.release(name);
       await rm(jailDir(this.dataDir, name), { recursive: true, force: true });
-      await removeCgroupParents(e.config.instance).catch(() => {});
+      await removeCgroupParents(e.config.instance).catch((err: unknown) => this.warn(err, 'removing the cgroup parents failed; the next remove tries again'));
       this.log?.info({ jail: name }, `removed jail ${name}`);
     }));
   }
@@ -248,7 +252,7 @@ export class JailManager implements JailService {
   }
 
   async view(rec: JailRecord): Promise<JailView> {
-    const st = await this.runc.state(rec.name).catch(() => undefined);
+    const st = await this.runc.state(rec.name).catch((err: unknown) => { this.warn(err, `reading runc's state of jail ${rec.name} failed; shown as not running`, { jail: rec.name }); return undefined; });
     const running = st?.status === 'running';
     return {
       name: rec.name,
@@ -272,7 +276,7 @@ export class JailManager implements JailService {
     const v = await this.view(rec);
     const names = jailNames(rec.spec.instance, name);
     const u = v.state === 'running' ? await cgroupUsage(names.cgroupsPath) : { memoryBytes: null, oomKills: null, cpuSeconds: null, pids: null };
-    const disk = await e.driver.usage(rec.dataset).catch(() => undefined);
+    const disk = await e.driver.usage(rec.dataset).catch((err: unknown) => { this.warn(err, `disk usage of jail ${name} unknown`, { jail: name }); return undefined; });
     return {
       ...v,
       spec: { memoryBytes: rec.spec.memoryBytes ?? null, cpus: rec.spec.cpus ?? null, pids: rec.spec.pids, env: rec.spec.env, user: rec.spec.user, rw: rec.spec.rw },
@@ -305,6 +309,11 @@ export class JailManager implements JailService {
   async logs(name: string, req: LogsRequest): Promise<Readable> {
     await getRecord(this.dataDir, checkName('jail', name));
     return logStream(layoutOf(this.dataDir, name).log, req);
+  }
+
+  /** Logs a failure this manager works around, when it has a logger. */
+  private warn(err: unknown, msg: string, extra: Record<string, unknown> = {}): void {
+    if (this.log) logWarn(this.log, err, msg, extra);
   }
 
   /** Every jail's record, for the supervisor. */

@@ -9,9 +9,11 @@
  * the way to a dataset are removed again when the last thing under them goes (removeEmptyParents)
  * and when the step that needed them fails (withParents).
  */
-import { lstat, mkdir, rmdir } from 'node:fs/promises';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { checkDataset, checkName, type SnapshotRef } from '../sys/names.js';
+
+export { isDirectory, pathExists } from '../sys/fsutil.js';
 
 /** `dataset@snapshot`, as messages and records write a snapshot. */
 export function formatRef(r: SnapshotRef): string {
@@ -45,32 +47,6 @@ export function snapshotPathIn(root: string, sub: string, ref: SnapshotRef): str
 export function ancestors(ds: string): string[] {
   const s = checkDataset(ds).split('/');
   return s.slice(0, -1).map((_, i) => s.slice(0, i + 1).join('/'));
-}
-
-const gone = (e: unknown) => {
-  const code = (e as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
-};
-
-/** True when something (anything, even a dangling symlink) is at `path`. */
-export async function pathExists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (e) {
-    if (gone(e)) return false;
-    throw e;
-  }
-}
-
-/** True when `path` is a directory (not a symlink to one). */
-export async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await lstat(path)).isDirectory();
-  } catch (e) {
-    if (gone(e)) return false;
-    throw e;
-  }
 }
 
 /**
