@@ -13,6 +13,7 @@ import { checkDataset, type SnapshotRef } from '../../sys/names.js';
 import { StorageDriverBase } from '../base.js';
 import type { DatasetInfo, DriverInfo, SendStream, SnapshotInfo, SpaceUsage } from '../driver.js';
 import { checkRef, formatRef as fmt, withParents } from '../paths.js';
+import { noSnapshot, noDataset, datasetTaken, snapshotTaken, CLONE_FIX, RECEIVE_FIX } from '../messages.js';
 import * as argv from './argv.js';
 import { classify, isKind, run } from './classify.js';
 import * as layout from './layout.js';
@@ -74,7 +75,7 @@ export class BtrfsDriver extends StorageDriverBase {
     try {
       await withParents(this.root, path, () => run(this.ctx.exec, argv.subvolumeCreate(path)), layout.isSubvolume);
     } catch (e) {
-      if (isKind(e, 'exists')) throw new ExistsError(`dataset ${ds} already exists`, 'choose another dataset name');
+      if (isKind(e, 'exists')) throw datasetTaken(ds);
       throw e;
     }
     return { name: ds, path };
@@ -112,12 +113,12 @@ export class BtrfsDriver extends StorageDriverBase {
   override async createSnapshot(ref: SnapshotRef): Promise<SnapshotInfo> {
     const path = this.snapshotPath(ref);
     const head = this.datasetPath(ref.dataset);
-    if (!(await layout.isSubvolume(head))) throw new NotFoundError(`dataset ${ref.dataset} does not exist`, `create it first: cellblock dataset create ${ref.dataset}`);
-    if (await layout.pathExists(path)) throw new ExistsError(`snapshot ${fmt(ref)} already exists`, 'choose another snapshot name, or remove the old one first');
+    if (!(await layout.isSubvolume(head))) throw noDataset(ref.dataset);
+    if (await layout.pathExists(path)) throw snapshotTaken(ref);
     try {
       await withParents(layout.snapshotsRoot(this.root), path, () => run(this.ctx.exec, argv.subvolumeSnapshot(head, path, { readonly: true })), layout.isSubvolume);
     } catch (e) {
-      if (isKind(e, 'exists')) throw new ExistsError(`snapshot ${fmt(ref)} already exists`, 'choose another snapshot name');
+      if (isKind(e, 'exists')) throw snapshotTaken(ref);
       throw e;
     }
     return this.snapshotInfo(ref, path);
@@ -142,7 +143,7 @@ export class BtrfsDriver extends StorageDriverBase {
 
   override async rollback(ref: SnapshotRef): Promise<void> {
     const snap = this.snapshotPath(ref);
-    if (!(await layout.isSubvolume(snap))) throw new NotFoundError(`snapshot ${fmt(ref)} does not exist`, `see the snapshots there are: cellblock snapshot ls ${ref.dataset}`);
+    if (!(await layout.isSubvolume(snap))) throw noSnapshot(ref);
     const head = this.datasetPath(ref.dataset);
     const hadHead = await layout.isSubvolume(head);
     if (hadHead) await this.refuseNested(ref.dataset, 'roll back');
@@ -178,13 +179,13 @@ export class BtrfsDriver extends StorageDriverBase {
   override async clone(ref: SnapshotRef, newDataset: string): Promise<DatasetInfo> {
     const snap = this.snapshotPath(ref);
     const path = this.datasetPath(newDataset);
-    if (!(await layout.isSubvolume(snap))) throw new NotFoundError(`snapshot ${fmt(ref)} does not exist`, `see the snapshots there are: cellblock snapshot ls ${ref.dataset}`);
+    if (!(await layout.isSubvolume(snap))) throw noSnapshot(ref);
     // btrfs would put the clone inside an existing directory: never let it
-    if (await layout.pathExists(path)) throw new ExistsError(`dataset ${newDataset} already exists`, 'choose another name for the clone');
+    if (await layout.pathExists(path)) throw datasetTaken(newDataset, CLONE_FIX);
     try {
       await withParents(this.root, path, () => run(this.ctx.exec, argv.subvolumeSnapshot(snap, path)), layout.isSubvolume);
     } catch (e) {
-      if (isKind(e, 'exists')) throw new ExistsError(`dataset ${newDataset} already exists`, 'choose another name for the clone');
+      if (isKind(e, 'exists')) throw datasetTaken(newDataset, CLONE_FIX);
       throw e;
     }
     return { name: newDataset, path, origin: fmt(ref) };
@@ -194,8 +195,7 @@ export class BtrfsDriver extends StorageDriverBase {
 
   override async usage(target: string | SnapshotRef): Promise<SpaceUsage> {
     const path = typeof target === 'string' ? this.datasetPath(target) : this.snapshotPath(target);
-    const what = typeof target === 'string' ? `dataset ${target}` : `snapshot ${fmt(target)}`;
-    if (!(await layout.isSubvolume(path))) throw new NotFoundError(`${what} does not exist`, 'check the name with: cellblock dataset ls / cellblock snapshot ls');
+    if (!(await layout.isSubvolume(path))) throw typeof target === 'string' ? noDataset(target) : noSnapshot(target);
     const row = parseFilesystemDu((await run(this.ctx.exec, argv.filesystemDu(path), { timeoutMs: DU_TIMEOUT_MS })).stdout)[0];
     if (!row) throw new Error(`btrfs filesystem du printed nothing for ${path}`);
     return { referenced: row.total, exclusive: row.exclusive };
@@ -207,14 +207,14 @@ export class BtrfsDriver extends StorageDriverBase {
     const path = this.snapshotPath(ref);
     const parentPath = parent ? this.snapshotPath(parent) : undefined;
     for (const [p, r] of [[path, ref], [parentPath, parent]] as const) {
-      if (p && r && !isSubvolumeSync(p)) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are: cellblock snapshot ls ${r.dataset}`);
+      if (p && r && !isSubvolumeSync(p)) throw noSnapshot(r);
     }
     return this.toolStream(argv.send(path, { parent: parentPath, quiet: true }), classify, 'SIGTERM');
   }
 
   override async receive(input: Readable, target: SnapshotRef, parent?: SnapshotRef): Promise<SnapshotInfo> {
     const path = this.snapshotPath(target);
-    if (await layout.pathExists(path)) throw new ExistsError(`snapshot ${fmt(target)} already exists`, 'remove it first, or receive under another name');
+    if (await layout.pathExists(path)) throw snapshotTaken(target, RECEIVE_FIX);
     if (parent && !(await this.snapshotExists(parent))) {
       throw new NotFoundError(`snapshot ${fmt(parent)} (the parent of this stream) does not exist here`, 'receive the parent first, or send a full stream');
     }

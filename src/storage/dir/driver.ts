@@ -8,13 +8,14 @@ import { statSync } from 'node:fs';
 import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ExistsError, NotFoundError, UserError } from '../../sys/errors.js';
+import { ExistsError, UserError } from '../../sys/errors.js';
 import { readJson, writeJsonAtomic } from '../../sys/fsutil.js';
 import { checkDataset, type SnapshotRef } from '../../sys/names.js';
 import { Revert } from '../../sys/revert.js';
 import { StorageDriverBase } from '../base.js';
 import type { DatasetInfo, DriverInfo, SendStream, SnapshotInfo, SpaceUsage } from '../driver.js';
 import { checkRef, formatRef as fmt, isDirectory, pathExists, removeEmptyParents } from '../paths.js';
+import { noSnapshot, noDataset, datasetTaken, snapshotTaken, CLONE_FIX, RECEIVE_FIX } from '../messages.js';
 import * as argv from './argv.js';
 import { classify } from './classify.js';
 import * as layout from './layout.js';
@@ -52,7 +53,7 @@ export class DirDriver extends StorageDriverBase {
 
   override async createDataset(ds: string): Promise<DatasetInfo> {
     checkDataset(ds);
-    if (await this.datasetExists(ds)) throw new ExistsError(`dataset ${ds} already exists`, 'use it, or choose another name');
+    if (await this.datasetExists(ds)) throw datasetTaken(ds);
     await this.checkPlace(ds);
     const path = this.datasetPath(ds);
     return Revert.run(async (r) => {
@@ -92,8 +93,8 @@ export class DirDriver extends StorageDriverBase {
 
   override async createSnapshot(ref: SnapshotRef): Promise<SnapshotInfo> {
     const r = checkRef(ref);
-    if (!(await this.datasetExists(r.dataset))) throw new NotFoundError(`dataset ${r.dataset} does not exist`, 'create it first, or check the name');
-    if (await this.snapshotExists(r)) throw new ExistsError(`snapshot ${fmt(r)} already exists`, 'choose another snapshot name, or destroy the old one first');
+    if (!(await this.datasetExists(r.dataset))) throw noDataset(r.dataset);
+    if (await this.snapshotExists(r)) throw snapshotTaken(r);
     const createdAt = new Date().toISOString();
     return this.placeSnapshot(r, createdAt, async (staging) => {
       await this.ctx.exec(argv.copyTree(this.datasetPath(r.dataset), staging), { timeoutMs: 0 });
@@ -146,7 +147,7 @@ export class DirDriver extends StorageDriverBase {
 
   override async rollback(ref: SnapshotRef): Promise<void> {
     const r = checkRef(ref);
-    if (!(await this.snapshotExists(r))) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are with: cellblock snapshot ls ${r.dataset}`);
+    if (!(await this.snapshotExists(r))) throw noSnapshot(r);
     const head = this.datasetPath(r.dataset);
     const existed = await this.datasetExists(r.dataset);
     if (!existed) await this.checkPlace(r.dataset);
@@ -177,8 +178,8 @@ export class DirDriver extends StorageDriverBase {
   override async clone(ref: SnapshotRef, newDataset: string): Promise<DatasetInfo> {
     const r = checkRef(ref);
     checkDataset(newDataset);
-    if (!(await this.snapshotExists(r))) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are with: cellblock snapshot ls ${r.dataset}`);
-    if (await this.datasetExists(newDataset)) throw new ExistsError(`dataset ${newDataset} already exists`, 'choose another name for the clone');
+    if (!(await this.snapshotExists(r))) throw noSnapshot(r);
+    if (await this.datasetExists(newDataset)) throw datasetTaken(newDataset, CLONE_FIX);
     await this.checkPlace(newDataset);
     const path = this.datasetPath(newDataset);
     return Revert.run(async (rv) => {
@@ -195,10 +196,10 @@ export class DirDriver extends StorageDriverBase {
 
   override async usage(target: string | SnapshotRef): Promise<SpaceUsage> {
     if (typeof target === 'string') {
-      if (!(await this.datasetExists(target))) throw new NotFoundError(`dataset ${target} does not exist`, 'check the name');
+      if (!(await this.datasetExists(target))) throw noDataset(target);
       return treeUsage(this.datasetPath(target));
     }
-    if (!(await this.snapshotExists(target))) throw new NotFoundError(`snapshot ${fmt(target)} does not exist`, 'check the name');
+    if (!(await this.snapshotExists(target))) throw noSnapshot(target);
     return treeUsage(this.snapshotPath(target));
   }
 
@@ -210,7 +211,7 @@ export class DirDriver extends StorageDriverBase {
     if (parent) checkRef(parent);
     const path = this.snapshotPath(r);
     if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
-      throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are with: cellblock snapshot ls ${r.dataset}`);
+      throw noSnapshot(r);
     }
     return this.toolStream(argv.tarCreate(path), classify, 'SIGKILL');
   }
@@ -219,7 +220,7 @@ export class DirDriver extends StorageDriverBase {
   override async receive(input: Readable, target: SnapshotRef, parent?: SnapshotRef): Promise<SnapshotInfo> {
     const r = checkRef(target);
     if (parent) checkRef(parent);
-    if (await this.snapshotExists(r)) throw new ExistsError(`snapshot ${fmt(r)} already exists`, 'destroy it first, or receive under another name');
+    if (await this.snapshotExists(r)) throw snapshotTaken(r, RECEIVE_FIX);
     const createdAt = new Date().toISOString();
     return this.placeSnapshot(r, createdAt, (staging) => receiveTar(this.ctx.exec, input, staging, fmt(r)));
   }

@@ -13,11 +13,12 @@
  * - a snapshot a clone was made from cannot be destroyed before the clone.
  */
 import type { Readable } from 'node:stream';
-import { ExistsError, NotFoundError, UserError } from '../../sys/errors.js';
+import { ExistsError, UserError } from '../../sys/errors.js';
 import { checkDataset, type SnapshotRef } from '../../sys/names.js';
 import { StorageDriverBase, type Spawn } from '../base.js';
 import type { DatasetInfo, DriverInfo, PoolContext, PoolRecord, SendStream, SnapshotInfo, SpaceUsage } from '../driver.js';
 import { formatRef as fmt } from '../paths.js';
+import { noSnapshot, noDataset, datasetTaken, snapshotTaken, CLONE_FIX } from '../messages.js';
 import * as argv from './argv.js';
 import { classify, isKind, run } from './classify.js';
 import * as layout from './layout.js';
@@ -93,7 +94,7 @@ export class ZfsDriver extends StorageDriverBase {
   override async createDataset(ds: string): Promise<DatasetInfo> {
     const full = this.full(ds);
     const fs = await this.filesystem(ds);
-    if (fs?.user[MARK] === ds) throw new ExistsError(`dataset ${ds} already exists`, 'use it, or choose another name');
+    if (fs?.user[MARK] === ds) throw datasetTaken(ds);
     if (fs && (fs.readonly || (await this.listSnapshots(ds)).length > 0)) {
       throw new ExistsError(
         `${ds} is the kept read-only head of a destroyed dataset whose snapshots still exist`,
@@ -105,7 +106,7 @@ export class ZfsDriver extends StorageDriverBase {
       if (fs) await run(this.ctx.exec, argv.set(full, { [MARK]: ds }));
       else await run(this.ctx.exec, argv.create(full, { parents: true, props: { [MARK]: ds } }));
     } catch (e) {
-      if (isKind(e, 'exists')) throw new ExistsError(`dataset ${ds} already exists`, 'use it, or choose another name');
+      if (isKind(e, 'exists')) throw datasetTaken(ds);
       throw e;
     }
     return { name: ds, path: this.datasetPath(ds) };
@@ -148,11 +149,11 @@ export class ZfsDriver extends StorageDriverBase {
 
   override async createSnapshot(ref: SnapshotRef): Promise<SnapshotInfo> {
     const r = checkRef(ref);
-    if (!(await this.datasetExists(r.dataset))) throw new NotFoundError(`dataset ${r.dataset} does not exist`, 'create it first, or check the name');
+    if (!(await this.datasetExists(r.dataset))) throw noDataset(r.dataset);
     try {
       await run(this.ctx.exec, argv.snapshot(this.fullSnap(r)));
     } catch (e) {
-      if (isKind(e, 'exists')) throw new ExistsError(`snapshot ${fmt(r)} already exists`, 'choose another snapshot name, or destroy the old one first');
+      if (isKind(e, 'exists')) throw snapshotTaken(r);
       throw e;
     }
     return this.snapshotInfo(r);
@@ -197,7 +198,7 @@ export class ZfsDriver extends StorageDriverBase {
     const r = checkRef(ref);
     const snaps = await this.listSnapshots(r.dataset);
     const i = snaps.findIndex((s) => s.name === r.snapshot);
-    if (i < 0) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are with: cellblock snapshot ls ${r.dataset}`);
+    if (i < 0) throw noSnapshot(r);
     if (i !== snaps.length - 1) {
       const later = snaps.slice(i + 1).map((s) => `${s.dataset}@${s.name}`);
       throw this.notSupported(
@@ -217,12 +218,12 @@ export class ZfsDriver extends StorageDriverBase {
   override async clone(ref: SnapshotRef, newDataset: string): Promise<DatasetInfo> {
     const r = checkRef(ref);
     const full = this.full(newDataset);
-    if (!(await this.snapshotExists(r))) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are with: cellblock snapshot ls ${r.dataset}`);
-    if (await this.filesystem(newDataset)) throw new ExistsError(`dataset ${newDataset} already exists`, 'choose another name for the clone');
+    if (!(await this.snapshotExists(r))) throw noSnapshot(r);
+    if (await this.filesystem(newDataset)) throw datasetTaken(newDataset, CLONE_FIX);
     try {
       await run(this.ctx.exec, argv.clone(this.fullSnap(r), full, { parents: true, props: { [MARK]: newDataset } }));
     } catch (e) {
-      if (isKind(e, 'exists')) throw new ExistsError(`dataset ${newDataset} already exists`, 'choose another name for the clone');
+      if (isKind(e, 'exists')) throw datasetTaken(newDataset, CLONE_FIX);
       throw e;
     }
     return { name: newDataset, path: this.datasetPath(newDataset), origin: fmt(r) };
@@ -234,11 +235,11 @@ export class ZfsDriver extends StorageDriverBase {
   override async usage(target: string | SnapshotRef): Promise<SpaceUsage> {
     if (typeof target === 'string') {
       const row = (await this.datasetExists(target)) ? await this.row(this.full(target), 'filesystem', ['name', 'usedbydataset', 'referenced']) : undefined;
-      if (!row) throw new NotFoundError(`dataset ${target} does not exist`, 'check the name');
+      if (!row) throw noDataset(target);
       return { referenced: row.referenced ?? 0, exclusive: row.usedbydataset ?? 0 };
     }
     const row = await this.row(this.fullSnap(target), 'snapshot', ['name', 'used', 'referenced']);
-    if (!row) throw new NotFoundError(`snapshot ${fmt(target)} does not exist`, 'check the name');
+    if (!row) throw noSnapshot(target);
     return { referenced: row.referenced ?? 0, exclusive: row.used ?? 0 };
   }
 
@@ -266,7 +267,7 @@ export class ZfsDriver extends StorageDriverBase {
 
   async snapshotInfo(r: SnapshotRef): Promise<SnapshotInfo> {
     const row = await this.row(this.fullSnap(r), 'snapshot', SNAP_COLUMNS);
-    if (!row) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, 'check the name');
+    if (!row) throw noSnapshot(r);
     return { dataset: r.dataset, name: r.snapshot, path: this.snapshotPath(r), createdAt: new Date((row.creation ?? 0) * 1000).toISOString() };
   }
 

@@ -17,6 +17,7 @@ import { Revert } from '../../sys/revert.js';
 import type { Exec } from '../../sys/exec.js';
 import type { SnapshotInfo } from '../driver.js';
 import { feedTool } from '../feed.js';
+import { snapshotTaken, RECEIVE_FIX } from '../messages.js';
 import * as argv from './argv.js';
 import { isKind, run } from './classify.js';
 import { ancestorsDeepestFirst, MARK } from './layout.js';
@@ -42,7 +43,7 @@ export async function receiveSnapshot(d: ZfsReceivePool, input: Readable, target
   const ds = target.dataset;
   const full = d.full(ds);
   if (input.destroyed || input.readableEnded) throw new UserError('the stream to receive was already consumed or closed', 'pass a fresh stream');
-  if (await d.snapshotExists(target)) throw new ExistsError(`snapshot ${fmt(target)} already exists`, 'destroy it first, or receive under another name');
+  if (await d.snapshotExists(target)) throw snapshotTaken(target, RECEIVE_FIX);
   if (parent && !(await d.snapshotExists(parent))) {
     throw new NotFoundError(`the stream is relative to ${fmt(parent)}, which is not in pool ${d.poolName}`, 'receive that snapshot first, or send a full stream');
   }
