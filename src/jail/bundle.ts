@@ -10,9 +10,9 @@
  * The layout and skeleton are pure; writeBundle() makes them (idempotent: rewriting a
  * bundle of a stopped jail refreshes config.json and /etc, keeps the writable data).
  */
-import { chmod, chown, lstat, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../sys/fsutil.js';
+import { pathExists, writeJsonAtomic } from '../sys/fsutil.js';
 import { renderEtc, type Resolver } from './etc.js';
 import type { JailSpec } from './model.js';
 import { buildOciConfig, rwMountDirs, type HostInfo, type OciConfig } from './oci.js';
@@ -55,9 +55,7 @@ export function writableEntries(spec: JailSpec): { path: string; mode: number; o
   ];
 }
 
-async function present(p: string): Promise<boolean> {
-  try { await lstat(p); return true; } catch { return false; }
-}
+const present = pathExists;
 
 export interface BundleInput {
   spec: JailSpec;

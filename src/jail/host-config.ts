@@ -28,6 +28,28 @@ export function bridgeFor(instance: string): string {
   return `cbbr${createHash('sha256').update(instance).digest('hex').slice(0, 8)}`;
 }
 
+/** host.json as it is, or undefined when this data dir has none yet. */
+export function readHostConfig(dataDir: string): Promise<HostConfig | undefined> {
+  return readJson<HostConfig>(hostConfigPath(dataDir));
+}
+
+/** The host config with jail subnet `subnet` (pure); a data dir without one gets its defaults. */
+export function withSubnet(dataDir: string, config: HostConfig | undefined, subnet: Subnet): HostConfig {
+  if (config) return { ...config, subnet: subnet.cidr };
+  const instance = instanceFor(dataDir);
+  return { instance, subnet: subnet.cidr, bridge: bridgeFor(instance) };
+}
+
+/**
+ * Writes host.json with jail subnet `subnet` (atomically; creating it when missing) and returns
+ * what it wrote. The caller checks that no jail holds an address in the old subnet.
+ */
+export async function writeHostSubnet(dataDir: string, subnet: Subnet): Promise<HostConfig> {
+  const config = withSubnet(dataDir, await readHostConfig(dataDir), subnet);
+  await writeJsonAtomic(hostConfigPath(dataDir), config, 0o644);
+  return config;
+}
+
 /** Reads host.json, creating it with defaults (or `subnet`) on first use. A different `subnet` later is refused. */
 export async function loadHostConfig(dataDir: string, opts: { subnet?: string } = {}): Promise<{ config: HostConfig; subnet: Subnet }> {
   const path = hostConfigPath(dataDir);

@@ -2,15 +2,14 @@
  * What the OCI builder needs to know about this host, found by looking (read-only): merged
  * /usr (lstat of /bin and friends), cgroup version, cgroup namespaces, swap accounting.
  */
-import { lstat, readFile, readlink, stat } from 'node:fs/promises';
+import { lstat, readFile, readlink } from 'node:fs/promises';
+import { isFile, pathExists } from '../sys/fsutil.js';
 import type { HostInfo } from './oci.js';
 
 /** Top-level dirs that hold parts of the OS on hosts with or without merged /usr. */
 export const OS_ROOT_DIRS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
 
-async function isFile(p: string): Promise<boolean> {
-  try { return (await stat(p)).isFile(); } catch { return false; }
-}
+
 
 async function rootDirKind(root: string, name: string): Promise<'usr-link' | 'dir' | 'other' | 'missing'> {
   try {
@@ -20,8 +19,10 @@ async function rootDirKind(root: string, name: string): Promise<'usr-link' | 'di
       return target === `usr/${name}` || target === `/usr/${name}` ? 'usr-link' : 'other';
     }
     return st.isDirectory() ? 'dir' : 'other';
-  } catch {
-    return 'missing';
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    throw e;
   }
 }
 
@@ -57,6 +58,4 @@ export async function probeHost(root = '/'): Promise<HostInfo> {
 /** Debian package tini; ships under /usr, which every jail shares. */
 export const TINI = '/usr/bin/tini';
 
-async function exists(p: string): Promise<boolean> {
-  try { await lstat(p); return true; } catch { return false; }
-}
+const exists = pathExists;

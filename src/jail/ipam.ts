@@ -36,7 +36,7 @@ export function parseIPv4(field: string, value: string): number {
 
 /** parseIPv4 that returns undefined instead of throwing (for records read from disk). */
 export function tryParseIPv4(value: string): number | undefined {
-  try { return parseIPv4('address', value); } catch { return undefined; }
+  try { return parseIPv4('address', value); } catch { return undefined; } // not an address: the caller's answer is undefined
 }
 
 export function formatIPv4(n: number): string {

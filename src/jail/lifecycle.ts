@@ -47,7 +47,7 @@ export async function lastExit(dataDir: string, name: string): Promise<{ exitCod
 
 function pidAlive(pid: number | null): boolean {
   if (!pid) return false;
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; } // ESRCH: gone; EPERM: alive, not ours
 }
 
 /**
@@ -86,8 +86,11 @@ export async function startJail(d: LifecycleDeps, rec: JailRecord, opts: { fresh
     if (!pid) throw new UserError(`jail ${rec.name} started but runc wrote no PID`, `see ${l.runcLog}`);
     return pid;
   } catch (e) {
-    await d.runc.delete(names.containerId).catch(() => {});
-    await d.net.teardownJailNetwork(names).catch(() => {});
+    const left: string[] = [];
+    await d.runc.delete(names.containerId).catch((ce: unknown) => { left.push(`container: ${(ce as Error).message}`); });
+    await d.net.teardownJailNetwork(names).catch((ce: unknown) => { left.push(`network: ${(ce as Error).message}`); });
+    // no logger here: what could not be undone goes with the error (the next start or remove retries both)
+    if (left.length && e instanceof Error) e.message += ` (and could not undo: ${left.join('; ')})`;
     throw e;
   }
 }
@@ -102,6 +105,7 @@ async function waitCreated(d: LifecycleDeps, name: string, l: SuperviseLayout): 
     if (exited !== null || (conmonPid !== null && !pidAlive(conmonPid)) || Date.now() > deadline) {
       const st = await d.runc.state(name);
       if (st?.status === 'created' || st?.status === 'running') return;
+      // no runc.log: the ExecError below says how it failed without runc's reasons
       const reasons = parseRuncLogErrors(await readFile(l.runcLog, 'utf8').catch(() => ''));
       throw new ExecError(['runc', 'create', name], exited, reasons.slice(-3).join('\n') || (Date.now() > deadline ? 'timed out waiting for the container to be created' : 'conmon exited before the container was created'));
     }

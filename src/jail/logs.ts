@@ -41,7 +41,7 @@ export function logStream(path: string, o: { follow?: boolean; tail?: number; si
   let rest = '';
   let first = true;
   const readMore = async (): Promise<void> => {
-    const st = await stat(path).catch(() => undefined);
+    const st = await stat(path).catch(() => undefined); // not written yet, or being replaced: nothing to read this time
     if (!st) return;
     if (st.size < offset) { offset = 0; rest = ''; } // conmon truncated it at its cap
     if (st.size === offset) return;

@@ -12,14 +12,15 @@ import type { Exec } from '../sys/exec.js';
 import { ExecError, ExistsError, UserError } from '../sys/errors.js';
 import { checkName, formatImageRef, parseImageRef } from '../sys/names.js';
 import { Revert } from '../sys/revert.js';
+import { logWarn } from '../sys/log.js';
 import { openPool } from '../storage/pools.js';
 import type { StorageDriver } from '../storage/driver.js';
 import { getImage, imageSnapshot } from '../storage/images/store.js';
 import { writeBundle } from './bundle.js';
 import { resolverFromResolvConf } from './etc.js';
 import { probeHost } from './host.js';
-import { loadHostConfig, type HostConfig } from './host-config.js';
-import { LeaseStore } from './leases.js';
+import { loadHostConfig, readHostConfig, writeHostSubnet, type HostConfig } from './host-config.js';
+import { leaseFilePath, LeaseStore } from './leases.js';
 import { layoutOf, startJail, stopJail } from './lifecycle.js';
 import { logStream } from './logs.js';
 import { parseEnv, parseJailSpec, parseUser } from './model.js';
@@ -33,7 +34,7 @@ import { Supervisor } from './supervisor.js';
 import { checkCommandInJail } from './paths.js';
 import { cgroupUsage } from './usage.js';
 import { removeCgroupParents } from './cgroups.js';
-import { checkRequestedIp } from './ipam.js';
+import { checkRequestedIp, parseSubnet } from './ipam.js';
 
 export interface JailManagerOptions {
   exec: Exec;
@@ -54,8 +55,11 @@ export class JailManager implements JailService {
   readonly runc: RuncRuntime;
   private locks = new Map<string, Promise<unknown>>();
   private supervisor: Supervisor | undefined;
+  /** The subnet asked for: the option, then the last changeSubnet(). */
+  private subnet: string | undefined;
 
   constructor(private readonly o: JailManagerOptions) {
+    this.subnet = o.subnet;
     this.sys = o.exec;
     this.dataDir = o.dataDir;
     this.log = o.log;
@@ -65,7 +69,7 @@ export class JailManager implements JailService {
   /** Host config, pool, network runtime and host probe, loaded once. */
   env() {
     this.ready ??= (async () => {
-      const { config, subnet } = await loadHostConfig(this.dataDir, { subnet: this.o.subnet });
+      const { config, subnet } = await loadHostConfig(this.dataDir, { subnet: this.subnet });
       const driver = await openPool({ exec: this.sys, dataDir: this.dataDir }, this.o.pool, { create: true });
       return { config, leases: LeaseStore.forDataDir(this.dataDir, subnet), net: new NetworkRuntime(this.sys, config.bridge, subnet), host: await probeHost(), driver };
     })();
@@ -92,15 +96,56 @@ export class JailManager implements JailService {
     if (this.ready && (await listRecords(this.dataDir)).length === 0) {
       const e = await this.env();
       await e.net.removeBridge();
-      await removeCgroupParents(e.config.instance).catch(() => {});
+      await removeCgroupParents(e.config.instance).catch((err: unknown) => this.warn(err, 'removing the cgroup parents failed; the next close or remove tries again'));
     }
+  }
+
+  /**
+   * Changes this host's jail subnet (a host joining a cluster gets its subnet from the cluster).
+   * Refused while the host has jails: their addresses, bundles and routes are in the old one.
+   * Rewrites host.json, forgets the (empty) leases, and deletes the bridge with the old gateway
+   * address; a bridge that existed is made again at once with the new one, else on next use.
+   * The same subnet again changes nothing.
+   */
+  async changeSubnet(cidr: string): Promise<void> {
+    const next = parseSubnet('--subnet', cidr);
+    await this.locked('*', async () => {
+      const current = await readHostConfig(this.dataDir);
+      if (current?.subnet === next.cidr) {
+        this.subnet = next.cidr;
+        return;
+      }
+      const jails = (await listRecords(this.dataDir)).map((r) => r.name);
+      if (jails.length) {
+        throw new UserError(`this host has jails (${jails.join(', ')}); its jail subnet cannot change under them`, 'remove them first, or keep the subnet with --subnet');
+      }
+      let hadBridge = false;
+      if (current) {
+        const old = new NetworkRuntime(this.sys, current.bridge, parseSubnet('subnet', current.subnet));
+        hadBridge = await old.linkExists(current.bridge);
+        if (hadBridge) await old.removeBridge(); // nothing is attached: there are no jails
+      }
+      const config = await writeHostSubnet(this.dataDir, next);
+      await rm(leaseFilePath(this.dataDir), { force: true }); // no jail holds a lease (checked above, under the allocation lock)
+      this.subnet = next.cidr;
+      const net = new NetworkRuntime(this.sys, config.bridge, next);
+      const prev = this.ready;
+      if (prev) {
+        this.ready = prev.then((e) => ({ ...e, config, leases: LeaseStore.forDataDir(this.dataDir, next), net }));
+        this.ready.catch(() => { this.ready = undefined; });
+      }
+      if (hadBridge) await net.ensureBridge();
+      this.log?.info({ subnet: next.cidr, was: current?.subnet }, `jail subnet of this host changed to ${next.cidr}${current ? ` (was ${current.subnet})` : ''}`);
+    });
   }
 
   /** Runs fn with the jail's lock held: one operation at a time per jail ("*" for allocation). */
   locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(key) ?? Promise.resolve();
+    // the previous holder's failure went to its own caller; here it only ends its turn
     const next = prev.catch(() => {}).then(fn);
     this.locks.set(key, next);
+    // this failure goes to our caller through `next`; the chain only tidies the lock map
     void next.catch(() => {}).finally(() => { if (this.locks.get(key) === next) this.locks.delete(key); });
     return next;
   }
@@ -136,6 +181,7 @@ export class JailManager implements JailService {
         r.add(`release ${ip}`, () => e.leases.release(name));
         spec.ip = ip;
         r.add(`remove ${jailDir(this.dataDir, name)}`, () => rm(jailDir(this.dataDir, name), { recursive: true, force: true }));
+        // no /etc/resolv.conf on the host: the jail gets none either (names then do not resolve in it)
         const resolver = resolverFromResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
         await writeBundle(bundleDirOf(this.dataDir, name), { spec, host: e.host, ip, resolver });
         const now = new Date().toISOString();
@@ -196,7 +242,7 @@ export class JailManager implements JailService {
       await e.driver.destroyDataset(rec.dataset);
       await e.leases.release(name);
       await rm(jailDir(this.dataDir, name), { recursive: true, force: true });
-      await removeCgroupParents(e.config.instance).catch(() => {});
+      await removeCgroupParents(e.config.instance).catch((err: unknown) => this.warn(err, 'removing the cgroup parents failed; the next remove tries again'));
       this.log?.info({ jail: name }, `removed jail ${name}`);
     }));
   }
@@ -206,7 +252,7 @@ export class JailManager implements JailService {
   }
 
   async view(rec: JailRecord): Promise<JailView> {
-    const st = await this.runc.state(rec.name).catch(() => undefined);
+    const st = await this.runc.state(rec.name).catch((err: unknown) => { this.warn(err, `reading runc's state of jail ${rec.name} failed; shown as not running`, { jail: rec.name }); return undefined; });
     const running = st?.status === 'running';
     return {
       name: rec.name,
@@ -230,7 +276,7 @@ export class JailManager implements JailService {
     const v = await this.view(rec);
     const names = jailNames(rec.spec.instance, name);
     const u = v.state === 'running' ? await cgroupUsage(names.cgroupsPath) : { memoryBytes: null, oomKills: null, cpuSeconds: null, pids: null };
-    const disk = await e.driver.usage(rec.dataset).catch(() => undefined);
+    const disk = await e.driver.usage(rec.dataset).catch((err: unknown) => { this.warn(err, `disk usage of jail ${name} unknown`, { jail: name }); return undefined; });
     return {
       ...v,
       spec: { memoryBytes: rec.spec.memoryBytes ?? null, cpus: rec.spec.cpus ?? null, pids: rec.spec.pids, env: rec.spec.env, user: rec.spec.user, rw: rec.spec.rw },
@@ -263,6 +309,11 @@ export class JailManager implements JailService {
   async logs(name: string, req: LogsRequest): Promise<Readable> {
     await getRecord(this.dataDir, checkName('jail', name));
     return logStream(layoutOf(this.dataDir, name).log, req);
+  }
+
+  /** Logs a failure this manager works around, when it has a logger. */
+  private warn(err: unknown, msg: string, extra: Record<string, unknown> = {}): void {
+    if (this.log) logWarn(this.log, err, msg, extra);
   }
 
   /** Every jail's record, for the supervisor. */

@@ -20,11 +20,11 @@ import {
   netnsList, parseAddrShow, parseLinkShow, parseNetnsList, type Argv,
 } from './net.js';
 
-/** `ip link show/del` of a missing device: `Device "X" does not exist.` / `Cannot find device "X"`. */
+/** iproute2 6.1, `ip link show/del` of a missing device: `Device "X" does not exist.` / `Cannot find device "X"`. */
 export const IP_NO_DEVICE_RE = /does not exist|Cannot find device/;
-/** `ip netns del` of a missing namespace: `Cannot remove namespace file "...": No such file or directory`. */
+/** iproute2 6.1, `ip netns del` of a missing namespace: `Cannot remove namespace file "...": No such file or directory`. */
 export const IP_NO_NETNS_RE = /No such file or directory/;
-/** Creating what exists: `RTNETLINK answers: File exists`, `Cannot create namespace file "...": File exists`, `Address already assigned`. */
+/** iproute2 6.1, creating what exists: `RTNETLINK answers: File exists`, `Cannot create namespace file "...": File exists`, `Address already assigned`. */
 export const IP_EXISTS_RE = /File exists|already assigned/;
 
 const TIMEOUT_MS = 15_000;
@@ -85,7 +85,11 @@ export class NetworkRuntime {
       if (!parseAddrShow(await this.ip(addrShow(this.bridge))).includes(want)) await this.ip(addrAdd(want, this.bridge));
       await this.ip(linkSetUp(this.bridge));
     } catch (e) {
-      if (created) await this.ipGone(linkDel(this.bridge)).catch(() => {});
+      if (created) {
+        await this.ipGone(linkDel(this.bridge)).catch((ce: unknown) => {
+          if (e instanceof Error) e.message += ` (and the new bridge ${this.bridge} could not be removed: ${(ce as Error).message})`;
+        });
+      }
       throw e;
     }
   }

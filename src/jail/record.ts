@@ -67,6 +67,7 @@ export async function listRecords(dataDir: string): Promise<JailRecord[]> {
   }
   const out: JailRecord[] = [];
   for (const n of names) {
+    // a directory whose record is missing or unreadable (a remove racing this list) is no jail
     const r = await readJson<JailRecord>(join(jailsDir(dataDir), n, 'jail.json')).catch(() => undefined);
     if (r) out.push(r);
   }

@@ -20,11 +20,16 @@ import {
 const RUN_TIMEOUT_MS = 60_000;
 const CONTROL_TIMEOUT_MS = 30_000;
 
-/** Sets the kind of a runc failure from its stderr; returns the error for `throw`. */
+/**
+ * Sets the kind of a runc failure from its stderr (patterns in runc.ts, tagged with the runc
+ * version); returns the error for `throw`. A kill of a container that is no longer running
+ * is 'not-found' too: the process it was to signal is not there.
+ */
 export function classifyRuncError(e: unknown): unknown {
   if (e instanceof ExecError && e.kind === 'failed') {
     if (RUNC_NOT_FOUND_RE.test(e.stderr)) e.kind = 'not-found';
     else if (RUNC_EXISTS_RE.test(e.stderr)) e.kind = 'exists';
+    else if (RUNC_NOT_RUNNING_RE.test(e.stderr) && e.argv.includes('kill')) e.kind = 'not-found';
   }
   return e;
 }
@@ -61,6 +66,7 @@ export class RuncRuntime {
       await this.exec(argv, { outputFd: log.fd, timeoutMs: RUN_TIMEOUT_MS });
     } catch (e) {
       if (!(e instanceof ExecError)) throw e;
+      // no runc.log: the ExecError says how it failed without runc's reasons
       const reasons = parseRuncLogErrors(await readFile(l.runcLog, 'utf8').catch(() => ''));
       const err = new ExecError(e.argv, e.exitCode, reasons.slice(-3).join('\n') || e.stderr, e.kind, e.signal);
       throw classifyRuncError(err);
@@ -95,7 +101,7 @@ export class RuncRuntime {
       await this.run1(runcKill(this.global, id, signal, o));
       return true;
     } catch (e) {
-      if (e instanceof ExecError && (e.kind === 'not-found' || RUNC_NOT_RUNNING_RE.test(e.stderr))) return false;
+      if (e instanceof ExecError && e.kind === 'not-found') return false;
       throw e;
     }
   }

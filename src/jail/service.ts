@@ -104,6 +104,10 @@ export interface JailService {
   exec(name: string, req: ExecRequest): Promise<ExecOutput>;
   /** Log lines as text ("<time> <stream> <line>\n"), following new ones with `follow`. */
   logs(name: string, req: LogsRequest): Promise<Readable>;
-  /** Changes this host's jail subnet; refused while the host has jails (optional: test doubles lack it). */
+  /**
+   * Changes this host's jail subnet (A.B.C.D/P, as --subnet takes it). Refused with a UserError
+   * naming the jails while the host has any; the same subnet again is a no-op. Optional: test
+   * doubles lack it.
+   */
   changeSubnet?(cidr: string): Promise<void>;
 }

@@ -4,10 +4,23 @@
  * under the jail's lock; a pass never waits for another.
  */
 import type { Logger } from 'pino';
+import { logError, logWarn } from '../sys/log.js';
 import { decideRestart, failed } from './restart.js';
 import { lastExit } from './lifecycle.js';
-import { writeRecord, readRecord } from './record.js';
-import type { JailManager } from './manager.js';
+import { writeRecord, readRecord, type JailRecord } from './record.js';
+import type { RuncState } from './runc.js';
+
+/** What the supervisor needs of the jail manager (narrow, so supervisor.ts does not import manager.ts). */
+export interface SupervisedJails {
+  readonly dataDir: string;
+  /** Every jail's record. */
+  records(): Promise<JailRecord[]>;
+  /** Runs fn with the jail's lock held. */
+  locked<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  readonly runc: { state(name: string): Promise<RuncState | undefined> };
+  /** Starts the jail's process and records it (the caller holds the lock). */
+  doStart(rec: JailRecord, restarts: number): Promise<JailRecord>;
+}
 
 export class Supervisor {
   private timer: NodeJS.Timeout | undefined;
@@ -15,12 +28,12 @@ export class Supervisor {
   private stopped = false;
   private lastReason = new Map<string, string>();
 
-  constructor(private readonly m: JailManager, private readonly log: Logger | undefined, private readonly intervalMs: number) {}
+  constructor(private readonly m: SupervisedJails, private readonly log: Logger | undefined, private readonly intervalMs: number) {}
 
   run(): void {
     const tick = () => {
       if (this.stopped) return;
-      this.running = this.pass().catch((e) => { this.log?.error({ err: e }, 'supervisor pass failed'); });
+      this.running = this.pass().catch((e: unknown) => { if (this.log) logError(this.log, e, 'supervisor pass failed; the next pass retries'); });
       void this.running.finally(() => { if (!this.stopped) this.timer = setTimeout(tick, this.intervalMs); });
     };
     this.timer = setTimeout(tick, this.intervalMs);
@@ -76,7 +89,7 @@ export class Supervisor {
           try {
             await this.m.doStart(cur, d.restarts);
           } catch (e) {
-            this.log?.warn({ jail: cur.name, err: (e as Error).message }, `jail ${cur.name}: restart failed`);
+            if (this.log) logWarn(this.log, e, `jail ${cur.name}: restart failed; the next pass tries again`, { jail: cur.name });
             cur.restarts = d.restarts;
             cur.diedAt = new Date().toISOString();
             await writeRecord(this.m.dataDir, cur);

@@ -54,7 +54,9 @@ export async function createPool(ctx: PoolContext, opts: CreatePoolOptions): Pro
   try {
     await writeJsonAtomic(recordPath(ctx.dataDir, name), record);
   } catch (e) {
-    await factory.destroyPool(ctx, record).catch(() => {});
+    await factory.destroyPool(ctx, record).catch((ce: unknown) => {
+      if (e instanceof Error) e.message += ` (and the new pool's storage could not be removed: ${(ce as Error).message})`;
+    });
     throw e;
   }
   return record;

@@ -42,8 +42,11 @@ export class NotSupportedError extends Error {
   }
 }
 
-/** How a failed command failed, classified by the driver that ran it (never by call sites). */
-export type ExecFailure = 'failed' | 'not-found' | 'exists' | 'busy' | 'timeout' | 'aborted' | 'missing-tool';
+/**
+ * How a failed command failed, classified by the driver that ran it (never by call sites).
+ * 'bad-input': the tool refused what it was fed (a damaged or truncated stream).
+ */
+export type ExecFailure = 'failed' | 'not-found' | 'exists' | 'busy' | 'bad-input' | 'timeout' | 'aborted' | 'missing-tool';
 
 export class ExecError extends Error {
   override name = 'ExecError';

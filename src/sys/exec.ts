@@ -188,7 +188,7 @@ export async function whichTool(name: string): Promise<string | undefined> {
     try {
       await access(p, constants.X_OK);
       if ((await stat(p)).isFile()) return p;
-    } catch { /* next */ }
+    } catch { /* not here or not executable: try the next directory */ }
   }
   return undefined;
 }

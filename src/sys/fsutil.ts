@@ -1,5 +1,5 @@
 /** Small filesystem helpers: atomic JSON records, existence checks. */
-import { mkdir, readFile, rename, writeFile, stat, readdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rename, writeFile, stat, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -19,8 +19,46 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
+/** Whether `path` (followed if a symlink) can be stat'ed. */
 export async function exists(path: string): Promise<boolean> {
+  // any failure counts as absent: callers only ask whether they can use the file
   try { await stat(path); return true; } catch { return false; }
+}
+
+const absent = (e: unknown) => {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+};
+
+/** True when something (anything, even a dangling symlink) is at `path`; other failures than "not there" throw. */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (e) {
+    if (absent(e)) return false;
+    throw e;
+  }
+}
+
+/** True when `path` is a directory (not a symlink to one); other failures than "not there" throw. */
+export async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isDirectory();
+  } catch (e) {
+    if (absent(e)) return false;
+    throw e;
+  }
+}
+
+/** True when `path` (followed if a symlink) is a regular file; other failures than "not there" throw. */
+export async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch (e) {
+    if (absent(e)) return false;
+    throw e;
+  }
 }
 
 /** Names of *.json files in dir (without the extension); [] if dir is missing. */

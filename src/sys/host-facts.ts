@@ -39,18 +39,20 @@ export function versionLine(stdout: string, stderr: string): string | undefined 
 
 /** The real host: node:fs for reads, the exec helper for versions. */
 export function realFactSource(exec: Exec): FactSource {
+  // Every fact is "unknown" (undefined/false) when it cannot be read: the checks report what
+  // is unknown as missing, with the fix; they never act on it.
   return {
     async readText(path) {
-      try { return await readFile(path, 'utf8'); } catch { return undefined; }
+      try { return await readFile(path, 'utf8'); } catch { return undefined; } // unknown: see above
     },
     async listDir(path) {
-      try { return await readdir(path); } catch { return undefined; }
+      try { return await readdir(path); } catch { return undefined; } // unknown: see above
     },
     async exists(path) {
-      try { await stat(path); return true; } catch { return false; }
+      try { await stat(path); return true; } catch { return false; } // unknown: see above
     },
     async isExecutable(path) {
-      try { await access(path, constants.X_OK); return (await stat(path)).isFile(); } catch { return false; }
+      try { await access(path, constants.X_OK); return (await stat(path)).isFile(); } catch { return false; } // unknown: see above
     },
     whichTool,
     kernelRelease: release,
@@ -58,7 +60,7 @@ export function realFactSource(exec: Exec): FactSource {
       try {
         const r = await exec(argv, { timeoutMs: VERSION_TIMEOUT_MS, env: { ...process.env, LC_ALL: 'C' } });
         return versionLine(r.stdout, r.stderr);
-      } catch { return undefined; }
+      } catch { return undefined; } // a tool that cannot say its version: unknown, reported by the check
     },
   };
 }

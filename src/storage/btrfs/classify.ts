@@ -2,17 +2,9 @@
  * The one place the btrfs driver decides how a tool failed (STYLE.md §5): by exit code
  * first, stderr second. Call sites read `ExecError.kind`, never stderr.
  */
-import { ExecError, type ExecFailure } from '../../sys/errors.js';
-import type { Exec, ExecOptions, ExecResult } from '../../sys/exec.js';
+import { classifiedRun, classifier, type Rule } from '../classify.js';
 
-interface Rule {
-  /** argv[0] the rule applies to; undefined = any tool. */
-  tool?: string;
-  /** Exit codes the rule applies to; undefined = any non-zero code. */
-  codes?: number[];
-  pattern: RegExp;
-  kind: ExecFailure;
-}
+export { isKind } from '../classify.js';
 
 // --- stderr patterns, with the tool version that prints them (Debian 12) ---
 
@@ -50,31 +42,8 @@ const RULES: Rule[] = [
   { pattern: NO_SUCH_FILE, kind: 'not-found' },
 ];
 
-/** Sets `kind` on a plain failure ('failed') of one of the driver's tools; other kinds are kept. */
-export function classify(e: ExecError): ExecError {
-  if (e.kind !== 'failed' || e.exitCode === null || e.exitCode === 0) return e;
-  const tool = e.argv[0]?.split('/').pop();
-  for (const r of RULES) {
-    if (r.tool !== undefined && r.tool !== tool) continue;
-    if (r.codes !== undefined && !r.codes.includes(e.exitCode)) continue;
-    if (r.pattern.test(e.stderr)) {
-      e.kind = r.kind;
-      break;
-    }
-  }
-  return e;
-}
+/** Sets `kind` on a plain failure ('failed') of one of the driver's tools; other kinds (and other errors) are kept. */
+export const classify = classifier(RULES);
 
 /** ctx.exec with failures classified. */
-export async function run(exec: Exec, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
-  try {
-    return await exec(argv, opts);
-  } catch (e) {
-    if (e instanceof ExecError) classify(e);
-    throw e;
-  }
-}
-
-export function isKind(e: unknown, kind: ExecFailure): e is ExecError {
-  return e instanceof ExecError && e.kind === kind;
-}
+export const run = classifiedRun(classify);

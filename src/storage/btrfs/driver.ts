@@ -8,10 +8,12 @@ import { lstatSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ExecError, ExistsError, NotFoundError, UserError } from '../../sys/errors.js';
-import { spawnStream } from '../../sys/exec.js';
-import { checkDataset, checkName, type SnapshotRef } from '../../sys/names.js';
-import type { DatasetInfo, DriverInfo, PoolContext, PoolRecord, SendStream, SnapshotInfo, SpaceUsage, StorageDriver } from '../driver.js';
+import { ExistsError, NotFoundError, UserError } from '../../sys/errors.js';
+import { checkDataset, type SnapshotRef } from '../../sys/names.js';
+import { StorageDriverBase } from '../base.js';
+import type { DatasetInfo, DriverInfo, SendStream, SnapshotInfo, SpaceUsage } from '../driver.js';
+import { checkRef, formatRef as fmt, withParents } from '../paths.js';
+import { noSnapshot, noDataset, datasetTaken, snapshotTaken, CLONE_FIX, RECEIVE_FIX } from '../messages.js';
 import * as argv from './argv.js';
 import { classify, isKind, run } from './classify.js';
 import * as layout from './layout.js';
@@ -27,16 +29,10 @@ export const BTRFS_INFO: DriverInfo = {
   note: 'copy-on-write: snapshots and clones are instant and share blocks',
 };
 
-export type Spawn = typeof spawnStream;
+export type { Spawn } from '../base.js';
 
 /** `btrfs filesystem du` reads the extents of every file: minutes on a large dataset. */
 const DU_TIMEOUT_MS = 30 * 60_000;
-
-const fmt = (r: SnapshotRef) => `${r.dataset}@${r.snapshot}`;
-
-function checkRef(ref: SnapshotRef): SnapshotRef {
-  return { dataset: checkDataset(ref.dataset), snapshot: checkName('snapshot', ref.snapshot) };
-}
 
 /** Runs fn over items, at most `limit` at a time, keeping order. */
 async function mapLimit<T, U>(items: readonly T[], limit: number, fn: (t: T) => Promise<U>): Promise<U[]> {
@@ -52,56 +48,40 @@ async function mapLimit<T, U>(items: readonly T[], limit: number, fn: (t: T) => 
   return out;
 }
 
-export class BtrfsDriver implements StorageDriver {
+export class BtrfsDriver extends StorageDriverBase {
   readonly info = BTRFS_INFO;
   private prefix: Promise<string> | undefined;
 
-  constructor(
-    private readonly ctx: PoolContext,
-    readonly pool: PoolRecord,
-    private readonly spawn: Spawn = spawnStream,
-  ) {}
-
-  private get root(): string {
-    return this.pool.mountpoint;
-  }
-
-  datasetPath(ds: string): string {
-    return layout.datasetPath(this.root, ds);
-  }
-
-  snapshotPath(ref: SnapshotRef): string {
+  override snapshotPath(ref: SnapshotRef): string {
     return layout.snapshotPath(this.root, checkRef(ref));
   }
 
-  async datasetExists(ds: string): Promise<boolean> {
+  override async datasetExists(ds: string): Promise<boolean> {
     return layout.isSubvolume(this.datasetPath(ds));
   }
 
-  async snapshotExists(ref: SnapshotRef): Promise<boolean> {
+  override async snapshotExists(ref: SnapshotRef): Promise<boolean> {
     return layout.isSubvolume(this.snapshotPath(ref));
   }
 
   // --- datasets ---
 
-  async createDataset(ds: string): Promise<DatasetInfo> {
+  override async createDataset(ds: string): Promise<DatasetInfo> {
     const path = this.datasetPath(ds);
     if (await layout.pathExists(path)) {
       const what = (await layout.isSubvolume(path)) ? `dataset ${ds} already exists` : `${ds} is a directory holding other datasets`;
       throw new ExistsError(what, 'choose another dataset name');
     }
-    const made = await mkdir(dirname(path), { recursive: true });
     try {
-      await run(this.ctx.exec, argv.subvolumeCreate(path));
+      await withParents(this.root, path, () => run(this.ctx.exec, argv.subvolumeCreate(path)), layout.isSubvolume);
     } catch (e) {
-      if (made) await layout.removeEmptyParents(this.root, dirname(path));
-      if (isKind(e, 'exists')) throw new ExistsError(`dataset ${ds} already exists`, 'choose another dataset name');
+      if (isKind(e, 'exists')) throw datasetTaken(ds);
       throw e;
     }
     return { name: ds, path };
   }
 
-  async destroyDataset(ds: string, opts: { keepSnapshots?: boolean } = {}): Promise<void> {
+  override async destroyDataset(ds: string, opts: { keepSnapshots?: boolean } = {}): Promise<void> {
     const path = this.datasetPath(ds);
     if (await layout.isSubvolume(path)) {
       await this.refuseNested(ds, 'remove');
@@ -113,7 +93,7 @@ export class BtrfsDriver implements StorageDriver {
     }
   }
 
-  async listDatasets(): Promise<DatasetInfo[]> {
+  override async listDatasets(): Promise<DatasetInfo[]> {
     const entries = await this.entries();
     const snapByUuid = new Map<string, SnapshotRef>();
     for (const e of entries) if (e.entry.kind === 'snapshot' && e.sub.uuid) snapByUuid.set(e.sub.uuid, e.entry.ref);
@@ -130,30 +110,28 @@ export class BtrfsDriver implements StorageDriver {
 
   // --- snapshots ---
 
-  async createSnapshot(ref: SnapshotRef): Promise<SnapshotInfo> {
+  override async createSnapshot(ref: SnapshotRef): Promise<SnapshotInfo> {
     const path = this.snapshotPath(ref);
     const head = this.datasetPath(ref.dataset);
-    if (!(await layout.isSubvolume(head))) throw new NotFoundError(`dataset ${ref.dataset} does not exist`, `create it first: cellblock dataset create ${ref.dataset}`);
-    if (await layout.pathExists(path)) throw new ExistsError(`snapshot ${fmt(ref)} already exists`, 'choose another snapshot name, or remove the old one first');
-    const made = await mkdir(dirname(path), { recursive: true });
+    if (!(await layout.isSubvolume(head))) throw noDataset(ref.dataset);
+    if (await layout.pathExists(path)) throw snapshotTaken(ref);
     try {
-      await run(this.ctx.exec, argv.subvolumeSnapshot(head, path, { readonly: true }));
+      await withParents(layout.snapshotsRoot(this.root), path, () => run(this.ctx.exec, argv.subvolumeSnapshot(head, path, { readonly: true })), layout.isSubvolume);
     } catch (e) {
-      if (made) await layout.removeEmptyParents(layout.snapshotsRoot(this.root), dirname(path));
-      if (isKind(e, 'exists')) throw new ExistsError(`snapshot ${fmt(ref)} already exists`, 'choose another snapshot name');
+      if (isKind(e, 'exists')) throw snapshotTaken(ref);
       throw e;
     }
     return this.snapshotInfo(ref, path);
   }
 
-  async destroySnapshot(ref: SnapshotRef): Promise<void> {
+  override async destroySnapshot(ref: SnapshotRef): Promise<void> {
     const path = this.snapshotPath(ref);
     if (!(await layout.isSubvolume(path))) return;
     await this.deleteSubvolume(path, `snapshot ${fmt(ref)}`);
     await layout.removeEmptyParents(layout.snapshotsRoot(this.root), dirname(path));
   }
 
-  async listSnapshots(ds?: string): Promise<SnapshotInfo[]> {
+  override async listSnapshots(ds?: string): Promise<SnapshotInfo[]> {
     if (ds !== undefined) checkDataset(ds);
     const refs = (await this.entries()).flatMap(({ entry, sub }) =>
       entry.kind === 'snapshot' && (ds === undefined || entry.ref.dataset === ds) ? [{ ref: entry.ref, id: sub.id }] : [],
@@ -163,9 +141,9 @@ export class BtrfsDriver implements StorageDriver {
     return infos.map((i) => i.info);
   }
 
-  async rollback(ref: SnapshotRef): Promise<void> {
+  override async rollback(ref: SnapshotRef): Promise<void> {
     const snap = this.snapshotPath(ref);
-    if (!(await layout.isSubvolume(snap))) throw new NotFoundError(`snapshot ${fmt(ref)} does not exist`, `see the snapshots there are: cellblock snapshot ls ${ref.dataset}`);
+    if (!(await layout.isSubvolume(snap))) throw noSnapshot(ref);
     const head = this.datasetPath(ref.dataset);
     const hadHead = await layout.isSubvolume(head);
     if (hadHead) await this.refuseNested(ref.dataset, 'roll back');
@@ -183,7 +161,10 @@ export class BtrfsDriver implements StorageDriver {
         throw e;
       }
     } catch (e) {
-      await this.deleteSubvolume(fresh, 'the new head').catch(() => {});
+      await this.deleteSubvolume(fresh, 'the new head').catch((ce: unknown) => {
+        // no logger here: the caller gets the leftover's path in the error it already throws
+        if (e instanceof Error) e.message += ` (and the new head at ${fresh} could not be removed: ${(ce as Error).message})`;
+      });
       if ((e as NodeJS.ErrnoException).code === 'EBUSY') throw new UserError(`dataset ${ref.dataset} is in use (mounted somewhere)`, 'stop what uses it, then roll back again');
       throw e;
     }
@@ -195,18 +176,16 @@ export class BtrfsDriver implements StorageDriver {
     }
   }
 
-  async clone(ref: SnapshotRef, newDataset: string): Promise<DatasetInfo> {
+  override async clone(ref: SnapshotRef, newDataset: string): Promise<DatasetInfo> {
     const snap = this.snapshotPath(ref);
     const path = this.datasetPath(newDataset);
-    if (!(await layout.isSubvolume(snap))) throw new NotFoundError(`snapshot ${fmt(ref)} does not exist`, `see the snapshots there are: cellblock snapshot ls ${ref.dataset}`);
+    if (!(await layout.isSubvolume(snap))) throw noSnapshot(ref);
     // btrfs would put the clone inside an existing directory: never let it
-    if (await layout.pathExists(path)) throw new ExistsError(`dataset ${newDataset} already exists`, 'choose another name for the clone');
-    const made = await mkdir(dirname(path), { recursive: true });
+    if (await layout.pathExists(path)) throw datasetTaken(newDataset, CLONE_FIX);
     try {
-      await run(this.ctx.exec, argv.subvolumeSnapshot(snap, path));
+      await withParents(this.root, path, () => run(this.ctx.exec, argv.subvolumeSnapshot(snap, path)), layout.isSubvolume);
     } catch (e) {
-      if (made) await layout.removeEmptyParents(this.root, dirname(path));
-      if (isKind(e, 'exists')) throw new ExistsError(`dataset ${newDataset} already exists`, 'choose another name for the clone');
+      if (isKind(e, 'exists')) throw datasetTaken(newDataset, CLONE_FIX);
       throw e;
     }
     return { name: newDataset, path, origin: fmt(ref) };
@@ -214,10 +193,9 @@ export class BtrfsDriver implements StorageDriver {
 
   // --- space ---
 
-  async usage(target: string | SnapshotRef): Promise<SpaceUsage> {
+  override async usage(target: string | SnapshotRef): Promise<SpaceUsage> {
     const path = typeof target === 'string' ? this.datasetPath(target) : this.snapshotPath(target);
-    const what = typeof target === 'string' ? `dataset ${target}` : `snapshot ${fmt(target)}`;
-    if (!(await layout.isSubvolume(path))) throw new NotFoundError(`${what} does not exist`, 'check the name with: cellblock dataset ls / cellblock snapshot ls');
+    if (!(await layout.isSubvolume(path))) throw typeof target === 'string' ? noDataset(target) : noSnapshot(target);
     const row = parseFilesystemDu((await run(this.ctx.exec, argv.filesystemDu(path), { timeoutMs: DU_TIMEOUT_MS })).stdout)[0];
     if (!row) throw new Error(`btrfs filesystem du printed nothing for ${path}`);
     return { referenced: row.total, exclusive: row.exclusive };
@@ -225,24 +203,18 @@ export class BtrfsDriver implements StorageDriver {
 
   // --- migration ---
 
-  send(ref: SnapshotRef, parent?: SnapshotRef): SendStream {
+  override send(ref: SnapshotRef, parent?: SnapshotRef): SendStream {
     const path = this.snapshotPath(ref);
     const parentPath = parent ? this.snapshotPath(parent) : undefined;
     for (const [p, r] of [[path, ref], [parentPath, parent]] as const) {
-      if (p && r && !isSubvolumeSync(p)) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are: cellblock snapshot ls ${r.dataset}`);
+      if (p && r && !isSubvolumeSync(p)) throw noSnapshot(r);
     }
-    const proc = this.spawn(argv.send(path, { parent: parentPath, quiet: true }));
-    const done = proc.done.then(
-      () => undefined,
-      (e: unknown) => { throw e instanceof ExecError ? classify(e) : e; },
-    );
-    done.catch(() => {}); // the caller awaits it, maybe late (after its consumer failed)
-    return { stream: proc.stdout, done, abort: () => proc.kill('SIGTERM') };
+    return this.toolStream(argv.send(path, { parent: parentPath, quiet: true }), classify, 'SIGTERM');
   }
 
-  async receive(input: Readable, target: SnapshotRef, parent?: SnapshotRef): Promise<SnapshotInfo> {
+  override async receive(input: Readable, target: SnapshotRef, parent?: SnapshotRef): Promise<SnapshotInfo> {
     const path = this.snapshotPath(target);
-    if (await layout.pathExists(path)) throw new ExistsError(`snapshot ${fmt(target)} already exists`, 'remove it first, or receive under another name');
+    if (await layout.pathExists(path)) throw snapshotTaken(target, RECEIVE_FIX);
     if (parent && !(await this.snapshotExists(parent))) {
       throw new NotFoundError(`snapshot ${fmt(parent)} (the parent of this stream) does not exist here`, 'receive the parent first, or send a full stream');
     }

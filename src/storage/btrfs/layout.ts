@@ -12,23 +12,24 @@
  * before they reach a path; no valid name starts with ".", so the hidden names above and
  * `.snapshots` are never taken for datasets.
  */
-import { lstat, rmdir } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
-import { NAME_RE, checkDataset, type SnapshotRef } from '../../sys/names.js';
+import { join } from 'node:path';
+import { NAME_RE, type SnapshotRef } from '../../sys/names.js';
+import * as paths from '../paths.js';
+
+export { pathExists } from '../paths.js';
 
 export const SNAPSHOTS_DIR = '.snapshots';
 /** Inode number of every subvolume's root directory in btrfs (BTRFS_FIRST_FREE_OBJECTID). */
 export const SUBVOLUME_INO = 256;
 
 export function datasetPath(root: string, ds: string): string {
-  return join(root, ...checkDataset(ds).split('/'));
+  return paths.datasetPathIn(root, ds);
 }
 
 export function snapshotPath(root: string, ref: SnapshotRef): string {
-  const segs = checkDataset(ref.dataset).split('/');
-  const leaf = segs.pop()!;
-  return join(root, SNAPSHOTS_DIR, ...segs, `${leaf}@${ref.snapshot}`);
+  return paths.snapshotPathIn(root, SNAPSHOTS_DIR, ref);
 }
 
 export function snapshotsRoot(root: string): string {
@@ -74,30 +75,10 @@ export async function isSubvolume(path: string): Promise<boolean> {
   }
 }
 
-export async function pathExists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw e;
-  }
-}
-
 /**
  * Removes the empty plain directories from `dir` up to (not including) `stopAt`. Never a
  * subvolume: rmdir would delete an empty one.
  */
-export async function removeEmptyParents(stopAt: string, dir: string): Promise<void> {
-  while (dir !== stopAt && dir.startsWith(stopAt + '/')) {
-    if (await isSubvolume(dir)) return;
-    try {
-      await rmdir(dir);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EBUSY') return;
-      if (code !== 'ENOENT') throw e;
-    }
-    dir = dirname(dir);
-  }
+export function removeEmptyParents(stopAt: string, dir: string): Promise<void> {
+  return paths.removeEmptyParents(stopAt, dir, isSubvolume);
 }

@@ -123,7 +123,9 @@ async function createPathPool(ctx: PoolContext, name: string, path: string, size
   try {
     await mkdir(snapshotsRoot(root));
   } catch (e) {
-    await run(ctx.exec, argv.subvolumeDelete([root])).catch(() => {});
+    await run(ctx.exec, argv.subvolumeDelete([root])).catch((ce: unknown) => {
+      if (e instanceof Error) e.message += ` (and ${root} could not be removed: ${(ce as Error).message})`;
+    });
     throw e;
   }
   return { name, driver: 'btrfs', mountpoint: root, source: { kind: 'path', path: base }, mountedByUs: false, createdAt: new Date().toISOString() };

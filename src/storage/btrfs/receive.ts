@@ -66,7 +66,7 @@ export async function receiveSnapshot(
     } catch (ce) {
       cleanup.push(`${stagingPath}: ${(ce as Error).message}`);
     }
-    await removeEmptyParents(stopAt, dir).catch(() => {});
+    await removeEmptyParents(stopAt, dir).catch((ce: unknown) => { cleanup.push(`${dir}: ${(ce as Error).message}`); });
     const cause = inputError ?? streamError ?? e;
     input.off('error', onInputError).off('close', onInputClose);
     input.on('error', () => { /* destroyed by us after the failure below */ });

@@ -8,17 +8,20 @@ import { statSync } from 'node:fs';
 import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ExistsError, NotFoundError, UserError } from '../../sys/errors.js';
-import { spawnStream } from '../../sys/exec.js';
+import { ExistsError, UserError } from '../../sys/errors.js';
 import { readJson, writeJsonAtomic } from '../../sys/fsutil.js';
 import { checkDataset, type SnapshotRef } from '../../sys/names.js';
 import { Revert } from '../../sys/revert.js';
-import type { DatasetInfo, DriverInfo, PoolContext, PoolRecord, SendStream, SnapshotInfo, SpaceUsage, StorageDriver } from '../driver.js';
+import { StorageDriverBase } from '../base.js';
+import type { DatasetInfo, DriverInfo, SendStream, SnapshotInfo, SpaceUsage } from '../driver.js';
+import { checkRef, formatRef as fmt, isDirectory, pathExists, removeEmptyParents } from '../paths.js';
+import { noSnapshot, noDataset, datasetTaken, snapshotTaken, CLONE_FIX, RECEIVE_FIX } from '../messages.js';
 import * as argv from './argv.js';
+import { classify } from './classify.js';
 import * as layout from './layout.js';
-import { checkRef, type DatasetMeta, type SnapshotMeta } from './layout.js';
+import type { DatasetMeta, SnapshotMeta } from './layout.js';
 import { receiveTar } from './receive.js';
-import { findBelow, freeze, isDirectory, pathExists, removeEmptyParents, removeTree, thaw, treeUsage } from './tree.js';
+import { findBelow, freeze, removeTree, thaw, treeUsage } from './tree.js';
 
 export const DIR_INFO: DriverInfo = {
   name: 'dir',
@@ -29,44 +32,28 @@ export const DIR_INFO: DriverInfo = {
   note: 'plain directories: every snapshot and clone is a full copy',
 };
 
-export type Spawn = typeof spawnStream;
+export type { Spawn } from '../base.js';
 
-const fmt = (r: SnapshotRef) => `${r.dataset}@${r.snapshot}`;
-
-export class DirDriver implements StorageDriver {
+export class DirDriver extends StorageDriverBase {
   readonly info = DIR_INFO;
 
-  constructor(
-    private readonly ctx: PoolContext,
-    readonly pool: PoolRecord,
-    private readonly spawn: Spawn = spawnStream,
-  ) {}
-
-  private get root(): string {
-    return this.pool.mountpoint;
-  }
-
-  datasetPath(ds: string): string {
-    return layout.datasetPath(this.root, ds);
-  }
-
-  snapshotPath(ref: SnapshotRef): string {
+  override snapshotPath(ref: SnapshotRef): string {
     return layout.snapshotPath(this.root, ref);
   }
 
-  async datasetExists(ds: string): Promise<boolean> {
+  override async datasetExists(ds: string): Promise<boolean> {
     return (await pathExists(layout.datasetMetaPath(this.root, ds))) && (await isDirectory(this.datasetPath(ds)));
   }
 
-  async snapshotExists(ref: SnapshotRef): Promise<boolean> {
+  override async snapshotExists(ref: SnapshotRef): Promise<boolean> {
     return isDirectory(this.snapshotPath(ref));
   }
 
   // --- datasets ---
 
-  async createDataset(ds: string): Promise<DatasetInfo> {
+  override async createDataset(ds: string): Promise<DatasetInfo> {
     checkDataset(ds);
-    if (await this.datasetExists(ds)) throw new ExistsError(`dataset ${ds} already exists`, 'use it, or choose another name');
+    if (await this.datasetExists(ds)) throw datasetTaken(ds);
     await this.checkPlace(ds);
     const path = this.datasetPath(ds);
     return Revert.run(async (r) => {
@@ -78,7 +65,7 @@ export class DirDriver implements StorageDriver {
     });
   }
 
-  async destroyDataset(ds: string, opts: { keepSnapshots?: boolean } = {}): Promise<void> {
+  override async destroyDataset(ds: string, opts: { keepSnapshots?: boolean } = {}): Promise<void> {
     checkDataset(ds);
     if (!opts.keepSnapshots) {
       for (const s of await this.listSnapshots(ds)) await this.destroySnapshot({ dataset: s.dataset, snapshot: s.name });
@@ -88,7 +75,7 @@ export class DirDriver implements StorageDriver {
     await this.removeHead(ds, this.datasetPath(ds));
   }
 
-  async listDatasets(): Promise<DatasetInfo[]> {
+  override async listDatasets(): Promise<DatasetInfo[]> {
     const metaRoot = join(this.root, layout.META_DIR);
     const out: DatasetInfo[] = [];
     for (const rel of await findBelow(metaRoot, (r) => r.endsWith('@.json'))) {
@@ -104,17 +91,17 @@ export class DirDriver implements StorageDriver {
 
   // --- snapshots ---
 
-  async createSnapshot(ref: SnapshotRef): Promise<SnapshotInfo> {
+  override async createSnapshot(ref: SnapshotRef): Promise<SnapshotInfo> {
     const r = checkRef(ref);
-    if (!(await this.datasetExists(r.dataset))) throw new NotFoundError(`dataset ${r.dataset} does not exist`, 'create it first, or check the name');
-    if (await this.snapshotExists(r)) throw new ExistsError(`snapshot ${fmt(r)} already exists`, 'choose another snapshot name, or destroy the old one first');
+    if (!(await this.datasetExists(r.dataset))) throw noDataset(r.dataset);
+    if (await this.snapshotExists(r)) throw snapshotTaken(r);
     const createdAt = new Date().toISOString();
     return this.placeSnapshot(r, createdAt, async (staging) => {
       await this.ctx.exec(argv.copyTree(this.datasetPath(r.dataset), staging), { timeoutMs: 0 });
     });
   }
 
-  async destroySnapshot(ref: SnapshotRef): Promise<void> {
+  override async destroySnapshot(ref: SnapshotRef): Promise<void> {
     const r = checkRef(ref);
     const path = this.snapshotPath(r);
     const metaPath = layout.snapshotMetaPath(this.root, r);
@@ -132,7 +119,7 @@ export class DirDriver implements StorageDriver {
     await removeEmptyParents(join(this.root, layout.META_DIR), dirname(metaPath));
   }
 
-  async listSnapshots(ds?: string): Promise<SnapshotInfo[]> {
+  override async listSnapshots(ds?: string): Promise<SnapshotInfo[]> {
     const snapRoot = join(this.root, layout.SNAPSHOTS_DIR);
     let rels: string[];
     if (ds === undefined) {
@@ -158,9 +145,9 @@ export class DirDriver implements StorageDriver {
     return out.sort((a, b) => cmp(a.dataset, b.dataset) || cmp(a.createdAt, b.createdAt) || cmp(a.name, b.name));
   }
 
-  async rollback(ref: SnapshotRef): Promise<void> {
+  override async rollback(ref: SnapshotRef): Promise<void> {
     const r = checkRef(ref);
-    if (!(await this.snapshotExists(r))) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are with: cellblock snapshot ls ${r.dataset}`);
+    if (!(await this.snapshotExists(r))) throw noSnapshot(r);
     const head = this.datasetPath(r.dataset);
     const existed = await this.datasetExists(r.dataset);
     if (!existed) await this.checkPlace(r.dataset);
@@ -188,11 +175,11 @@ export class DirDriver implements StorageDriver {
     });
   }
 
-  async clone(ref: SnapshotRef, newDataset: string): Promise<DatasetInfo> {
+  override async clone(ref: SnapshotRef, newDataset: string): Promise<DatasetInfo> {
     const r = checkRef(ref);
     checkDataset(newDataset);
-    if (!(await this.snapshotExists(r))) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are with: cellblock snapshot ls ${r.dataset}`);
-    if (await this.datasetExists(newDataset)) throw new ExistsError(`dataset ${newDataset} already exists`, 'choose another name for the clone');
+    if (!(await this.snapshotExists(r))) throw noSnapshot(r);
+    if (await this.datasetExists(newDataset)) throw datasetTaken(newDataset, CLONE_FIX);
     await this.checkPlace(newDataset);
     const path = this.datasetPath(newDataset);
     return Revert.run(async (rv) => {
@@ -207,34 +194,33 @@ export class DirDriver implements StorageDriver {
 
   // --- space ---
 
-  async usage(target: string | SnapshotRef): Promise<SpaceUsage> {
+  override async usage(target: string | SnapshotRef): Promise<SpaceUsage> {
     if (typeof target === 'string') {
-      if (!(await this.datasetExists(target))) throw new NotFoundError(`dataset ${target} does not exist`, 'check the name');
+      if (!(await this.datasetExists(target))) throw noDataset(target);
       return treeUsage(this.datasetPath(target));
     }
-    if (!(await this.snapshotExists(target))) throw new NotFoundError(`snapshot ${fmt(target)} does not exist`, 'check the name');
+    if (!(await this.snapshotExists(target))) throw noSnapshot(target);
     return treeUsage(this.snapshotPath(target));
   }
 
   // --- migration ---
 
   /** Always a full stream: a dir pool has no way to compute a difference, so `parent` is not used. */
-  send(ref: SnapshotRef, parent?: SnapshotRef): SendStream {
+  override send(ref: SnapshotRef, parent?: SnapshotRef): SendStream {
     const r = checkRef(ref);
     if (parent) checkRef(parent);
     const path = this.snapshotPath(r);
     if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
-      throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are with: cellblock snapshot ls ${r.dataset}`);
+      throw noSnapshot(r);
     }
-    const proc = this.spawn(argv.tarCreate(path));
-    return { stream: proc.stdout, done: proc.done.then(() => undefined), abort: () => proc.kill('SIGKILL') };
+    return this.toolStream(argv.tarCreate(path), classify, 'SIGKILL');
   }
 
   /** A full tar stream into snapshot `target`; `parent` is not needed (streams are never incremental). */
-  async receive(input: Readable, target: SnapshotRef, parent?: SnapshotRef): Promise<SnapshotInfo> {
+  override async receive(input: Readable, target: SnapshotRef, parent?: SnapshotRef): Promise<SnapshotInfo> {
     const r = checkRef(target);
     if (parent) checkRef(parent);
-    if (await this.snapshotExists(r)) throw new ExistsError(`snapshot ${fmt(r)} already exists`, 'destroy it first, or receive under another name');
+    if (await this.snapshotExists(r)) throw snapshotTaken(r, RECEIVE_FIX);
     const createdAt = new Date().toISOString();
     return this.placeSnapshot(r, createdAt, (staging) => receiveTar(this.ctx.exec, input, staging, fmt(r)));
   }

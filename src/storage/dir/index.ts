@@ -7,8 +7,7 @@
  * tree.ts (usage, immutability, removal), receive.ts (all-or-nothing tar receive), pool.ts
  * (create/open/destroy), driver.ts (datasets, snapshots, space, migration).
  */
-import type { DriverFactory } from '../driver.js';
-import { checkTools } from '../tools.js';
+import { defineDriver } from '../base.js';
 import { DIR_INFO } from './driver.js';
 import { createDirPool, destroyDirPool, openDirPool } from './pool.js';
 
@@ -18,20 +17,4 @@ export const DIR_TOOLS = [
   { tool: 'chattr', pkg: 'e2fsprogs' },
 ] as const;
 
-export const dirDriver: DriverFactory = {
-  name: 'dir',
-  info: DIR_INFO,
-  tools: DIR_TOOLS,
-  async createPool(ctx, req) {
-    await checkTools('dir', DIR_TOOLS);
-    return createDirPool(ctx, req);
-  },
-  async open(ctx, record) {
-    await checkTools('dir', DIR_TOOLS);
-    return openDirPool(ctx, record);
-  },
-  async destroyPool(ctx, record) {
-    await checkTools('dir', DIR_TOOLS);
-    return destroyDirPool(ctx, record);
-  },
-};
+export const dirDriver = defineDriver({ info: DIR_INFO, tools: DIR_TOOLS, createPool: createDirPool, open: openDirPool, destroyPool: destroyDirPool });

@@ -15,7 +15,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { checkDataset, checkName, NAME_RE, type SnapshotRef } from '../../sys/names.js';
+import { NAME_RE, type SnapshotRef } from '../../sys/names.js';
+import { atPathIn, checkRef, datasetPathIn, snapshotPathIn } from '../paths.js';
+
+export { ancestors, checkRef } from '../paths.js';
 
 export const MARKER = '.cellblock-pool.json';
 export const SNAPSHOTS_DIR = '.snapshots';
@@ -47,48 +50,26 @@ export interface SnapshotMeta {
   protection: Protection;
 }
 
-function segs(ds: string): string[] {
-  return checkDataset(ds).split('/');
-}
-
-export function checkRef(ref: SnapshotRef): SnapshotRef {
-  return { dataset: checkDataset(ref.dataset), snapshot: checkName('snapshot', ref.snapshot) };
-}
-
 export function datasetPath(root: string, ds: string): string {
-  return join(root, ...segs(ds));
-}
-
-/** `ROOT/<sub>/<parent segments>/<leaf>@<suffix>` */
-function atPath(root: string, sub: string, ds: string, suffix: string): string {
-  const s = segs(ds);
-  const leaf = s.pop()!;
-  return join(root, sub, ...s, `${leaf}@${suffix}`);
+  return datasetPathIn(root, ds);
 }
 
 export function snapshotPath(root: string, ref: SnapshotRef): string {
-  const r = checkRef(ref);
-  return atPath(root, SNAPSHOTS_DIR, r.dataset, r.snapshot);
+  return snapshotPathIn(root, SNAPSHOTS_DIR, ref);
 }
 
 export function datasetMetaPath(root: string, ds: string): string {
-  return atPath(root, META_DIR, ds, '.json');
+  return atPathIn(root, META_DIR, ds, '.json');
 }
 
 export function snapshotMetaPath(root: string, ref: SnapshotRef): string {
   const r = checkRef(ref);
-  return atPath(root, META_DIR, r.dataset, `${r.snapshot}.json`);
+  return atPathIn(root, META_DIR, r.dataset, `${r.snapshot}.json`);
 }
 
 /** A fresh path for work in progress, e.g. ROOT/.work/3f9a0c21d4e5b6a7. */
 export function workPath(root: string): string {
   return join(root, WORK_DIR, randomBytes(8).toString('hex'));
-}
-
-/** The dataset prefixes of `ds`: `a/b/c` -> `a`, `a/b`. */
-export function ancestors(ds: string): string[] {
-  const s = segs(ds);
-  return s.slice(0, -1).map((_, i) => s.slice(0, i + 1).join('/'));
 }
 
 export type MetaEntry = { kind: 'dataset'; dataset: string } | { kind: 'snapshot'; ref: SnapshotRef };

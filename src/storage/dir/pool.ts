@@ -19,6 +19,7 @@ export function defaultRoot(dataDir: string, name: string): string {
 }
 
 async function readMarker(root: string): Promise<PoolMarker | undefined> {
+  // unreadable or not JSON: not a marker cellblock wrote, so the directory is no pool of ours
   return readJson<PoolMarker>(join(root, MARKER)).catch(() => undefined);
 }
 

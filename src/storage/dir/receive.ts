@@ -10,21 +10,16 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { ExecError, UserError } from '../../sys/errors.js';
+import { UserError } from '../../sys/errors.js';
 import { feedExec } from '../feed.js';
 import type { Exec } from '../../sys/exec.js';
 import * as argv from './argv.js';
+import { classify, isKind } from './classify.js';
 import { removeTree } from './tree.js';
+
 
 /** Two 512-byte zero blocks end every tar archive. */
 const END_MARKER = 1024;
-
-/** tar 1.34 on input that is not a tar archive: "This does not look like a tar archive". */
-export const NOT_TAR = /does not look like a tar archive/;
-/** tar 1.34 on a stream cut inside a member: "Unexpected EOF in archive". */
-export const UNEXPECTED_EOF = /Unexpected EOF in archive/;
-/** tar 1.34 on a damaged header in the middle: "Skipping to next header". */
-export const DAMAGED = /Skipping to next header|Damaged tar archive|Archive base-64 string is invalid/;
 
 /** Passes bytes through and remembers whether the last END_MARKER of them are all zero. */
 class TailCheck extends Transform {
@@ -51,12 +46,9 @@ export async function receiveTar(exec: Exec, input: Readable, staging: string, w
       throw new UserError(`cannot receive ${what}: the tar stream is truncated (${check.total} bytes, without tar's end-of-archive marker)`, 'send the snapshot again and pass the complete stream');
     }
   } catch (e) {
-    let cause: unknown = e;
-    if (cause instanceof ExecError && cause.kind === 'failed') {
-      const stderr = cause.stderr;
-      if ([NOT_TAR, UNEXPECTED_EOF, DAMAGED].some((p) => p.test(stderr))) {
-        cause = new UserError(`cannot receive ${what}: the stream is not a complete tar archive (${stderr.trim().split('\n')[0]})`, 'send the snapshot again and pass the complete stream');
-      }
+    let cause: unknown = classify(e);
+    if (isKind(cause, 'bad-input')) {
+      cause = new UserError(`cannot receive ${what}: the stream is not a complete tar archive (${cause.stderr.trim().split('\n')[0]})`, 'send the snapshot again and pass the complete stream');
     }
     try {
       await removeTree(exec, staging, { frozen: false });

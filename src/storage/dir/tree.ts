@@ -1,33 +1,16 @@
 /**
  * Whole-tree helpers of the dir driver: space used by a tree, making a tree immutable and
- * mutable again, removing a tree, pruning empty parent directories.
+ * mutable again, removing a tree, finding records below a directory (paths and parent
+ * directories: ../paths.ts).
  */
-import { lstat, readdir, rm, rmdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { lstat, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ExecError } from '../../sys/errors.js';
 import type { Exec } from '../../sys/exec.js';
 import type { SpaceUsage } from '../driver.js';
+import { pathExists } from '../paths.js';
 import * as argv from './argv.js';
 import type { Protection } from './layout.js';
-
-export async function pathExists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
-    throw e;
-  }
-}
-
-export async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await lstat(path)).isDirectory();
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
-    throw e;
-  }
-}
 
 /**
  * Bytes the tree at `root` occupies on disk (allocated blocks, like `du`), each inode counted
@@ -92,20 +75,6 @@ export async function thaw(exec: Exec, root: string): Promise<void> {
 export async function removeTree(exec: Exec, path: string, opts: { frozen?: boolean } = {}): Promise<void> {
   if (opts.frozen !== false) await thaw(exec, path);
   await rm(path, { recursive: true, force: true });
-}
-
-/** Removes the empty directories from `dir` up to (not including) `stopAt`. */
-export async function removeEmptyParents(stopAt: string, dir: string): Promise<void> {
-  while (dir !== stopAt && dir.startsWith(stopAt + '/')) {
-    try {
-      await rmdir(dir);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EBUSY' || code === 'ENOTDIR') return;
-      if (code !== 'ENOENT') throw e;
-    }
-    dir = dirname(dir);
-  }
 }
 
 /** Relative paths of the files and directories below `root` for which `pick` says yes; directories it says no to are descended. */

@@ -42,7 +42,7 @@ export interface BuildCheck {
  * is created on first use, and bad input must change nothing). Returns the parent, if any.
  */
 export async function checkBuild(o: BuildCheck): Promise<ImageRecord | undefined> {
-  const st = await stat(o.dir).catch(() => undefined);
+  const st = await stat(o.dir).catch(() => undefined); // missing or unreadable: refused just below
   if (!st?.isDirectory()) throw new UserError(`${o.dir} is not a directory`, 'give the directory holding the application files, for example examples/site');
   if (await readImage(o.dataDir, o.ref)) {
     throw new ExistsError(`image ${formatImageRef(o.ref)} already exists`, `build a new tag, or remove it first with: cellblock image rm ${formatImageRef(o.ref)}`);

@@ -157,14 +157,22 @@ export async function importImage(o: ImportOptions): Promise<ImageRecord> {
     await writeImage(o.dataDir, rec);
     return rec;
   } catch (e) {
-    if (received) await o.driver.destroySnapshot(target).catch(() => {});
+    let leftover = '';
+    if (received) {
+      await o.driver.destroySnapshot(target).catch((ce: unknown) => {
+        // no logger here: the error thrown below carries it
+        leftover = ` (and the received snapshot ${target.dataset}@${target.snapshot} could not be removed: ${(ce as Error).message})`;
+      });
+    }
     head.payload.unpipe(verifier);
     head.abandon();
     const streamErr = verifier.errored;
-    if (streamErr instanceof UserError) throw streamErr; // the verifier's verdict says more than the tool's
-    if (e instanceof ExecError) {
-      throw new UserError(`the ${o.driver.info.name} pool refused the stream (corrupted, truncated or interrupted?): ${e.message}`, 'export the image again and import the complete file');
+    let out: unknown = e;
+    if (streamErr instanceof UserError) out = streamErr; // the verifier's verdict says more than the tool's
+    else if (e instanceof ExecError) {
+      out = new UserError(`the ${o.driver.info.name} pool refused the stream (corrupted, truncated or interrupted?): ${e.message}`, 'export the image again and import the complete file');
     }
-    throw e;
+    if (leftover && out instanceof Error) out.message += leftover;
+    throw out;
   }
 }

@@ -3,8 +3,9 @@
  * 1 for every failure of an operation (2 for a usage error), so the exit code only says
  * "failed"; the kind comes from stderr. Call sites read `ExecError.kind`, never stderr.
  */
-import { ExecError, type ExecFailure } from '../../sys/errors.js';
-import type { Exec, ExecOptions, ExecResult } from '../../sys/exec.js';
+import { classifiedRun, classifier, type Rule } from '../classify.js';
+
+export { isKind } from '../classify.js';
 
 // --- stderr patterns, as OpenZFS 2.1 (Debian 12's zfsutils-linux) prints them ---
 
@@ -25,37 +26,21 @@ export const DEPENDENT_CLONES = /has dependent clones/;
 /** `zfs receive` of a clone or incremental stream whose source is missing here: "local origin for clone tank/x does not exist". */
 export const ORIGIN_MISSING = /local origin for clone .* does not exist|incremental source .* no longer exists/;
 
-interface Rule { pattern: RegExp; kind: ExecFailure }
+const ZFS = ['zfs', 'zpool'];
 
 const RULES: Rule[] = [
-  { pattern: DOES_NOT_EXIST, kind: 'not-found' },
-  { pattern: NO_SNAPSHOTS_TO_DESTROY, kind: 'not-found' },
-  { pattern: NO_SUCH_POOL, kind: 'not-found' },
-  { pattern: ORIGIN_MISSING, kind: 'not-found' },
-  { pattern: ALREADY_EXISTS, kind: 'exists' },
-  { pattern: DESTINATION_EXISTS, kind: 'exists' },
-  { pattern: DEPENDENT_CLONES, kind: 'busy' },
-  { pattern: BUSY, kind: 'busy' },
+  { tool: ZFS, codes: [1], pattern: DOES_NOT_EXIST, kind: 'not-found' },
+  { tool: ZFS, codes: [1], pattern: NO_SNAPSHOTS_TO_DESTROY, kind: 'not-found' },
+  { tool: ZFS, codes: [1], pattern: NO_SUCH_POOL, kind: 'not-found' },
+  { tool: ZFS, codes: [1], pattern: ORIGIN_MISSING, kind: 'not-found' },
+  { tool: ZFS, codes: [1], pattern: ALREADY_EXISTS, kind: 'exists' },
+  { tool: ZFS, codes: [1], pattern: DESTINATION_EXISTS, kind: 'exists' },
+  { tool: ZFS, codes: [1], pattern: DEPENDENT_CLONES, kind: 'busy' },
+  { tool: ZFS, codes: [1], pattern: BUSY, kind: 'busy' },
 ];
 
-/** Sets the kind of a failed zfs/zpool ExecError from its stderr; returns the error. */
-export function classify(e: unknown): unknown {
-  if (!(e instanceof ExecError) || e.kind !== 'failed' || e.exitCode !== 1) return e;
-  if (e.argv[0] !== 'zfs' && e.argv[0] !== 'zpool') return e;
-  const rule = RULES.find((r) => r.pattern.test(e.stderr));
-  if (rule) e.kind = rule.kind;
-  return e;
-}
-
-export function isKind(e: unknown, kind: ExecFailure): e is ExecError {
-  return e instanceof ExecError && e.kind === kind;
-}
+/** Sets the kind of a failed zfs/zpool ExecError (exit code 1) from its stderr; returns the error. */
+export const classify: (e: unknown) => unknown = classifier(RULES);
 
 /** Runs a zfs/zpool command; a failure is thrown classified. */
-export async function run(exec: Exec, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
-  try {
-    return await exec(argv, opts);
-  } catch (e) {
-    throw classify(e);
-  }
-}
+export const run = classifiedRun(classify);

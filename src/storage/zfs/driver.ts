@@ -13,16 +13,18 @@
  * - a snapshot a clone was made from cannot be destroyed before the clone.
  */
 import type { Readable } from 'node:stream';
-import { ExistsError, NotFoundError, NotSupportedError, UserError } from '../../sys/errors.js';
-import { spawnStream } from '../../sys/exec.js';
+import { ExistsError, UserError } from '../../sys/errors.js';
 import { checkDataset, type SnapshotRef } from '../../sys/names.js';
-import type { DatasetInfo, DriverInfo, PoolContext, PoolRecord, SendStream, SnapshotInfo, SpaceUsage, StorageDriver } from '../driver.js';
+import { StorageDriverBase, type Spawn } from '../base.js';
+import type { DatasetInfo, DriverInfo, PoolContext, PoolRecord, SendStream, SnapshotInfo, SpaceUsage } from '../driver.js';
+import { formatRef as fmt } from '../paths.js';
+import { noSnapshot, noDataset, datasetTaken, snapshotTaken, CLONE_FIX } from '../messages.js';
 import * as argv from './argv.js';
 import { classify, isKind, run } from './classify.js';
 import * as layout from './layout.js';
 import { checkRef, MARK } from './layout.js';
 import { parseList, type ListRow } from './parse.js';
-import { receiveSnapshot } from './receive.js';
+import { receiveSnapshot, type ZfsReceivePool } from './receive.js';
 
 export const ZFS_INFO: DriverInfo = {
   name: 'zfs',
@@ -33,42 +35,34 @@ export const ZFS_INFO: DriverInfo = {
   note: 'copy-on-write ZFS datasets',
 };
 
-export type Spawn = typeof spawnStream;
+export type { Spawn } from '../base.js';
 
-const fmt = (r: SnapshotRef) => `${r.dataset}@${r.snapshot}`;
 const firstLine = (s: string) => s.trim().split('\n')[0] ?? '';
 
 const FS_COLUMNS = ['name', MARK, 'readonly'] as const;
 const SNAP_COLUMNS = ['name', 'creation', 'createtxg'] as const;
 
-export class ZfsDriver implements StorageDriver {
+export class ZfsDriver extends StorageDriverBase {
   readonly info = ZFS_INFO;
   /** The pool's root dataset, e.g. tank/cellblock-default. */
-  readonly root: string;
+  readonly rootDataset: string;
 
-  constructor(
-    readonly ctx: PoolContext,
-    readonly pool: PoolRecord,
-    private readonly spawn: Spawn = spawnStream,
-  ) {
+  constructor(ctx: PoolContext, pool: PoolRecord, spawn?: Spawn) {
+    super(ctx, pool, spawn);
     if (pool.source.kind !== 'zfs') throw new Error(`pool ${pool.name} is not a zfs pool`);
-    this.root = pool.source.dataset;
+    this.rootDataset = pool.source.dataset;
   }
 
-  datasetPath(ds: string): string {
-    return layout.datasetPath(this.pool.mountpoint, ds);
-  }
-
-  snapshotPath(ref: SnapshotRef): string {
+  override snapshotPath(ref: SnapshotRef): string {
     return layout.snapshotPath(this.pool.mountpoint, ref);
   }
 
   full(ds: string): string {
-    return layout.fullDataset(this.root, ds);
+    return layout.fullDataset(this.rootDataset, ds);
   }
 
   fullSnap(ref: SnapshotRef): string {
-    return layout.fullSnapshot(this.root, ref);
+    return layout.fullSnapshot(this.rootDataset, ref);
   }
 
   /** One `zfs list` row of `name`, or undefined when it does not exist. */
@@ -87,20 +81,20 @@ export class ZfsDriver implements StorageDriver {
     return this.row(this.full(ds), 'filesystem', FS_COLUMNS);
   }
 
-  async datasetExists(ds: string): Promise<boolean> {
+  override async datasetExists(ds: string): Promise<boolean> {
     return (await this.filesystem(ds))?.user[MARK] === ds;
   }
 
-  async snapshotExists(ref: SnapshotRef): Promise<boolean> {
+  override async snapshotExists(ref: SnapshotRef): Promise<boolean> {
     return (await this.row(this.fullSnap(ref), 'snapshot', ['name'])) !== undefined;
   }
 
   // --- datasets ---
 
-  async createDataset(ds: string): Promise<DatasetInfo> {
+  override async createDataset(ds: string): Promise<DatasetInfo> {
     const full = this.full(ds);
     const fs = await this.filesystem(ds);
-    if (fs?.user[MARK] === ds) throw new ExistsError(`dataset ${ds} already exists`, 'use it, or choose another name');
+    if (fs?.user[MARK] === ds) throw datasetTaken(ds);
     if (fs && (fs.readonly || (await this.listSnapshots(ds)).length > 0)) {
       throw new ExistsError(
         `${ds} is the kept read-only head of a destroyed dataset whose snapshots still exist`,
@@ -112,13 +106,13 @@ export class ZfsDriver implements StorageDriver {
       if (fs) await run(this.ctx.exec, argv.set(full, { [MARK]: ds }));
       else await run(this.ctx.exec, argv.create(full, { parents: true, props: { [MARK]: ds } }));
     } catch (e) {
-      if (isKind(e, 'exists')) throw new ExistsError(`dataset ${ds} already exists`, 'use it, or choose another name');
+      if (isKind(e, 'exists')) throw datasetTaken(ds);
       throw e;
     }
     return { name: ds, path: this.datasetPath(ds) };
   }
 
-  async destroyDataset(ds: string, opts: { keepSnapshots?: boolean } = {}): Promise<void> {
+  override async destroyDataset(ds: string, opts: { keepSnapshots?: boolean } = {}): Promise<void> {
     const full = this.full(ds);
     const fs = await this.filesystem(ds);
     if (!fs) return;
@@ -138,14 +132,14 @@ export class ZfsDriver implements StorageDriver {
     await this.pruneParents(ds);
   }
 
-  async listDatasets(): Promise<DatasetInfo[]> {
+  override async listDatasets(): Promise<DatasetInfo[]> {
     const cols = ['name', MARK, 'origin'];
-    const { stdout } = await run(this.ctx.exec, argv.list(cols, { types: ['filesystem'], recursive: true, name: this.root }));
+    const { stdout } = await run(this.ctx.exec, argv.list(cols, { types: ['filesystem'], recursive: true, name: this.rootDataset }));
     const out: DatasetInfo[] = [];
     for (const r of parseList(stdout, cols)) {
-      const name = layout.relativeDataset(this.root, r.name);
+      const name = layout.relativeDataset(this.rootDataset, r.name);
       if (name === undefined || r.user[MARK] !== name) continue;
-      const origin = r.origin ? layout.relativeSnapshot(this.root, r.origin) : undefined;
+      const origin = r.origin ? layout.relativeSnapshot(this.rootDataset, r.origin) : undefined;
       out.push({ name, path: this.datasetPath(name), ...(origin ? { origin: fmt(origin) } : {}) });
     }
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -153,19 +147,19 @@ export class ZfsDriver implements StorageDriver {
 
   // --- snapshots ---
 
-  async createSnapshot(ref: SnapshotRef): Promise<SnapshotInfo> {
+  override async createSnapshot(ref: SnapshotRef): Promise<SnapshotInfo> {
     const r = checkRef(ref);
-    if (!(await this.datasetExists(r.dataset))) throw new NotFoundError(`dataset ${r.dataset} does not exist`, 'create it first, or check the name');
+    if (!(await this.datasetExists(r.dataset))) throw noDataset(r.dataset);
     try {
       await run(this.ctx.exec, argv.snapshot(this.fullSnap(r)));
     } catch (e) {
-      if (isKind(e, 'exists')) throw new ExistsError(`snapshot ${fmt(r)} already exists`, 'choose another snapshot name, or destroy the old one first');
+      if (isKind(e, 'exists')) throw snapshotTaken(r);
       throw e;
     }
     return this.snapshotInfo(r);
   }
 
-  async destroySnapshot(ref: SnapshotRef): Promise<void> {
+  override async destroySnapshot(ref: SnapshotRef): Promise<void> {
     const r = checkRef(ref);
     try {
       await this.destroy(argv.destroy(this.fullSnap(r)), fmt(r));
@@ -179,9 +173,9 @@ export class ZfsDriver implements StorageDriver {
     }
   }
 
-  async listSnapshots(ds?: string): Promise<SnapshotInfo[]> {
+  override async listSnapshots(ds?: string): Promise<SnapshotInfo[]> {
     const a = ds === undefined
-      ? argv.list(SNAP_COLUMNS, { types: ['snapshot'], recursive: true, name: this.root })
+      ? argv.list(SNAP_COLUMNS, { types: ['snapshot'], recursive: true, name: this.rootDataset })
       : argv.list(SNAP_COLUMNS, { types: ['snapshot'], depth: 1, name: this.full(checkDataset(ds)) });
     let rows: ListRow[];
     try {
@@ -192,7 +186,7 @@ export class ZfsDriver implements StorageDriver {
     }
     const out: (SnapshotInfo & { txg: number })[] = [];
     for (const row of rows) {
-      const ref = layout.relativeSnapshot(this.root, row.name);
+      const ref = layout.relativeSnapshot(this.rootDataset, row.name);
       if (!ref) continue;
       out.push({ dataset: ref.dataset, name: ref.snapshot, path: this.snapshotPath(ref), createdAt: new Date((row.creation ?? 0) * 1000).toISOString(), txg: row.createtxg ?? 0 });
     }
@@ -200,14 +194,14 @@ export class ZfsDriver implements StorageDriver {
     return out.map(({ txg: _txg, ...s }) => s);
   }
 
-  async rollback(ref: SnapshotRef): Promise<void> {
+  override async rollback(ref: SnapshotRef): Promise<void> {
     const r = checkRef(ref);
     const snaps = await this.listSnapshots(r.dataset);
     const i = snaps.findIndex((s) => s.name === r.snapshot);
-    if (i < 0) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are with: cellblock snapshot ls ${r.dataset}`);
+    if (i < 0) throw noSnapshot(r);
     if (i !== snaps.length - 1) {
       const later = snaps.slice(i + 1).map((s) => `${s.dataset}@${s.name}`);
-      throw new NotSupportedError(
+      throw this.notSupported(
         `rolling back ${r.dataset} past later snapshots`,
         `zfs rolls back only to the most recent snapshot and would destroy ${later.join(', ')}; destroy them first, or clone ${fmt(r)} into a new dataset`,
       );
@@ -221,15 +215,15 @@ export class ZfsDriver implements StorageDriver {
     }
   }
 
-  async clone(ref: SnapshotRef, newDataset: string): Promise<DatasetInfo> {
+  override async clone(ref: SnapshotRef, newDataset: string): Promise<DatasetInfo> {
     const r = checkRef(ref);
     const full = this.full(newDataset);
-    if (!(await this.snapshotExists(r))) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, `see the snapshots there are with: cellblock snapshot ls ${r.dataset}`);
-    if (await this.filesystem(newDataset)) throw new ExistsError(`dataset ${newDataset} already exists`, 'choose another name for the clone');
+    if (!(await this.snapshotExists(r))) throw noSnapshot(r);
+    if (await this.filesystem(newDataset)) throw datasetTaken(newDataset, CLONE_FIX);
     try {
       await run(this.ctx.exec, argv.clone(this.fullSnap(r), full, { parents: true, props: { [MARK]: newDataset } }));
     } catch (e) {
-      if (isKind(e, 'exists')) throw new ExistsError(`dataset ${newDataset} already exists`, 'choose another name for the clone');
+      if (isKind(e, 'exists')) throw datasetTaken(newDataset, CLONE_FIX);
       throw e;
     }
     return { name: newDataset, path: this.datasetPath(newDataset), origin: fmt(r) };
@@ -238,35 +232,42 @@ export class ZfsDriver implements StorageDriver {
   // --- space ---
 
   /** A dataset: what it refers to, and what its head alone holds (`usedbydataset`); a snapshot: `referenced` and `used`. */
-  async usage(target: string | SnapshotRef): Promise<SpaceUsage> {
+  override async usage(target: string | SnapshotRef): Promise<SpaceUsage> {
     if (typeof target === 'string') {
       const row = (await this.datasetExists(target)) ? await this.row(this.full(target), 'filesystem', ['name', 'usedbydataset', 'referenced']) : undefined;
-      if (!row) throw new NotFoundError(`dataset ${target} does not exist`, 'check the name');
+      if (!row) throw noDataset(target);
       return { referenced: row.referenced ?? 0, exclusive: row.usedbydataset ?? 0 };
     }
     const row = await this.row(this.fullSnap(target), 'snapshot', ['name', 'used', 'referenced']);
-    if (!row) throw new NotFoundError(`snapshot ${fmt(target)} does not exist`, 'check the name');
+    if (!row) throw noSnapshot(target);
     return { referenced: row.referenced ?? 0, exclusive: row.used ?? 0 };
   }
 
   // --- migration ---
 
-  send(ref: SnapshotRef, parent?: SnapshotRef): SendStream {
-    const proc = this.spawn(argv.send(this.fullSnap(ref), parent ? { parent: this.fullSnap(parent) } : {}));
-    const done = proc.done.then(() => undefined, (e: unknown) => { throw classify(e); });
-    done.catch(() => {}); // the caller awaits it
-    return { stream: proc.stdout, done, abort: () => proc.kill('SIGKILL') };
+  override send(ref: SnapshotRef, parent?: SnapshotRef): SendStream {
+    return this.toolStream(argv.send(this.fullSnap(ref), parent ? { parent: this.fullSnap(parent) } : {}), classify, 'SIGKILL');
   }
 
-  receive(input: Readable, target: SnapshotRef, parent?: SnapshotRef): Promise<SnapshotInfo> {
-    return receiveSnapshot(this, input, checkRef(target), parent ? checkRef(parent) : undefined);
+  override receive(input: Readable, target: SnapshotRef, parent?: SnapshotRef): Promise<SnapshotInfo> {
+    const pool: ZfsReceivePool = {
+      exec: this.ctx.exec,
+      poolName: this.pool.name,
+      full: (ds) => this.full(ds),
+      fullSnap: (r) => this.fullSnap(r),
+      snapshotExists: (r) => this.snapshotExists(r),
+      filesystemExists: async (ds) => (await this.filesystem(ds)) !== undefined,
+      pruneParents: (ds) => this.pruneParents(ds),
+      snapshotInfo: (r) => this.snapshotInfo(r),
+    };
+    return receiveSnapshot(pool, input, checkRef(target), parent ? checkRef(parent) : undefined);
   }
 
   // --- helpers (also used by ./receive.ts) ---
 
   async snapshotInfo(r: SnapshotRef): Promise<SnapshotInfo> {
     const row = await this.row(this.fullSnap(r), 'snapshot', SNAP_COLUMNS);
-    if (!row) throw new NotFoundError(`snapshot ${fmt(r)} does not exist`, 'check the name');
+    if (!row) throw noSnapshot(r);
     return { dataset: r.dataset, name: r.snapshot, path: this.snapshotPath(r), createdAt: new Date((row.creation ?? 0) * 1000).toISOString() };
   }
 

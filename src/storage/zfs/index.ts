@@ -7,8 +7,7 @@
  * classify.ts (how a tool failed), layout.ts (names and paths), pool.ts (create/open/destroy),
  * driver.ts (datasets, snapshots, space, send), receive.ts (all-or-nothing receive).
  */
-import type { DriverFactory } from '../driver.js';
-import { checkTools } from '../tools.js';
+import { defineDriver } from '../base.js';
 import { ZFS_INFO } from './driver.js';
 import { createZfsPool, destroyZfsPool, openZfsPool } from './pool.js';
 
@@ -17,20 +16,4 @@ export const ZFS_TOOLS = [
   { tool: 'zpool', pkg: 'zfsutils-linux' },
 ] as const;
 
-export const zfsDriver: DriverFactory = {
-  name: 'zfs',
-  info: ZFS_INFO,
-  tools: ZFS_TOOLS,
-  async createPool(ctx, req) {
-    await checkTools('zfs', ZFS_TOOLS);
-    return createZfsPool(ctx, req);
-  },
-  async open(ctx, record) {
-    await checkTools('zfs', ZFS_TOOLS);
-    return openZfsPool(ctx, record);
-  },
-  async destroyPool(ctx, record) {
-    await checkTools('zfs', ZFS_TOOLS);
-    return destroyZfsPool(ctx, record);
-  },
-};
+export const zfsDriver = defineDriver({ info: ZFS_INFO, tools: ZFS_TOOLS, createPool: createZfsPool, open: openZfsPool, destroyPool: destroyZfsPool });

@@ -13,7 +13,10 @@
  */
 import { join } from 'node:path';
 import { UserError } from '../../sys/errors.js';
-import { checkDataset, checkName, NAME_RE, type SnapshotRef } from '../../sys/names.js';
+import { checkDataset, NAME_RE, type SnapshotRef } from '../../sys/names.js';
+import { ancestors, checkRef, datasetPathIn } from '../paths.js';
+
+export { checkRef } from '../paths.js';
 
 /** User property marking a cellblock dataset; its value is the dataset's name in the pool. */
 export const MARK = 'cellblock:dataset';
@@ -34,10 +37,6 @@ export function checkZfsName(field: string, v: string): string {
 /** The root dataset of pool `pool` under the dataset `parent`. */
 export function rootName(parent: string, pool: string): string {
   return `${parent}/cellblock-${pool}`;
-}
-
-export function checkRef(ref: SnapshotRef): SnapshotRef {
-  return { dataset: checkDataset(ref.dataset), snapshot: checkName('snapshot', ref.snapshot) };
 }
 
 export function fullDataset(root: string, ds: string): string {
@@ -68,7 +67,7 @@ export function relativeSnapshot(root: string, full: string): SnapshotRef | unde
 }
 
 export function datasetPath(mountpoint: string, ds: string): string {
-  return join(mountpoint, ...checkDataset(ds).split('/'));
+  return datasetPathIn(mountpoint, ds);
 }
 
 export function snapshotPath(mountpoint: string, ref: SnapshotRef): string {
@@ -78,6 +77,5 @@ export function snapshotPath(mountpoint: string, ref: SnapshotRef): string {
 
 /** The dataset prefixes of `ds`, deepest first: `a/b/c` -> `a/b`, `a`. */
 export function ancestorsDeepestFirst(ds: string): string[] {
-  const s = checkDataset(ds).split('/');
-  return s.slice(0, -1).map((_, i) => s.slice(0, s.length - 1 - i).join('/'));
+  return ancestors(ds).reverse();
 }

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { btrfsDriver, checkTools } from '../../../src/storage/btrfs/index.js';
+import { btrfsDriver } from '../../../src/storage/btrfs/index.js';
+import { requireTools } from '../../../src/storage/tools.js';
+
+const checkTools = (has: (tool: string) => Promise<boolean>) => requireTools('btrfs', btrfsDriver.tools, has);
 import { UserError } from '../../../src/sys/errors.js';
 
 test('the factory says what btrfs can do and which tools it needs', () => {
