@@ -140,10 +140,17 @@ export class Lab {
     return undefined;
   }
 
-  private async setAgent(h: LabHost, pid: number | null): Promise<void> {
-    const fresh = (await readState(this.plan.root, this.name)) ?? this.state;
-    this.state = { ...fresh, agents: { ...fresh.agents, [h.name]: pid } };
-    await writeState(this.state);
+  private writes: Promise<void> = Promise.resolve();
+
+  /** Records host h's agent PID: one write at a time, each on the freshest record (another process may have written it). */
+  private setAgent(h: LabHost, pid: number | null): Promise<void> {
+    const next = this.writes.then(async () => {
+      const fresh = (await readState(this.plan.root, this.name)) ?? this.state;
+      this.state = { ...fresh, agents: { ...fresh.agents, [h.name]: pid } };
+      await writeState(this.state);
+    });
+    this.writes = next.catch(() => {}); // the caller gets the failure; the queue goes on
+    return next;
   }
 
   /**
