@@ -55,13 +55,13 @@ export function parsePidLines(text: string): number[] {
 }
 
 async function argvOf(pid: number): Promise<string[] | undefined> {
-  const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+  const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined); // gone meanwhile
   return raw === undefined ? undefined : raw.split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
 }
 
 /** True while pid exists and is not a zombie. */
 export async function alive(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ''); // no such process
   if (!stat) return false;
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   return state !== 'Z' && state !== 'X';
@@ -72,14 +72,14 @@ async function selfAndAncestors(): Promise<Set<number>> {
   const out = new Set<number>();
   for (let pid = process.pid; pid > 1 && !out.has(pid);) {
     out.add(pid);
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ''); // gone: the chain ends
     pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
   }
   return out;
 }
 
 async function readPidFile(path: string): Promise<number | undefined> {
-  const pid = parsePid(await readFile(path, 'utf8').catch(() => ''));
+  const pid = parsePid(await readFile(path, 'utf8').catch(() => '')); // no pid file: not running
   return pid !== undefined && (await alive(pid)) ? pid : undefined;
 }
 
@@ -87,10 +87,10 @@ async function readPidFile(path: string): Promise<number | undefined> {
 async function jailCgroupPids(instance: string): Promise<Map<number, string>> {
   const out = new Map<number, string>();
   for (const dir of Object.values(await cgroupDirs(`/cellblock/${instance}`))) {
-    const jails = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    const jails = await readdir(dir, { withFileTypes: true }).catch(() => []); // no cgroup of this instance in that hierarchy
     for (const j of jails) {
       if (!j.isDirectory()) continue;
-      const procs = await readFile(join(dir, j.name, 'cgroup.procs'), 'utf8').catch(() => '');
+      const procs = await readFile(join(dir, j.name, 'cgroup.procs'), 'utf8').catch(() => ''); // removed meanwhile
       for (const pid of parsePidLines(procs)) out.set(pid, j.name);
     }
   }

@@ -159,6 +159,7 @@ export async function removeHostState(dataDir: string, exec: Exec, opts: RemoveO
     containers: (await runcContainers(exec, dataDir)).map((c) => c.id),
     netns: await readdir(NETNS_DIR).catch(() => [] as string[]),
     ...(opts.bridge ? { bridge: bridgeFor(instance) } : {}),
+    // a damaged pool record: the sweep below still unmounts and detaches everything under the dir
     pools: (await listPoolRecords(dataDir).catch(() => [])).map((p) => p.name),
   };
   const run = async (s: Step) => {

@@ -24,7 +24,7 @@ export interface DownResult {
 
 /** How many hosts lab name has: from its record, else from its data dirs and namespaces. */
 async function hostCount(root: string, name: string, nsNames: readonly string[]): Promise<number> {
-  const s = await readState(root, name).catch(() => undefined);
+  const s = await readState(root, name).catch(() => undefined); // a damaged record: the dirs and namespaces tell
   const dirs = (await readdir(planLab(name, 1, root).dir).catch(() => [] as string[])).map((d) => /^h(\d+)$/.exec(d)?.[1]);
   const ns = nsNames.map((n) => /-h(\d+)$/.exec(n)?.[1]);
   const idx = [...dirs, ...ns].filter((x): x is string => x !== undefined).map(Number);

@@ -32,11 +32,12 @@ export interface UpOptions {
   agentArgs?: string[];
 }
 
-/** Refuses where a lab cannot work, before anything is made. */
-export async function checkLabHost(deps: LabDeps): Promise<void> {
+/** Refuses where a lab cannot work, before anything is made; `tools: false` (lab down) checks only root and netns support. */
+export async function checkLabHost(deps: LabDeps, opts: { tools?: boolean } = {}): Promise<void> {
   if (process.getuid?.() !== 0) throw new UserError('cellblock lab needs root: it makes network namespaces, loop devices, mounts and runs agents', 'run it with sudo');
   const r = await deps.exec(ip('netns', 'list'), { okCodes: Array.from({ length: 256 }, (_, i) => i) }).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
   if (r.code !== 0) throw new UserError(`this machine cannot make network namespaces (ip netns list: ${r.stderr.trim() || `exit ${r.code}`})`, 'install iproute2 and run on a kernel with network namespaces (CONFIG_NET_NS), as root outside a restricted container');
+  if (opts.tools === false) return;
   for (const tool of ['nsenter', 'runc', 'conmon', 'etcd']) {
     if (!(await hasTool(tool))) throw new UserError(`cellblock lab needs ${tool}, which is not installed`, 'run: cellblock host bootstrap');
   }
@@ -103,7 +104,7 @@ async function makeCluster(lab: Lab): Promise<void> {
   const n = lab.plan.hosts.length;
   const deadline = Date.now() + 90_000;
   for (;;) {
-    const v = await lab.json<ClusterView>(n - 1, ['cluster', 'status']).catch(() => undefined);
+    const v = await lab.json<ClusterView>(n - 1, ['cluster', 'status']).catch(() => undefined); // not answering yet: asked again until the deadline
     if (v && v.hosts.filter((x) => x.state === 'ready').length === n && v.leader) return;
     if (Date.now() > deadline) throw new Error(`the cluster of lab ${lab.name} did not have ${n} ready hosts within 90 s: ${JSON.stringify(v)}`);
     await new Promise((r) => setTimeout(r, 500));

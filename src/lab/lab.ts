@@ -124,7 +124,7 @@ export class Lab {
 
   /** Everything host ref's agent has logged (all its runs). */
   async agentLog(ref: number | string): Promise<string> {
-    return readFile(this.host(ref).agentLog, 'utf8').catch(() => '');
+    return readFile(this.host(ref).agentLog, 'utf8').catch(() => ''); // no agent started yet
   }
 
   /** The last n lines of the agent log that say more than "request". */
@@ -134,7 +134,7 @@ export class Lab {
 
   /** The PID of host ref's agent (its pid file), when it runs. */
   async agentPid(ref: number | string): Promise<number | undefined> {
-    const pid = parsePid(await readFile(pidFiles(this.host(ref).dataDir).agent, 'utf8').catch(() => ''));
+    const pid = parsePid(await readFile(pidFiles(this.host(ref).dataDir).agent, 'utf8').catch(() => '')); // no pid file: see the record
     const recorded = this.state.agents[this.host(ref).name] ?? undefined;
     for (const p of [pid, recorded]) if (p !== undefined && (await alive(p))) return p;
     return undefined;

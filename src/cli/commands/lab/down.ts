@@ -15,7 +15,7 @@ export default function register(group: Command, deps: CliDeps): void {
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const { ctx, root, labDeps } = labContext(cmd, deps);
       checkLabName(name, 'NAME');
-      await checkLabHost(labDeps);
+      await checkLabHost(labDeps, { tools: false });
       const r = await downLab(root, name, labDeps);
       if (!r.found) return printResult(ctx, `lab ${name}: nothing to remove`, r);
       const procs = r.killed.length ? `killed ${r.killed.length} process${r.killed.length === 1 ? '' : 'es'} (${r.killed.map((k) => k.kind).filter((k, i, a) => a.indexOf(k) === i).join(', ')}); ` : '';

@@ -25,7 +25,7 @@ export default function register(group: Command, deps: CliDeps): void {
       const { ctx, root, labDeps } = labContext(cmd, deps);
       const views: (LabView & { leftover?: string[] })[] = [];
       for (const name of await listLabNames(root)) {
-        const lab = await Lab.open(root, name, labDeps).catch(() => undefined);
+        const lab = await Lab.open(root, name, labDeps).catch(() => undefined); // no record (another root, or lost): shown as such
         if (!lab) { views.push({ name, root, phase: 'no record', cluster: false, lan: '-', createdAt: '-', hosts: [], leftover: await labNamespaces(name) }); continue; }
         const v = describeLab(lab);
         for (const h of v.hosts) h.agentPid = (await lab.agentPid(h.name)) ?? null;
