@@ -23,17 +23,19 @@ import { UserError } from '../sys/errors.js';
 import type { Exec } from '../sys/exec.js';
 import { exists } from '../sys/fsutil.js';
 import { hostProcesses, signalAll, waitGone, type HostProcess } from './host-procs.js';
-import { NETNS_DIR, netnsDel } from './plan.js';
-
-/** Every exit code counts as an answer (the caller looks at it). */
-const ANY = Array.from({ length: 256 }, (_, i) => i);
+import { ANY_CODE, NETNS_DIR, netnsDel } from './plan.js';
 
 export interface Stopped { kind: HostProcess['kind']; pid: number; jail?: string; how: 'stopped' | 'killed' }
+
+/** "agent (pid 10), jail web (pid 12), etcd (pid 11, killed)" (pure). */
+export function describeStopped(list: readonly Stopped[]): string {
+  return list.map((s) => `${s.kind === 'jail' ? `jail ${s.jail ?? '?'}` : s.kind} (pid ${s.pid}${s.how === 'killed' ? ', killed' : ''})`).join(', ');
+}
 
 async function runcContainers(exec: Exec, dataDir: string): Promise<{ id: string; status: string }[]> {
   const root = runcRoot(dataDir);
   if (!(await exists(root))) return [];
-  const r = await exec(runcList({ root }), { okCodes: ANY });
+  const r = await exec(runcList({ root }), { okCodes: ANY_CODE });
   return r.code === 0 ? parseRuncList(r.stdout).map((c) => ({ id: c.id, status: c.status })) : [];
 }
 
@@ -58,9 +60,9 @@ export async function stopHost(dataDir: string, exec: Exec, opts: { graceMs?: nu
   const root = runcRoot(dataDir);
   const running = (await runcContainers(exec, dataDir)).filter((c) => c.status === 'running' || c.status === 'paused' || c.status === 'created');
   const jails = (await find()).filter((p) => p.kind === 'jail');
-  for (const c of running) await exec(runcKill({ root }, c.id, 'TERM'), { okCodes: ANY });
+  for (const c of running) await exec(runcKill({ root }, c.id, 'TERM'), { okCodes: ANY_CODE });
   const left = new Set(await waitGone(jails.map((p) => p.pid), Math.min(grace, 5_000)));
-  if (left.size) for (const c of running) await exec(runcKill({ root }, c.id, 'KILL', { all: true }), { okCodes: ANY });
+  if (left.size) for (const c of running) await exec(runcKill({ root }, c.id, 'KILL', { all: true }), { okCodes: ANY_CODE });
   signalAll([...left], 'SIGKILL'); // processes runc no longer knows of
   await waitGone([...left], 5_000);
   out.push(...jails.map((p) => ({ kind: p.kind, pid: p.pid, ...(p.jail ? { jail: p.jail } : {}), how: left.has(p.pid) ? 'killed' as const : 'stopped' as const })));

@@ -13,7 +13,7 @@ import { UserError } from '../sys/errors.js';
 import { hasTool } from '../sys/exec.js';
 import { Lab, type LabDeps } from './lab.js';
 import { downLab } from './lab-down.js';
-import { DEFAULT_LAB_ROOT, DEFAULT_POOL_SIZE, hostBatch, hostVethAdd, initArgs, ip, joinArgs, netnsAdd, planLab, portUp, switchBatch } from './plan.js';
+import { ANY_CODE, DEFAULT_LAB_ROOT, DEFAULT_POOL_SIZE, hostBatch, hostVethAdd, initArgs, ip, joinArgs, netnsAdd, planLab, portUp, switchBatch } from './plan.js';
 import { claimLab, writeState } from './state.js';
 
 export interface UpOptions {
@@ -35,7 +35,7 @@ export interface UpOptions {
 /** Refuses where a lab cannot work, before anything is made; `tools: false` (lab down) checks only root and netns support. */
 export async function checkLabHost(deps: LabDeps, opts: { tools?: boolean } = {}): Promise<void> {
   if (process.getuid?.() !== 0) throw new UserError('cellblock lab needs root: it makes network namespaces, loop devices, mounts and runs agents', 'run it with sudo');
-  const r = await deps.exec(ip('netns', 'list'), { okCodes: Array.from({ length: 256 }, (_, i) => i) }).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
+  const r = await deps.exec(ip('netns', 'list'), { okCodes: ANY_CODE }).catch((e: Error) => ({ code: -1, stdout: '', stderr: e.message }));
   if (r.code !== 0) throw new UserError(`this machine cannot make network namespaces (ip netns list: ${r.stderr.trim() || `exit ${r.code}`})`, 'install iproute2 and run on a kernel with network namespaces (CONFIG_NET_NS), as root outside a restricted container');
   if (opts.tools === false) return;
   for (const tool of ['nsenter', 'runc', 'conmon', 'etcd']) {

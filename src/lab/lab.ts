@@ -13,13 +13,12 @@ import { NotFoundError } from '../sys/errors.js';
 import { spawnDetached, type Exec, type ExecOptions, type ExecResult } from '../sys/exec.js';
 import { alive, pidFiles, parsePid, signalAll, waitGone } from './host-procs.js';
 import { killHost, type Stopped } from './host-teardown.js';
-import { agentArgv, findHost, hostCli, inHost, planLab, portCut, portUp, type LabHostPlan, type LabPlan } from './plan.js';
+import { ANY_CODE, agentArgv, findHost, hostCli, inHost, planLab, portCut, portUp, type LabHostPlan, type LabPlan } from './plan.js';
 import { readState, writeState, type LabState } from './state.js';
 
 /** This repository's CLI launcher (dist/src/lab/lab.js -> bin/cellblock). */
 export const CELLBLOCK_BIN = new URL('../../../bin/cellblock', import.meta.url).pathname;
-/** Every exit code counts as an answer (cli() returns it). */
-export const ANY_CODE = Array.from({ length: 256 }, (_, i) => i);
+export { ANY_CODE };
 
 export interface LabDeps {
   exec: Exec;

@@ -28,6 +28,9 @@ export const DEFAULT_POOL_SIZE = '1G';
 
 export type Argv = string[];
 
+/** Every exit code counts as an answer (the caller looks at it). */
+export const ANY_CODE = Array.from({ length: 256 }, (_, i) => i);
+
 export interface LabHostPlan {
   /** h0, h1, ...: the host's name in the cluster too. */
   name: string;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { namesDataDir, parsePid, parsePidLines, processKind } from '../../src/lab/host-procs.js';
-import { removalSteps, sweepSteps } from '../../src/lab/host-teardown.js';
+import { describeStopped, removalSteps, sweepSteps } from '../../src/lab/host-teardown.js';
 
 test('processKind: agent, etcd, conmon from a command line', () => {
   assert.equal(processKind(['/usr/bin/node', '/repo/bin/cellblock', '--data-dir', '/d', 'agent', '--subnet', '10.1.1.0/24']), 'agent');
@@ -51,4 +51,11 @@ test('sweepSteps: deepest mount first, then loop devices, then the dir', () => {
     'umount /d/pools/default/x/y', 'umount /d/pools/default', 'umount /d/a', 'losetup -d /dev/loop7', 'rm data dir /d',
   ]);
   assert.equal(sweepSteps('/d', [], [], true).at(-1)!.what, 'the contents of /d');
+});
+
+test('describeStopped: what host stop prints', () => {
+  assert.equal(describeStopped([
+    { kind: 'agent', pid: 10, how: 'stopped' }, { kind: 'jail', jail: 'web', pid: 12, how: 'stopped' }, { kind: 'etcd', pid: 11, how: 'killed' },
+  ]), 'agent (pid 10), jail web (pid 12), etcd (pid 11, killed)');
+  assert.equal(describeStopped([]), '');
 });

@@ -5,8 +5,7 @@ import { contextFrom } from '../../context.js';
 import { printResult } from '../../output.js';
 import { UserError } from '../../../sys/errors.js';
 import { exists } from '../../../sys/fsutil.js';
-import { removeHostState, stopHost } from '../../../lab/host-teardown.js';
-import { describeStopped } from './stop.js';
+import { describeStopped, removeHostState, stopHost } from '../../../lab/host-teardown.js';
 
 export default function register(group: Command, deps: CliDeps): void {
   group

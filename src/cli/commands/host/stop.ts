@@ -3,13 +3,8 @@ import type { CliDeps } from '../../main.js';
 import { contextFrom } from '../../context.js';
 import { printResult } from '../../output.js';
 import { UserError } from '../../../sys/errors.js';
-import { stopHost, type Stopped } from '../../../lab/host-teardown.js';
+import { describeStopped, stopHost } from '../../../lab/host-teardown.js';
 import registerReset from './reset.js';
-
-/** "agent (pid 10), jail web (pid 12), etcd (pid 11)" */
-export function describeStopped(list: readonly Stopped[]): string {
-  return list.map((s) => `${s.kind === 'jail' ? `jail ${s.jail ?? '?'}` : s.kind} (pid ${s.pid}${s.how === 'killed' ? ', killed' : ''})`).join(', ');
-}
 
 export function parseGrace(raw: string): number {
   const n = Number(raw);

@@ -4,6 +4,7 @@ import type { CliDeps } from '../../main.js';
 import { contextFrom, type CliContext } from '../../context.js';
 import { DEFAULT_LAB_NAME, DEFAULT_LAB_ROOT, checkLabName } from '../../../lab/plan.js';
 import { Lab, type LabDeps } from '../../../lab/lab.js';
+import { UserError } from '../../../sys/errors.js';
 
 export function labRoot(cmd: Command): string {
   return cmd.optsWithGlobals<{ root?: string }>().root ?? process.env.CELLBLOCK_LAB_ROOT ?? DEFAULT_LAB_ROOT;
@@ -17,6 +18,7 @@ export function labContext(cmd: Command, deps: CliDeps): { ctx: CliContext; root
 /** The lab named by --lab (default "lab"), opened from its record. */
 export async function openLab(cmd: Command, deps: CliDeps): Promise<{ ctx: CliContext; lab: Lab }> {
   const { ctx, root, labDeps } = labContext(cmd, deps);
+  if (process.getuid?.() !== 0) throw new UserError('this lab command needs root: it enters the lab\'s network namespaces', 'run it with sudo');
   const name = checkLabName(cmd.optsWithGlobals<{ lab?: string }>().lab ?? DEFAULT_LAB_NAME, '--lab');
   return { ctx, lab: await Lab.open(root, name, labDeps) };
 }
