@@ -79,6 +79,15 @@ describe('lab down after a lab up killed with SIGKILL', { skip: !root && 'needs 
     assert.equal((await run(['image', 'build', 'site:v1', site])).code, 0);
     const j = await run(['jail', 'create', 'web', '--image', 'site:v1', '--memory', '64M', '--start', '--', '/usr/bin/python3', '-m', 'http.server', '8080']);
     assert.equal(j.code, 0, j.stderr);
+    // the other lab commands through the CLI, on the lab a killed lab up left
+    const cut = await cli(labRoot, ['cut', '--lab', name, 'h1']);
+    assert.equal(cut.stdout, `cut the link of h1 (${plan.hosts[1]!.address}) in lab ${name}\n`, cut.stderr);
+    assert.equal((await cli(labRoot, ['heal', '--lab', name, 'h1'])).code, 0);
+    const kill = await cli(labRoot, ['kill', '--lab', name, 'h1']);
+    assert.match(kill.stdout, /^killed h1: agent \d+, .*etcd \d+.*jail web \d+/, kill.stderr);
+    const nohost = await cli(labRoot, ['exec', '--lab', name, 'h7', '--', 'true']);
+    assert.equal(nohost.code, 1);
+    assert.match(nohost.stderr, new RegExp(`lab ${name} has no host "h7"\\n  fix: use one of h0, h1`));
     const { instanceFor } = await import('../../src/jail/host-config.js');
     await downTwice(labRoot, name, plan.hosts.map((h) => instanceFor(h.dataDir)));
   });
