@@ -70,7 +70,7 @@ export async function handleJoin(o: JoinServiceOptions, raw: unknown): Promise<J
   if (Date.parse(rec.expiresAt) < Date.now() || !checkSecret(tok.secret, rec.secretSha256)) throw badToken();
   const existing = await o.store.getJson<HostInfo>(K.hostInfo(name));
   if (existing) throw new UserError(`a host named ${name} is already in the cluster (at ${existing.address})`, `join with another --name, or remove the old one first: cellblock cluster remove ${name}`);
-  const subnet = await subnetFor(o.store, req.subnet);
+  const subnet = await subnetFor(o.store, req.subnet, req.address);
   const net = subnetKeyOf(subnet);
 
   // single use: only the request that deletes the key unchanged goes on (after the checks
@@ -110,10 +110,11 @@ export async function handleJoin(o: JoinServiceOptions, raw: unknown): Promise<J
 }
 
 /** The subnet a joining host gets: the one it asks for if no host overlaps it, else the next free /24 of the range. */
-async function subnetFor(store: Store, wanted: string | undefined): Promise<string> {
+async function subnetFor(store: Store, wanted: string | undefined, address: string): Promise<string> {
   const [infos, keys, settings] = await Promise.all([store.listJson<HostInfo>(K.hostsInfo), store.getPrefix(K.subnets), store.getJson<ClusterSettings>(K.settings)]);
   const taken = [...infos.map((e) => e.value.subnet), ...keys.kvs.map((kv) => `${kv.key.slice(K.subnets.length)}/${HOST_PREFIX}`)];
-  if (wanted === undefined) return nextFreeSubnet(settings?.jailRange ?? DEFAULT_CLUSTER_RANGE, taken);
+  const addresses = [address, ...infos.map((e) => e.value.address)];
+  if (wanted === undefined) return nextFreeSubnet(settings?.jailRange ?? DEFAULT_CLUSTER_RANGE, taken, addresses);
   const w = parseSubnet('--subnet', wanted);
   const owners = new Map([...infos.map((e) => [e.value.subnet, e.value.name] as const), ...keys.kvs.map((kv) => [`${kv.key.slice(K.subnets.length)}/${HOST_PREFIX}`, kv.value] as const)]);
   for (const [cidr, owner] of owners) {

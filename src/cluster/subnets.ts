@@ -4,7 +4,7 @@
  * etcd), unless it asks for one of its own. Pure: the caller reads and writes the keys.
  */
 import { UserError } from '../sys/errors.js';
-import { formatIPv4, parseSubnet, type Subnet } from '../jail/ipam.js';
+import { contains, formatIPv4, parseSubnet, tryParseIPv4, type Subnet } from '../jail/ipam.js';
 
 export const DEFAULT_CLUSTER_RANGE = '10.77.0.0/16';
 /** The size of each host's jail subnet: 253 jails. */
@@ -32,16 +32,18 @@ export function overlaps(a: Subnet, b: Subnet): boolean {
 }
 
 /**
- * The lowest /24 of range that overlaps none of `taken` (CIDRs of the hosts' subnets), or a
- * UserError when the range is full.
+ * The lowest /24 of range that overlaps none of `taken` (CIDRs of the hosts' subnets) and
+ * holds none of `avoid` (the hosts' own addresses: a range that covers the hosts' network
+ * must not hand that network out), or a UserError when the range is full.
  */
-export function nextFreeSubnet(range: string, taken: readonly string[]): string {
+export function nextFreeSubnet(range: string, taken: readonly string[], avoid: readonly string[] = []): string {
   const r = parseRange('cluster range', range);
   const used = taken.map((t) => parseSubnet('subnet', t));
+  const addrs = avoid.map((a) => tryParseIPv4(a)).filter((n): n is number => n !== undefined);
   const step = 2 ** (32 - HOST_PREFIX);
   for (let net = r.network; net + step - 1 <= r.broadcast; net += step) {
     const cand = parseSubnet('subnet', `${formatIPv4(net)}/${HOST_PREFIX}`);
-    if (!used.some((u) => overlaps(u, cand))) return cand.cidr;
+    if (!used.some((u) => overlaps(u, cand)) && !addrs.some((a) => contains(cand, a))) return cand.cidr;
   }
   throw new UserError(`every /${HOST_PREFIX} of the cluster range ${r.cidr} is taken (${used.length} hosts)`, 'remove hosts that are gone (cellblock cluster remove NAME), or join with --subnet CIDR outside the range');
 }

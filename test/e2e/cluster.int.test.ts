@@ -1,24 +1,25 @@
 /**
- * The cluster end to end: three hosts, each a network namespace on one switch with its own
- * data dir, btrfs pool, jail subnet and real agent (etcd, runc). In order: init + join
+ * The cluster end to end on a lab (src/lab): three hosts, each a network namespace on one
+ * switch with its own data dir, btrfs pool, jail subnet and real agent (etcd, runc), and a
+ * fourth namespace whose pool and agent are made later. In order: init + join
  * (three etcd members), mutual-TLS refusals, a 3-replica service spread one per host and
  * answering from every host, an incremental image push, a rolling change of the image tag,
  * a host whose link is cut and its replica healthy again elsewhere, the host's return and
- * convergence, a scale-down, delete. after() removes every namespace, mount, loop device and
- * process of the run, also when a step failed.
+ * convergence, a scale-down, delete. after() takes the lab down (every namespace, mount, loop
+ * device and process of the run), also when a step failed, and checks nothing is left.
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClusterNet } from '../helpers/cluster-net.js';
-import { TestHost } from '../helpers/agent-host.js';
-import { loopDevicesUnder, mountsUnder } from '../helpers/loop-pools.js';
+import type { Lab } from '../../src/lab/lab.js';
+import { setUpHost } from '../../src/lab/lab-up.js';
+import { httpGet } from '../../src/lab/probe.js';
+import { labLeftovers, labReport, testLab, testLabDown } from '../helpers/lab.js';
 import type { ClusterStatus as ClusterStatusView, ServiceStatus } from '../../src/api/contract.js';
 import type { JailView } from '../../src/jail/service.js';
 import { until } from '../helpers/until.js';
-import { clusterReport, hostCli } from '../helpers/cluster-hosts.js';
 import { ApiClient } from '../../src/api/client.js';
 
 const root = process.getuid?.() === 0;
@@ -37,19 +38,18 @@ const stackYaml = (image: string, replicas: number) => `services:
 `;
 
 describe('a cluster of three hosts', { skip: !root && 'needs root (network namespaces, loop pools, etcd, runc)', concurrency: false }, () => {
-  let net: ClusterNet | undefined;
-  const hosts: TestHost[] = [];
+  let lab: Lab | undefined;
+  let agents = 3;
   let work = '';
-  const y = 200 + Math.floor(Math.random() * 50);
   const name = (i: number) => `h${i}`;
-  const addr = (i: number) => net!.hosts[i]!.address;
+  const addr = (i: number) => lab!.hosts[i]!.address;
   const stackFile = () => join(work, 'web.yml');
   const usedTokens: string[] = [];
 
-  const cli = (i: number, args: string[]) => hostCli(hosts, i, args);
-  const json = async <T>(i: number, args: string[]) => JSON.parse(await cli(i, ['--json', ...args])) as T;
+  const cli = (i: number, args: string[]) => lab!.ok(i, args);
+  const json = <T>(i: number, args: string[]) => lab!.json<T>(i, args);
   const status = (i: number) => json<ServiceStatus[]>(i, ['status', '--stack', 'web']);
-  const everything = () => clusterReport(hosts);
+  const everything = () => labReport(lab!, agents);
   /** Every replica healthy on the current spec; returns the instances. */
   const ready = async (i: number, want: number) => {
     const s = (await status(i))[0];
@@ -58,26 +58,17 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'cb-cluster-'));
-    net = await ClusterNet.create(4, { forwarding: false }); // the agents turn forwarding on themselves
-    for (let i = 0; i < 3; i++) {
-      const h = await TestHost.create({ netns: { nsPath: net.hosts[i]!.nsPath }, subnet: `10.${y}.${i + 1}.0/24`, poolSize: '2G' });
-      hosts.push(h);
-      await h.startAgent();
-    }
-    const r = await hosts[0]!.cli(['image', 'build', 'site:v1', SITE]);
+    // four namespaces, three with a pool and an agent, no cluster yet; the agents turn forwarding on themselves
+    lab = await testLab({ hosts: 4, agents: 3, cluster: false, poolSize: '2G' });
+    const r = await lab.cli(0, ['image', 'build', 'site:v1', SITE]);
     assert.equal(r.code, 0, r.stderr);
   });
 
   after(async () => {
-    const dirs = hosts.map((h) => h.dataDir);
-    for (const h of hosts) await h.teardown().catch((e: Error) => console.error(`teardown ${h.dataDir}: ${e.message}`));
-    await net?.teardown();
     if (work) await rm(work, { recursive: true, force: true });
-    for (const d of dirs) {
-      assert.deepEqual(await loopDevicesUnder(d), [], `loop devices left under ${d}`);
-      assert.deepEqual(await mountsUnder(d), [], `mounts left under ${d}`);
-    }
-    assert.deepEqual(await net?.leftovers(), [], 'network namespaces left');
+    if (!lab) return;
+    await testLabDown(lab);
+    assert.deepEqual(await labLeftovers(lab.plan.root, lab.name, lab.hosts.map((h) => h.instance)), [], 'namespaces, loop devices, mounts, processes or data dirs left');
   });
 
   test('init and two joins make three etcd members', async () => {
@@ -98,14 +89,14 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
   });
 
   test('a used token, a made-up one and a joining host with a taken name are refused', async () => {
-    const ca = join(hosts[1]!.dataDir, 'cluster', 'tls', 'ca.crt');
+    const ca = join(lab!.hosts[1]!.dataDir, 'cluster', 'tls', 'ca.crt');
     const join1 = async (token: string, host: string, subnet: string) => {
       const body = JSON.stringify({ token, name: host, address: '10.1.2.3', subnet, csr: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n' });
       const code = `const https = require('https');
         const req = https.request({ host: '${addr(0)}', port: 7481, path: '/v1/join', method: 'POST', ca: require('fs').readFileSync('${ca}'), headers: { 'content-type': 'application/json' } },
           (res) => { let t = ''; res.on('data', (c) => (t += c)); res.on('end', () => console.log(res.statusCode + ' ' + t)); });
         req.on('error', (e) => console.log('error ' + e.message)); req.end(${JSON.stringify(body)});`;
-      return (await net!.run(1, [process.execPath, '-e', code])).stdout.trim();
+      return (await lab!.run(1, [process.execPath, '-e', code])).stdout.trim();
     };
     assert.match(await join1(usedTokens[0]!, 'h9', '10.9.9.0/24'), /^400 .*unknown, already used or expired/);
     const fresh = (await cli(0, ['cluster', 'token'])).trim();
@@ -118,11 +109,11 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
     assert.equal(s.members.length, 3, 'nothing was added');
     // and a client that does not trust the cluster CA does not get to talk to the listener at all
     const probe = `fetch('https://${addr(0)}:7481/v1/join', { method: 'POST' }).then(() => console.log('answered'), (e) => console.log('refused', String(e.cause?.code ?? e)))`;
-    assert.match((await net!.run(1, [process.execPath, '-e', probe])).stdout, /refused/);
+    assert.match((await lab!.run(1, [process.execPath, '-e', probe])).stdout, /refused/);
   });
 
   test('the agent API on TCP takes only certificates of this cluster', async () => {
-    const tls = join(hosts[1]!.dataDir, 'cluster', 'tls');
+    const tls = join(lab!.hosts[1]!.dataDir, 'cluster', 'tls');
     const other = await mkdtemp(join(work, 'ca-'));
     // a certificate of another CA, and a self-signed one, made with openssl
     const { exec } = await import('../../src/sys/exec.js');
@@ -134,11 +125,11 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
       const req = https.get(o, (res) => { console.log('status ' + res.statusCode); res.resume(); });
       req.on('error', (e) => console.log('refused ' + (e.code || e.message)));
       req.setTimeout(5000, () => req.destroy(new Error('timeout')));`;
-    const run = async (cert: string | null, key: string | null) => (await net!.run(1, [process.execPath, '-e', script(cert, key)])).stdout.trim();
+    const run = async (cert: string | null, key: string | null) => (await lab!.run(1, [process.execPath, '-e', script(cert, key)])).stdout.trim();
     assert.equal(await run(join(tls, 'host.crt'), join(tls, 'host.key')), 'status 200');
     assert.match(await run(null, null), /^refused/);
     assert.match(await run(join(other, 'self.crt'), join(other, 'self.key')), /^refused/);
-    const log = hosts[0]!.agentLog;
+    const log = await lab!.agentLog(0);
     assert.match(log, /refused a TLS client/);
     void readFile;
   });
@@ -150,7 +141,7 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
     assert.deepEqual(inst.map((x) => x.host).sort(), ['h0', 'h1', 'h2'], 'one replica per host');
     for (let from = 0; from < 3; from++) {
       for (const x of inst) {
-        const r = await net!.httpGet(from, `http://${x.ip}:8080/index.html`);
+        const r = await httpGet(lab!, from, `http://${x.ip}:8080/index.html`);
         assert.equal(r.status, 200, `h${from} -> replica ${x.replica} on ${x.host} (${x.ip})`);
       }
     }
@@ -163,7 +154,7 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
       assert.equal(out.trim(), '200', `jail on ${from} -> jail on ${to}`);
     }
     // --host: the CLI of h0 asks h1's agent over mutual TLS
-    const remote = await hosts[0]!.cliIn(['--host', addr(1), '--json', 'jail', 'ls']);
+    const remote = await lab!.cli(0, ['--host', addr(1), '--json', 'jail', 'ls']);
     assert.equal(remote.code, 0, remote.stderr);
     assert.deepEqual((JSON.parse(remote.stdout) as JailView[]).map((j) => j.name), (await json<JailView[]>(1, ['jail', 'ls'])).map((j) => j.name));
     // apply is idempotent: the same file again changes nothing
@@ -203,20 +194,20 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
     // while it rolls, at most one replica is ever down (the others keep serving)
     let worst = 0;
     const inst = await until('3 healthy replicas on site:v2', async () => {
-      const s = (await ApiClient.forDataDir(hosts[0]!.dataDir).call('status', { query: { stack: 'web' } }))[0]!; // ~10 ms, unlike the CLI
+      const s = (await ApiClient.forDataDir(lab!.hosts[0]!.dataDir).call('status', { query: { stack: 'web' } }))[0]!; // ~10 ms, unlike the CLI
       worst = Math.max(worst, s.instances.filter((x) => !x.healthy && !(x.phase === 'running' && !x.current)).length);
       return s.ready === 3 ? s.instances : undefined;
     }, 60_000, everything, 50);
     assert.equal(worst, 1, 'one replica at a time (and the polls saw the roll)');
     assert.deepEqual(inst.map((x) => x.host).sort(), ['h0', 'h1', 'h2']);
-    for (const x of inst) assert.match((await net!.httpGet(0, `http://${x.ip}:8080/index.html`)).body, /version 2/);
+    for (const x of inst) assert.match((await httpGet(lab!, 0, `http://${x.ip}:8080/index.html`)).body, /version 2/);
   });
 
   test('an agent killed with SIGKILL and started again adopts its jails and converges without moving anything', async () => {
     const before = (await ready(0, 3))!;
     const jailsBefore = await json<JailView[]>(1, ['jail', 'ls']);
-    await hosts[1]!.stopAgent('SIGKILL');
-    await hosts[1]!.startAgent();
+    await lab!.stopAgent(1, 'SIGKILL');
+    await lab!.startAgent(1);
     const after = await until('3 healthy replicas after the restart', () => ready(0, 3), 30_000, everything);
     assert.deepEqual(after.map((x) => [x.replica, x.host]), before.map((x) => [x.replica, x.host]), 'no replica moved');
     const jailsAfter = await json<JailView[]>(1, ['jail', 'ls']);
@@ -227,7 +218,7 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
     const before = (await ready(0, 3))!;
     const lost = before.find((x) => x.host === 'h2')!;
     const t0 = Date.now();
-    await net!.cutLink(2);
+    await lab!.cut(2);
     const inst = await until('the replica of h2 healthy elsewhere', async () => {
       const i = await ready(0, 3).catch(() => undefined);
       return i && i.every((x) => x.host !== 'h2') ? i : undefined;
@@ -235,14 +226,14 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
     const seconds = (Date.now() - t0) / 1000;
     const moved = inst.find((x) => x.replica === lost.replica)!;
     assert.notEqual(moved.host, 'h2');
-    assert.equal((await net!.httpGet(1, `http://${moved.ip}:8080/index.html`)).status, 200);
+    assert.equal((await httpGet(lab!, 1, `http://${moved.ip}:8080/index.html`)).status, 200);
     const hostsNow = await json<{ name: string; state: string }[]>(0, ['host', 'ls']);
     assert.equal(hostsNow.find((h) => h.name === 'h2')!.state, 'down');
     console.log(`# failover: replica ${lost.replica} healthy on ${moved.host} ${seconds.toFixed(1)} s after the link of h2 was cut`);
   });
 
   test('the host returns and the cluster converges, one replica per host again', async () => {
-    await net!.restoreLink(2);
+    await lab!.heal(2);
     const inst = await until('one healthy replica per host', async () => {
       const i = await ready(0, 3).catch(() => undefined);
       return i && new Set(i.map((x) => x.host)).size === 3 ? i : undefined;
@@ -278,7 +269,7 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
     assert.ok(kept.some((x) => x.host === 'h2'), 'a cordoned host keeps its replica');
     assert.equal((await json<{ name: string; state: string }[]>(0, ['host', 'ls'])).find((h) => h.name === 'h2')!.state, 'cordoned');
     await cli(0, ['host', 'uncordon', 'h2']);
-    const bad = await hosts[0]!.cli(['host', 'drain', 'nosuchhost']);
+    const bad = await lab!.cli(0, ['host', 'drain', 'nosuchhost']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /no host named nosuchhost/);
   });
@@ -296,9 +287,8 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
   });
 
   test('a fourth host joins as an etcd client; leave and remove shrink the cluster cleanly', async () => {
-    const h3 = await TestHost.create({ netns: { nsPath: net!.hosts[3]!.nsPath }, subnet: `10.${y}.4.0/24`, poolSize: '1G' });
-    hosts.push(h3);
-    await h3.startAgent();
+    await setUpHost(lab!, 3, { poolSize: '1G' });
+    agents = 4;
     const token = (await cli(0, ['cluster', 'token'])).trim();
     await cli(3, ['cluster', 'join', addr(1), '--token', token, '--advertise', addr(3), '--name', 'h3']); // through a member that did not init
     const s = await until('h3 ready as a client', async () => {
@@ -313,22 +303,22 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
     assert.equal(left.role, 'single');
     await until('h3 gone from the host list', async () => !(await json<{ name: string }[]>(0, ['host', 'ls'])).some((h) => h.name === 'h3'));
     // h2's agent dies for good; another host removes it and its etcd member
-    await hosts[2]!.stopAgent('SIGKILL');
+    await lab!.stopAgent(2, 'SIGKILL');
     await until('h2 down', async () => (await json<{ name: string; state: string }[]>(0, ['host', 'ls'])).find((h) => h.name === 'h2')?.state === 'down', 20_000);
     const removed = await json<{ removed: string; wasMember: boolean }>(0, ['cluster', 'remove', 'h2']);
     assert.deepEqual(removed, { removed: 'h2', wasMember: true });
     const after2 = await json<ClusterStatusView>(1, ['cluster', 'status']);
     assert.deepEqual(after2.members.map((m) => m.name), ['h0', 'h1']);
     assert.deepEqual(after2.hosts.map((h) => h.name), ['h0', 'h1']);
-    const r = await hosts[0]!.cli(['cluster', 'remove', 'h1']);
+    const r = await lab!.cli(0, ['cluster', 'remove', 'h1']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /host h1 is alive/);
     // the removed host does not come back by itself; leave --force makes it a single host again
-    await assert.rejects(hosts[2]!.startAgent(), /was removed from cluster/);
-    assert.match(hosts[2]!.agentLog, /cluster leave --force/);
-    const reset = await hosts[2]!.cli(['cluster', 'leave', '--force']);
+    await assert.rejects(lab!.startAgent(2), /was removed from cluster/);
+    assert.match(await lab!.agentLog(2), /cluster leave --force/);
+    const reset = await lab!.cli(2, ['cluster', 'leave', '--force']);
     assert.equal(reset.code, 0, reset.stderr);
-    await hosts[2]!.startAgent();
+    await lab!.startAgent(2);
     assert.equal((await json<ClusterStatusView>(2, ['cluster', 'status'])).role, 'single');
     assert.deepEqual((await json<ClusterStatusView>(0, ['cluster', 'status'])).hosts.map((h) => h.name), ['h0', 'h1']);
   });

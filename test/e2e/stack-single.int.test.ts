@@ -1,6 +1,6 @@
 /**
  * The smallest useful stack file (examples/stack.yml, byte for byte the issue's) on a single
- * host with no set-up: the agent's one-member etcd holds the desired state, the three
+ * host with no set-up (a one-host lab, no cluster): the agent's one-member etcd holds the desired state, the three
  * replicas share the host (there is no other), each answers HTTP, apply again changes nothing,
  * a bad file changes nothing, and delete removes every replica.
  */
@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestHost } from '../helpers/agent-host.js';
+import type { Lab } from '../../src/lab/lab.js';
+import { httpGet } from '../../src/lab/probe.js';
+import { testLab, testLabDown } from '../helpers/lab.js';
 import { until } from '../helpers/until.js';
 import type { ServiceStatus } from '../../src/cluster/stacks.js';
 import type { JailView } from '../../src/jail/service.js';
@@ -19,23 +21,26 @@ const EXAMPLE = new URL('../../../examples/stack.yml', import.meta.url).pathname
 const SITE = new URL('../../../examples/site', import.meta.url).pathname;
 
 describe('a stack file on a single host', { skip: !root && 'needs root (loop pools, etcd, runc)', concurrency: false }, () => {
-  let h: TestHost;
+  let lab: Lab;
   let work = '';
+  const h = {
+    cli: (args: string[]) => lab.cli(0, args),
+    json: <T>(args: string[]) => lab.json<T>(0, args),
+  };
   const ok = async (args: string[]) => {
     const r = await h.cli(args);
-    assert.equal(r.code, 0, `cellblock ${args.join(' ')}: ${r.stderr}\n${h.agentLog.split('\n').slice(-20).join('\n')}`);
+    assert.equal(r.code, 0, `cellblock ${args.join(' ')}: ${r.stderr}\n${await lab.agentLogTail(0, 20)}`);
     return r.stdout;
   };
 
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'cb-stack-'));
-    h = await TestHost.create();
-    await h.startAgent();
+    lab = await testLab({ hosts: 1, cluster: false });
     await ok(['image', 'build', 'site:v1', SITE]);
   });
 
   after(async () => {
-    await h?.teardown();
+    if (lab) await testLabDown(lab);
     if (work) await rm(work, { recursive: true, force: true });
   });
 
@@ -47,7 +52,7 @@ describe('a stack file on a single host', { skip: !root && 'needs root (loop poo
     assert.equal(s!.ready, 3);
     for (const i of s!.instances) {
       assert.ok(i.host, 'placed on this host');
-      const r = await fetch(`http://${i.ip}:8080/index.html`, { signal: AbortSignal.timeout(3000) });
+      const r = await httpGet(lab, 0, `http://${i.ip}:8080/index.html`);
       assert.equal(r.status, 200);
     }
     assert.match(await ok(['apply', '-f', EXAMPLE, '--no-wait']), /= stack\/site: unchanged/);

@@ -4,6 +4,7 @@ import check from './check.js';
 import bootstrap from './bootstrap.js';
 import ls from './ls.js';
 import control from './control.js';
+import stopAndReset from './stop.js';
 
 export default function register(program: Command, deps: CliDeps): void {
   const group = program
@@ -14,4 +15,5 @@ export default function register(program: Command, deps: CliDeps): void {
   bootstrap(group, deps);
   ls(group, deps);
   control(group, deps);
+  stopAndReset(group, deps);
 }
