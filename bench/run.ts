@@ -5,6 +5,9 @@
  * whether its goal is met; --json prints one JSON document instead.
  * failover takes --rounds=N (default 3, --quick 1; or CB_FAILOVER_ROUNDS=N), --poll=cli and
  * --cut=non-leader|etcd-leader|cellblock-leader (which host's link is cut; default non-leader).
+ * idle takes --seconds=N (default 60, --quick 20) and --baseline-bin=PATH (another checkout's
+ * bin/cellblock, measured first in the same run). idle is not in the default set (it runs
+ * two labs for minutes): name it.
  */
 import { cpus } from 'node:os';
 import { benchSnapshot, printSnapshotBench } from './snapshot.js';
@@ -13,16 +16,18 @@ import { benchIncremental, printIncrementalBench } from './incremental.js';
 import { benchJails, printJailBench } from './jails.js';
 import { benchScheduler, printSchedulerBench } from './scheduler.js';
 import { benchFailover, failoverOptions, printFailoverBench } from './failover.js';
+import { benchIdle, idleOptions, printIdleBench } from './idle.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const quick = args.includes('--quick');
 const GROUPS: Record<string, string[]> = { storage: ['snapshot', 'transfer', 'incremental'] };
 const ALL = ['snapshot', 'transfer', 'incremental', 'jails', 'scheduler', 'failover'];
+const KNOWN = [...ALL, 'idle'];
 const names = args.filter((a) => !a.startsWith('--')).flatMap((n) => GROUPS[n] ?? [n]);
 for (const n of names) {
-  if (!ALL.includes(n)) {
-    console.error(`unknown benchmark ${n}: use ${[...ALL, ...Object.keys(GROUPS)].join(', ')}`);
+  if (!KNOWN.includes(n)) {
+    console.error(`unknown benchmark ${n}: use ${[...KNOWN, ...Object.keys(GROUPS)].join(', ')}`);
     process.exit(1);
   }
 }
@@ -33,8 +38,10 @@ if (process.getuid?.() !== 0 && wanted.some((n) => n !== 'scheduler')) {
 }
 
 let failoverOpts: ReturnType<typeof failoverOptions> = {};
+let idleOpts: ReturnType<typeof idleOptions> = {};
 try {
   failoverOpts = failoverOptions(args, quick); // checked before anything runs
+  idleOpts = idleOptions(args, quick);
 } catch (e) {
   console.error((e as Error).message);
   process.exit(1);
@@ -50,6 +57,7 @@ for (const n of wanted) {
   if (n === 'jails') { const r = await benchJails({ startN: quick ? 10 : 50, densityN: quick ? 20 : 200, json }); results[n] = r; if (!json) printJailBench(r); }
   if (n === 'scheduler') { const r = await benchScheduler(); results[n] = r; if (!json) printSchedulerBench(r); }
   if (n === 'failover') { const r = await benchFailover(failoverOpts); results[n] = r; if (!json) printFailoverBench(r); }
+  if (n === 'idle') { const r = await benchIdle(idleOpts); results[n] = r; if (!json) printIdleBench(r); }
 }
 results.seconds = Math.round((Date.now() - t0) / 1000);
 if (json) console.log(JSON.stringify(results, null, 2));

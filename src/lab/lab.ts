@@ -27,6 +27,8 @@ export interface LabDeps {
   bin?: string;
   /** Progress lines (lab up). */
   progress?: (line: string) => void;
+  /** Start every agent with the plan's --subnet even in a cluster lab (agents of versions that cannot take one from the cluster). */
+  fixedSubnets?: boolean;
 }
 
 export interface LabHost extends LabHostPlan {
@@ -162,7 +164,7 @@ export class Lab {
     const fd = openSync(h.agentLog, 'a');
     let pid: number;
     try {
-      pid = spawnDetached(agentArgv(h, this.node, this.bin, extra, { subnet: !this.state.cluster }), { stdout: fd, stderr: fd });
+      pid = spawnDetached(agentArgv(h, this.node, this.bin, extra, { subnet: !this.state.cluster || this.deps.fixedSubnets === true }), { stdout: fd, stderr: fd });
     } finally {
       closeSync(fd);
     }

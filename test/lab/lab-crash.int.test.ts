@@ -79,6 +79,11 @@ describe('lab down after a lab up killed with SIGKILL', { skip: !root && 'needs 
     assert.equal((await run(['image', 'build', 'site:v1', site])).code, 0);
     const j = await run(['jail', 'create', 'web', '--image', 'site:v1', '--memory', '64M', '--start', '--', '/usr/bin/python3', '-m', 'http.server', '8080']);
     assert.equal(j.code, 0, j.stderr);
+    // the cluster handed the joining host a jail subnet of its own, and its jails live in it
+    const hosts = JSON.parse((await run(['--json', 'host', 'ls'])).stdout) as { name: string; subnet: string }[];
+    assert.deepEqual(hosts.map((h) => [h.name, h.subnet]), [['h0', '10.77.0.0/24'], ['h1', '10.77.1.0/24']]);
+    const jails = JSON.parse((await run(['--json', 'jail', 'ls'])).stdout) as { name: string; ip: string }[];
+    assert.match(jails[0]!.ip, /^10\.77\.1\.\d+$/);
     // the other lab commands through the CLI, on the lab a killed lab up left
     const cut = await cli(labRoot, ['cut', '--lab', name, 'h1']);
     assert.equal(cut.stdout, `cut the link of h1 (${plan.hosts[1]!.address}) in lab ${name}\n`, cut.stderr);
