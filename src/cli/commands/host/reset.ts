@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import type { CliDeps } from '../../main.js';
+import type { CliDeps } from '../../context.js';
 import { contextFrom } from '../../context.js';
 import { printResult } from '../../output.js';
 import { UserError } from '../../../sys/errors.js';

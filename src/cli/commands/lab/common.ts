@@ -1,6 +1,6 @@
 /** What the lab commands share: the lab root (--root, env CELLBLOCK_LAB_ROOT) and the lab library's deps. */
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import type { CliDeps } from '../../context.js';
 import { contextFrom, type CliContext } from '../../context.js';
 import { DEFAULT_LAB_NAME, DEFAULT_LAB_ROOT, checkLabName } from '../../../lab/plan.js';
 import { Lab, type LabDeps } from '../../../lab/lab.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { dirname } from 'node:path';
-import type { CliDeps } from '../../main.js';
+import type { CliDeps } from '../../context.js';
 import { ExitCode } from '../../exit.js';
 import { UserError } from '../../../sys/errors.js';
 import { ANY_CODE } from '../../../lab/lab.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import type { CliDeps } from '../../context.js';
 import { printResult } from '../../output.js';
 import { LAB_OPTION_HELP, openLab } from './common.js';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import type { CliDeps } from '../../context.js';
 import up from './up.js';
 import ls from './ls.js';
 import exec from './exec.js';

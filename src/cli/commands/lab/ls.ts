@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import type { CliDeps } from '../../context.js';
 import { printJson } from '../../output.js';
 import { Lab } from '../../../lab/lab.js';
 import { listLabNames, labNamespaces } from '../../../lab/state.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CliDeps } from '../../main.js';
+import type { CliDeps } from '../../context.js';
 import { printJson } from '../../output.js';
 import { DEFAULT_LAB_NAME, DEFAULT_POOL_SIZE, checkHostCount, checkLabName } from '../../../lab/plan.js';
 import { upLab } from '../../../lab/lab-up.js';
