@@ -3,7 +3,8 @@
 # this machine: a copy-on-write pool on a loop file, an application image, a new tag that
 # shares the old one's blocks, an incremental stream shipped to a second "host" (its own data
 # dir and pool) and verified there, snapshots, and the image running in a jail with its own IP
-# address, limits and a read-only OS, supervised by the agent.
+# address, limits and a read-only OS, supervised by the agent; a stack file on that host; then
+# a cluster of three hosts on this machine (cellblock lab) that loses a host and recovers.
 #
 #   scripts/demo.sh          (as root) run it, then remove everything it made
 #   scripts/demo.sh --keep   leave the demo's pools and images for you to explore
@@ -20,8 +21,10 @@ b="$demo/host-b"
 work=$(mktemp -d)
 cb() { echo "+ cellblock $*" >&2; ./bin/cellblock "$@"; }
 agent_pid=""
+lab_made=0
 cleanup() {
   rm -rf "$work"
+  if [ "$lab_made" -eq 1 ] && [ "$keep" -eq 0 ]; then ./bin/cellblock lab down demo >/dev/null 2>&1 || true; fi
   if [ "$keep" -eq 0 ]; then
     ./bin/cellblock --data-dir "$a" jail rm --force web >/dev/null 2>&1 || true
     if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null || true; wait "$agent_pid" 2>/dev/null || true; fi
@@ -33,6 +36,7 @@ cleanup() {
   else
     echo "kept: cellblock --data-dir $a image ls; jail ls (agent pid $agent_pid, log $demo/agent.log)"
     echo "remove with: kill $agent_pid; cellblock --data-dir $a jail rm --force web (with an agent running); cellblock --data-dir $a pool destroy --yes; same for $b"
+    [ "$lab_made" -eq 1 ] && echo "the lab of section 9 is kept too: cellblock lab ls; remove it with: cellblock lab down demo"
   fi
 }
 trap cleanup EXIT
@@ -105,3 +109,28 @@ cb --data-dir "$a" host ls
 echo "(one host, so the replicas share it; on a cluster they spread one per host: docs/cluster.md)"
 cb --data-dir "$a" delete -f examples/stack.yml
 for _ in $(seq 150); do [ "$(./bin/cellblock --data-dir "$a" --json jail ls 2>/dev/null)" = "[]" ] && break; sleep 0.2; done
+
+echo; echo "== 9. a cluster of three hosts on this machine (cellblock lab), and a host that dies"
+./bin/cellblock lab down demo >/dev/null 2>&1 || true
+lab_made=1
+cb lab up --hosts 3 --name demo
+labx() { echo "+ cellblock lab exec --lab demo $*" >&2; ./bin/cellblock lab exec --lab demo "$@"; }
+labx h0 -- cellblock image build site:v1 examples/site
+labx h0 -- cellblock apply -f examples/stack.yml --timeout 120
+labx h0 -- cellblock status
+# the count of healthy replicas of site not on HOST (and whether all 3 are healthy)
+healthy_off() { ./bin/cellblock lab exec --lab demo h0 -- cellblock --json status 2>/dev/null | node -e '
+  let t = ""; process.stdin.on("data", (d) => { t += d; }).on("end", () => {
+    try { const s = JSON.parse(t)[0]; const n = s.instances.filter((x) => x.healthy && x.host !== process.argv[1]).length; console.log(`${n} ${new Set(s.instances.filter((x) => x.healthy).map((x) => x.host)).size}`); } catch { console.log("0 0"); }
+  });' "$1"; }
+cb lab cut --lab demo h2
+t0=$(date +%s%N)
+for _ in $(seq 300); do [ "$(healthy_off h2 | cut -d' ' -f1)" = 3 ] && break; sleep 0.2; done
+echo "h2 cut off: its replica is healthy on another host after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+labx h0 -- cellblock host ls
+labx h0 -- cellblock status
+cb lab heal --lab demo h2
+for _ in $(seq 300); do [ "$(healthy_off none | cut -d' ' -f2)" = 3 ] && break; sleep 0.2; done
+echo "h2 is back: one healthy replica per host again"
+labx h0 -- cellblock status
+if [ "$keep" -eq 0 ]; then cb lab down demo; lab_made=0; fi

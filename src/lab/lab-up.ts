@@ -106,7 +106,7 @@ async function makeCluster(lab: Lab): Promise<void> {
   for (;;) {
     const v = await lab.json<ClusterView>(n - 1, ['cluster', 'status']).catch(() => undefined); // not answering yet: asked again until the deadline
     if (v && v.hosts.filter((x) => x.state === 'ready').length === n && v.leader) {
-      say(`jail subnets from the cluster: ${v.hosts.map((x) => `${x.name} ${x.subnet}`).join(', ')}`);
+      say(`jail subnets: ${v.hosts.map((x) => `${x.name} ${x.subnet}`).join(', ')}`);
       return;
     }
     if (Date.now() > deadline) throw new Error(`the cluster of lab ${lab.name} did not have ${n} ready hosts within 90 s: ${JSON.stringify(v)}`);

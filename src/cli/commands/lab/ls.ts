@@ -4,15 +4,21 @@ import { printJson } from '../../output.js';
 import { Lab } from '../../../lab/lab.js';
 import { listLabNames, labNamespaces } from '../../../lab/state.js';
 import { labContext } from './common.js';
+import { readHostConfig } from '../../../jail/host-config.js';
 
 export interface LabHostView { name: string; address: string; subnet: string; netns: string; nsPath: string; dataDir: string; agentLog: string; agentPid: number | null }
 export interface LabView { name: string; root: string; phase: string; cluster: boolean; lan: string; createdAt: string; hosts: LabHostView[] }
 
-/** What `lab up` and `lab ls --json` print of a lab (agent PIDs as recorded). */
-export function describeLab(lab: Lab): LabView {
+/**
+ * What `lab up` and `lab ls --json` print of a lab (agent PIDs as recorded). A host's jail
+ * subnet is the one in its host.json (in a cluster lab the cluster handed it out); '-' before
+ * its agent first started.
+ */
+export async function describeLab(lab: Lab): Promise<LabView> {
+  const subnets = await Promise.all(lab.hosts.map(async (h) => (await readHostConfig(h.dataDir).catch(() => undefined))?.subnet ?? (lab.state.cluster ? '-' : h.subnet))); // unreadable: not made yet
   return {
     name: lab.name, root: lab.plan.root, phase: lab.state.phase, cluster: lab.state.cluster, lan: lab.plan.lan, createdAt: lab.state.createdAt,
-    hosts: lab.hosts.map((h) => ({ name: h.name, address: h.address, subnet: h.subnet, netns: h.netns, nsPath: h.nsPath, dataDir: h.dataDir, agentLog: h.agentLog, agentPid: lab.state.agents[h.name] ?? null })),
+    hosts: lab.hosts.map((h, i) => ({ name: h.name, address: h.address, subnet: subnets[i]!, netns: h.netns, nsPath: h.nsPath, dataDir: h.dataDir, agentLog: h.agentLog, agentPid: lab.state.agents[h.name] ?? null })),
   };
 }
 
@@ -27,7 +33,7 @@ export default function register(group: Command, deps: CliDeps): void {
       for (const name of await listLabNames(root)) {
         const lab = await Lab.open(root, name, labDeps).catch(() => undefined); // no record (another root, or lost): shown as such
         if (!lab) { views.push({ name, root, phase: 'no record', cluster: false, lan: '-', createdAt: '-', hosts: [], leftover: await labNamespaces(name) }); continue; }
-        const v = describeLab(lab);
+        const v = await describeLab(lab);
         for (const h of v.hosts) h.agentPid = (await lab.agentPid(h.name)) ?? null;
         views.push(v);
       }

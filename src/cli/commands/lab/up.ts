@@ -20,7 +20,7 @@ export default function register(group: Command, deps: CliDeps): void {
       const name = checkLabName(opts.name);
       const hosts = checkHostCount(opts.hosts);
       const lab = await upLab({ name, hosts, root, poolSize: opts.poolSize, cluster: opts.cluster }, labDeps);
-      const d = describeLab(lab);
+      const d = await describeLab(lab);
       if (ctx.json) return printJson(ctx, d);
       const flag = name === DEFAULT_LAB_NAME ? '' : ` --lab ${name}`;
       const lines = [
