@@ -1,5 +1,6 @@
 /** Small filesystem helpers: atomic JSON records, existence checks. */
 import { lstat, mkdir, readFile, rename, writeFile, stat, readdir, rm } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -30,36 +31,24 @@ const absent = (e: unknown) => {
   return code === 'ENOENT' || code === 'ENOTDIR';
 };
 
-/** True when something (anything, even a dangling symlink) is at `path`; other failures than "not there" throw. */
-export async function pathExists(path: string): Promise<boolean> {
+/** test(stat) of path, or false when nothing is there; other failures than "not there" throw. */
+async function statIs(path: string, follow: boolean, test: (s: Stats) => boolean): Promise<boolean> {
   try {
-    await lstat(path);
-    return true;
+    return test(await (follow ? stat(path) : lstat(path)));
   } catch (e) {
     if (absent(e)) return false;
     throw e;
   }
 }
+
+/** True when something (anything, even a dangling symlink) is at `path`; other failures than "not there" throw. */
+export const pathExists = (path: string): Promise<boolean> => statIs(path, false, () => true);
 
 /** True when `path` is a directory (not a symlink to one); other failures than "not there" throw. */
-export async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await lstat(path)).isDirectory();
-  } catch (e) {
-    if (absent(e)) return false;
-    throw e;
-  }
-}
+export const isDirectory = (path: string): Promise<boolean> => statIs(path, false, (s) => s.isDirectory());
 
 /** True when `path` (followed if a symlink) is a regular file; other failures than "not there" throw. */
-export async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch (e) {
-    if (absent(e)) return false;
-    throw e;
-  }
-}
+export const isFile = (path: string): Promise<boolean> => statIs(path, true, (s) => s.isFile());
 
 /** Names of *.json files in dir (without the extension); [] if dir is missing. */
 export async function listJson(dir: string): Promise<string[]> {
