@@ -152,7 +152,8 @@ export class Reconciler {
   private armRetry(now: number): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    const until = Math.min(...[...this.retries.values()].map((r) => r.until));
+    // only waits still running: an ended one is kept (for its failure count) but wakes nothing
+    const until = Math.min(...[...this.retries.values()].map((r) => r.until).filter((u) => u > now));
     if (!Number.isFinite(until) || this.stopped) return;
     this.retryTimer = setTimeout(() => { this.retryTimer = undefined; this.kick(); }, Math.max(0, until - now) + 10);
     this.retryTimer.unref();

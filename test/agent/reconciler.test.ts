@@ -52,7 +52,7 @@ interface Rig {
 }
 
 /** A reconciler with a backstop pass every 10 ms and a clock the test moves. `running`: jails present, their spec hash recorded. */
-async function rig(running: JailView[] = []): Promise<Rig> {
+async function rig(running: JailView[] = [], intervalMs = 10): Promise<Rig> {
   const dataDir = join(base, `d${n++}`);
   await mkdir(join(dataDir, 'cluster'), { recursive: true });
   await writeFile(join(dataDir, 'cluster', 'replicas.json'), JSON.stringify(Object.fromEntries(running.map((j) => [j.name, 'h1']))));
@@ -63,7 +63,7 @@ async function rig(running: JailView[] = []): Promise<Rig> {
   const pulls: string[] = [];
   let pull = async (_image: string): Promise<void> => { throw new Error('no peer holds it'); };
   const r = new Reconciler({
-    store: store.store, host: HOST, dataDir, jails, log, intervalMs: 10, now: () => clock.now,
+    store: store.store, host: HOST, dataDir, jails, log, intervalMs, now: () => clock.now,
     pull: (image) => { pulls.push(image); return pull(image); },
   });
   const rg: Rig = {
@@ -111,6 +111,26 @@ test('a failing pull is retried only after its backoff (1 s, then 2 s), by the b
     assert.equal(rg.pulls.length, 2);
     rg.clock.now = 3000;
     await until(() => rg.pulls.length === 3, 2000, 'the second retry');
+  } finally {
+    await rg.r.stop();
+  }
+});
+
+test('a retry wait that ended, for an action no longer wanted, wakes nothing (no busy loop between backstop passes)', async () => {
+  const rg = await rig([], 60_000); // the backstop never comes during the test
+  await rg.assign(assignment('demo.site.0'));
+  await start(rg);
+  try {
+    await until(() => rg.observed('demo.site.0')?.phase === 'failed', 2000, 'the pull to fail');
+    await rg.assign(); // the replica went elsewhere: the pull is no longer wanted
+    await until(() => rg.observed('demo.site.0') === undefined, 2000, 'the replica to be forgotten');
+    rg.clock.now = 5000; // its wait has ended; its failure count is kept a while longer
+    rg.r.kick();
+    await sleep(50);
+    const passes = calls(rg.jails, 'list');
+    await sleep(300);
+    assert.ok(calls(rg.jails, 'list') - passes <= 1, `passes in 300 ms without a change: ${calls(rg.jails, 'list') - passes}`);
+    assert.equal(rg.pulls.length, 1);
   } finally {
     await rg.r.stop();
   }
