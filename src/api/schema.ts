@@ -19,6 +19,7 @@ export const jailCreateSchema = z.strictObject({
   env: strings.optional(),
   user: z.string().optional(),
   rw: strings.optional(),
+  etc: strings.optional(),
   restart: z.string().optional(),
   command: strings,
   start: z.boolean().optional(),
