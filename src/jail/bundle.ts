@@ -3,6 +3,7 @@
  *   BUNDLE/config.json   from oci.ts
  *   BUNDLE/rootfs/       the skeleton: mount points, and on merged-/usr hosts bin -> usr/bin etc.
  *   BUNDLE/etc/          the jail's own /etc files (etc.ts), each laid read-only over the host's
+ *   BUNDLE/masked        an empty read-only file, bound over each masked file of the host's /etc
  *   BUNDLE/runc.log      runc's own log (json lines) of the last run
  *   BUNDLE/init.pid      the container's init PID, written by runc
  * and the jail's writable dir: WRITABLE/tmp (1777), WRITABLE/var, WRITABLE/<each --rw dir>.
@@ -24,13 +25,15 @@ export interface BundleLayout {
   config: string;
   rootfs: string;
   etc: string;
+  /** Empty; bound over each file of the host's /etc the jail must not see. */
+  masked: string;
   runcLog: string;
   /** The container's init PID, written by runc. */
   pidFile: string;
 }
 
 export function bundleLayout(dir: string): BundleLayout {
-  return { dir, config: join(dir, 'config.json'), rootfs: join(dir, 'rootfs'), etc: join(dir, 'etc'), runcLog: join(dir, 'runc.log'), pidFile: join(dir, 'init.pid') };
+  return { dir, config: join(dir, 'config.json'), rootfs: join(dir, 'rootfs'), etc: join(dir, 'etc'), masked: join(dir, 'masked'), runcLog: join(dir, 'runc.log'), pidFile: join(dir, 'init.pid') };
 }
 
 export type SkeletonEntry = { path: string; kind: 'dir' } | { path: string; kind: 'symlink'; target: string };
@@ -87,6 +90,7 @@ export async function writeBundle(dir: string, input: BundleInput): Promise<OciC
   const files = renderEtc({ hostname: spec.hostname, ip: input.ip ?? spec.ip, user: spec.user, resolver: input.resolver, accounts: hostEtc.accounts });
   for (const name of await readdir(l.etc)) if (!(name in files)) await rm(join(l.etc, name), { force: true }); // an earlier run's, e.g. passwd for a user the host now has
   for (const [name, content] of Object.entries(files)) await writeFile(join(l.etc, name), content, { mode: 0o644 });
+  if (!(await present(l.masked))) await writeFile(l.masked, '', { mode: 0o444 });
   for (const w of writableEntries(spec)) {
     const isNew = !(await present(w.path));
     await mkdir(w.path, { recursive: true, mode: w.mode });

@@ -5,8 +5,9 @@
  * A jail gets the host's /etc read-only, and a jail runs as root by default, with
  * CAP_DAC_OVERRIDE: it could read /etc/shadow. So every entry that the host keeps from other
  * users (not world-readable; a directory also when it is not world-searchable, which hides
- * everything under it) is masked: runc mounts /dev/null over a file and an empty read-only
- * tmpfs over a directory (`linux.maskedPaths`).
+ * everything under it) is masked: an empty read-only file is bound over a file, an empty
+ * read-only tmpfs mounted over a directory (oci.ts). Not runc's `linux.maskedPaths`: it binds
+ * /dev/null, which takes writes, and a jail must not be able to write anywhere under /etc.
  *
  * - A masked directory is one mask: nothing under it is listed.
  * - Symbolic links are never masked (their own mode is always 777); what they point to is
@@ -55,23 +56,26 @@ function tree(listing: readonly EtcEntry[]): Node[] {
   return roots;
 }
 
+/** One path to mask: a directory gets an empty tmpfs, anything else an empty file. */
+export interface EtcMask { path: string; dir: boolean }
+
 /**
- * Absolute jail paths ("/etc/shadow") to mask, sorted. `unmask` holds paths relative to /etc
- * that the jail asked for explicitly.
+ * What to mask, as absolute jail paths ("/etc/shadow"), sorted. `unmask` holds paths
+ * relative to /etc that the jail shows anyway: asked for explicitly, or laid over.
  */
-export function etcMasks(listing: readonly EtcEntry[], unmask: readonly string[] = []): string[] {
-  const out: string[] = [];
+export function etcMasks(listing: readonly EtcEntry[], unmask: readonly string[] = []): EtcMask[] {
+  const out: EtcMask[] = [];
   const visit = (n: Node, inheritedHidden: boolean): void => {
     const p = n.entry.path;
     if (unmask.some((u) => under(p, u))) return; // asked for: shown, with all it holds
     const hidden = inheritedHidden || hiddenOnHost(n.entry);
     const wantedBelow = unmask.some((u) => u.startsWith(`${p}/`));
     if (hidden && !(wantedBelow && n.entry.kind === 'dir')) {
-      if (n.entry.kind !== 'symlink') out.push(`/etc/${p}`);
+      if (n.entry.kind !== 'symlink') out.push({ path: `/etc/${p}`, dir: n.entry.kind === 'dir' });
       return;
     }
     for (const c of n.children) visit(c, hidden);
   };
   for (const r of tree(listing)) visit(r, false);
-  return out.sort();
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -26,8 +26,10 @@ export async function readHostEtc(root = HOST_ETC): Promise<HostEtc> {
 
 /** The view of a jail whose own files in BUNDLE/etc are `own` (pure). */
 export function etcViewOf(spec: JailSpec, hostEtc: HostEtc, own: readonly string[]): EtcView {
-  // every path the spec names is shown: "host" ones as the host has them, the others from the image
-  return { hostEtc: hostEtc.root, own: [...own].sort(), masked: etcMasks(hostEtc.listing, Object.keys(spec.etc ?? {})) };
+  // every path the spec names is shown: "host" ones as the host has them, the others from the
+  // image; the jail's own files replace the host's, so they need no mask either
+  const shown = [...Object.keys(spec.etc ?? {}), ...own];
+  return { hostEtc: hostEtc.root, own: [...own].sort(), masked: etcMasks(hostEtc.listing, shown) };
 }
 
 async function kind(p: string): Promise<'dir' | 'file' | undefined> {

@@ -8,9 +8,10 @@
  *   /usr         the host's /usr, read-only, nosuid, nodev
  *   /bin ...     on hosts without merged /usr: the host's dirs, read-only
  *   /etc         the host's /etc, read-only, nosuid, nodev, noexec, with over it, read-only:
- *                BUNDLE/etc/{hostname,hosts,resolv.conf} (etc.ts; passwd and group too when
- *                the jail's user is not the host's), the spec's `etc` entries from the image,
- *                and masks over what the host keeps from other users (etc-mask.ts)
+ *                masks over what the host keeps from other users (etc-mask.ts: BUNDLE/masked,
+ *                an empty file, or an empty tmpfs), BUNDLE/etc/{hostname,hosts,resolv.conf}
+ *                (etc.ts; passwd and group too when the jail's user is not the host's), and
+ *                the spec's `etc` entries from the image
  *   /app         the image, read-only
  *   /tmp, /var   WRITABLE/tmp, WRITABLE/var
  *   --rw DIR     WRITABLE/DIR (unless DIR is under /tmp, /var or another --rw dir, which
@@ -21,6 +22,7 @@ import type { JailSpec } from './model.js';
 import { jailNames } from './naming.js';
 import { buildSeccompProfile, type SeccompArch, type SeccompProfile } from './seccomp.js';
 import { imageOverlays, JAIL_OWN_ETC } from './etc-spec.js';
+import type { EtcMask } from './etc-mask.js';
 
 /** What a jail sees of /etc beyond the host's, found when the bundle is written (etc-view.ts). */
 export interface EtcView {
@@ -28,8 +30,8 @@ export interface EtcView {
   hostEtc: string;
   /** Names of the files in BUNDLE/etc, each laid over /etc/NAME. */
   own: string[];
-  /** Absolute paths under /etc to mask (runc's maskedPaths: /dev/null or an empty read-only tmpfs). */
-  masked: string[];
+  /** Paths under /etc to mask: an empty read-only file (BUNDLE/masked) or tmpfs over each. */
+  masked: EtcMask[];
 }
 
 /** The view when nothing is known of the host: only the files every jail gets, nothing masked. */
@@ -141,8 +143,12 @@ export function rwMountDirs(rw: readonly string[]): string[] {
  */
 export function etcMounts(spec: JailSpec, bundleDir: string, view: EtcView): OciMount[] {
   const image = imageOverlays(spec.etc).map(([p, src]) => bind(`/etc/${p}`, `${spec.imagePath}${src.slice('/app'.length)}`, false, ['noexec']));
+  const masks = view.masked.map((m): OciMount => (m.dir
+    ? { destination: m.path, type: 'tmpfs', source: 'tmpfs', options: ['ro', 'nosuid', 'nodev', 'noexec', 'size=4k', 'mode=0555'] }
+    : bind(m.path, `${bundleDir}/masked`, false, ['noexec'])));
   return [
     bind('/etc', view.hostEtc, false, ['noexec']),
+    ...masks,
     ...[...view.own].sort().map((n) => bind(`/etc/${n}`, `${bundleDir}/etc/${n}`, false, ['noexec'])),
     ...image,
   ];
@@ -238,7 +244,7 @@ export function buildOciConfig(spec: JailSpec, host: HostInfo, bundleDir: string
       cgroupsPath: names.cgroupsPath,
       resources: resources(spec, host),
       seccomp: buildSeccompProfile(host.arch),
-      maskedPaths: [...MASKED_PATHS, ...view.masked],
+      maskedPaths: [...MASKED_PATHS],
       readonlyPaths: [...READONLY_PATHS],
     },
   };

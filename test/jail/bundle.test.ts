@@ -20,7 +20,7 @@ const specAt = (w: string) => parseJailSpec({
 }, { instance: 'h1', hostCpus: 2 });
 
 test('bundleLayout', () => {
-  assert.deepEqual(bundleLayout('/j/web'), { dir: '/j/web', config: '/j/web/config.json', rootfs: '/j/web/rootfs', etc: '/j/web/etc', runcLog: '/j/web/runc.log', pidFile: '/j/web/init.pid' });
+  assert.deepEqual(bundleLayout('/j/web'), { dir: '/j/web', config: '/j/web/config.json', rootfs: '/j/web/rootfs', etc: '/j/web/etc', masked: '/j/web/masked', runcLog: '/j/web/runc.log', pidFile: '/j/web/init.pid' });
 });
 
 test('the skeleton holds mount points, merged-/usr symlinks and --rw mount points outside /var', () => {
@@ -66,8 +66,10 @@ test('writeBundle makes the skeleton, /etc, the writable dirs and config.json; a
     assert.ok((await stat(join(b, 'rootfs', 'srv', 'data'))).isDirectory());
     const own = uid === 0 ? ['hostname', 'hosts', 'resolv.conf'] : ['group', 'hostname', 'hosts', 'passwd', 'resolv.conf'];
     assert.deepEqual((await readdir(join(b, 'etc'))).sort(), own, 'passwd and group only for a user the host lacks; stale files removed');
-    assert.ok(config.linux.maskedPaths.includes('/etc/shadow'));
-    assert.ok(!config.linux.maskedPaths.includes('/etc/passwd'));
+    const mounted = config.mounts.map((m) => m.destination);
+    assert.ok(mounted.includes('/etc/shadow'), 'masked');
+    assert.ok(!mounted.includes('/etc/passwd'), 'world-readable: the host\'s');
+    assert.equal((await readFile(join(b, 'masked'), 'utf8')), '');
     assert.match(await readFile(join(b, 'etc', 'hosts'), 'utf8'), /^10\.77\.0\.5\tweb$/m);
     assert.equal((await stat(join(dir, 'writable', 'tmp'))).mode & 0o7777, 0o1777);
     const data = await lstat(join(dir, 'writable', 'var', 'lib', 'app'));

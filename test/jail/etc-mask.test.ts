@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { etcMasks, hiddenOnHost, type EtcEntry } from '../../src/jail/etc-mask.js';
+import { etcMasks as masks, hiddenOnHost, type EtcEntry } from '../../src/jail/etc-mask.js';
+
+const etcMasks = (listing: readonly EtcEntry[], unmask?: string[]) => masks(listing, unmask).map((m) => m.path);
 
 const f = (path: string, mode: number): EtcEntry => ({ path, kind: 'file', mode });
 const d = (path: string, mode: number): EtcEntry => ({ path, kind: 'dir', mode });
@@ -37,6 +39,14 @@ test('every hidden entry is masked, a hidden directory once, nothing readable', 
     '/etc/postgresql/15/main/pg_hba.conf', '/etc/shadow', '/etc/shadow-', '/etc/ssh/ssh_host_ed25519_key',
     '/etc/ssl/private', '/etc/sudoers', '/etc/sudoers.d',
   ]);
+});
+
+test('a directory gets a directory mask (tmpfs), anything else a file mask', () => {
+  const m = Object.fromEntries(masks(DEBIAN).map((x) => [x.path, x.dir]));
+  assert.equal(m['/etc/ssl/private'], true);
+  assert.equal(m['/etc/odd'], true);
+  assert.equal(m['/etc/shadow'], false);
+  assert.equal(m['/etc/initctl'], false, 'a fifo is covered by a file');
 });
 
 test('the listing order does not matter, and an empty listing masks nothing', () => {

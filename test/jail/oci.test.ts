@@ -17,7 +17,7 @@ const spec = parseJailSpec({
   rw: ['/var/lib/app', '/srv/uploads'], restart: 'always', command: ['/usr/bin/python3', '-m', 'http.server', '8080', '--directory', '/app'],
 }, { instance: 'h1', hostCpus: 8 });
 const BUNDLE = '/var/lib/cellblock/jails/web1/bundle';
-const VIEW: EtcView = { hostEtc: '/etc', own: ['hostname', 'hosts', 'resolv.conf'], masked: ['/etc/shadow', '/etc/ssl/private'] };
+const VIEW: EtcView = { hostEtc: '/etc', own: ['hostname', 'hosts', 'resolv.conf'], masked: [{ path: '/etc/shadow', dir: false }, { path: '/etc/ssl/private', dir: true }] };
 const buildOciConfig = (sp: typeof spec, h: HostInfo, b: string, v: EtcView = VIEW) => build(sp, h, b, v);
 
 test('config.json matches the golden file', () => {
@@ -120,19 +120,22 @@ test('rwMountDirs skips dirs already writable through /tmp, /var or a parent --r
   assert.deepEqual(rwMountDirs([]), []);
 });
 
-test('/etc: the host\'s read-only, the jail\'s own files and the image\'s entries over it, the masks in maskedPaths', () => {
+test('/etc: the host\'s read-only; masks, the jail\'s own files and the image\'s entries over it', () => {
   const withEtc = { ...spec, etc: { 'nginx/nginx.conf': '/app/etc/nginx.conf', 'ssl/private': 'host' } };
-  const c = buildOciConfig(withEtc, host, BUNDLE, { hostEtc: '/etc', own: ['resolv.conf', 'hostname', 'hosts', 'passwd'], masked: ['/etc/shadow'] });
+  const c = buildOciConfig(withEtc, host, BUNDLE, { hostEtc: '/etc', own: ['resolv.conf', 'hostname', 'hosts', 'passwd'], masked: [{ path: '/etc/shadow', dir: false }, { path: '/etc/ssl/private', dir: true }] });
   const etc = c.mounts.filter((m) => m.destination === '/etc' || m.destination.startsWith('/etc/'));
   assert.deepEqual(etc.map((m) => [m.destination, m.source]), [
     ['/etc', '/etc'],
+    ['/etc/shadow', `${BUNDLE}/masked`],
+    ['/etc/ssl/private', 'tmpfs'],
     ['/etc/hostname', `${BUNDLE}/etc/hostname`],
     ['/etc/hosts', `${BUNDLE}/etc/hosts`],
     ['/etc/passwd', `${BUNDLE}/etc/passwd`],
     ['/etc/resolv.conf', `${BUNDLE}/etc/resolv.conf`],
     ['/etc/nginx/nginx.conf', `${spec.imagePath}/etc/nginx.conf`],
-  ], 'the host\'s /etc first, then what lies over it; "host" entries need no mount');
-  for (const m of etc) assert.deepEqual(m.options, ['bind', 'ro', 'nosuid', 'nodev', 'noexec'], m.destination);
-  assert.deepEqual(c.linux.maskedPaths.slice(-1), ['/etc/shadow']);
+  ], 'the host\'s /etc first, then the masks, then what lies over it; "host" entries need no mount');
+  for (const m of etc.filter((x) => x.type === 'bind')) assert.deepEqual(m.options, ['bind', 'ro', 'nosuid', 'nodev', 'noexec'], m.destination);
+  assert.deepEqual(etc.find((m) => m.type === 'tmpfs')!.options, ['ro', 'nosuid', 'nodev', 'noexec', 'size=4k', 'mode=0555'], 'read-only: writes fail, unlike runc\'s /dev/null masks');
+  assert.ok(!c.linux.maskedPaths.some((p) => p.startsWith('/etc')));
   assert.ok(c.linux.maskedPaths.includes('/proc/kcore'), 'runc\'s own masks stay');
 });
