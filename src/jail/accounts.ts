@@ -13,7 +13,8 @@ const ID_RE = /^\d{1,10}$/;
 
 /** One side of USER[:GROUP]: a number or a name. */
 export type IdRef = { id: number } | { name: string };
-export interface UserRef { user: IdRef; group?: IdRef }
+/** `group` absent: as given without a group. `loginGroup`: "USER:" (chown's way to say the user's login group). */
+export interface UserRef { user: IdRef; group?: IdRef; loginGroup?: true }
 
 /** The numeric identity the jail's process runs as. */
 export interface JailUser { uid: number; gid: number }
@@ -39,21 +40,22 @@ export function parseUserRef(value: string, field = '--user'): UserRef {
   if (typeof value !== 'string') throw new UserError(`${field}: invalid user ${JSON.stringify(value)}`, FIX);
   const text = value.trim();
   const parts = text.split(':');
-  if (parts.length > 2 || parts.some((p) => p === '')) throw new UserError(`${field}: invalid user ${JSON.stringify(value)}`, FIX);
+  if (parts.length > 2 || parts[0] === '') throw new UserError(`${field}: invalid user ${JSON.stringify(value)}`, FIX);
   const ref: UserRef = { user: idRef(field, value, parts[0]!) };
-  if (parts[1] !== undefined) ref.group = idRef(field, value, parts[1]);
+  if (parts[1] === '') ref.loginGroup = true;
+  else if (parts[1] !== undefined) ref.group = idRef(field, value, parts[1]);
   return ref;
 }
 
 /** The normalized text of a reference ("www-data", "1000:1000"). */
 export function formatUserRef(ref: UserRef): string {
   const one = (r: IdRef) => ('id' in r ? String(r.id) : r.name);
-  return ref.group ? `${one(ref.user)}:${one(ref.group)}` : one(ref.user);
+  return ref.group ? `${one(ref.user)}:${one(ref.group)}` : ref.loginGroup ? `${one(ref.user)}:` : one(ref.user);
 }
 
 /** Whether resolving needs the passwd and group files. */
 export function hasNames(ref: UserRef): boolean {
-  return 'name' in ref.user || (ref.group !== undefined && 'name' in ref.group);
+  return 'name' in ref.user || ref.loginGroup === true || (ref.group !== undefined && 'name' in ref.group);
 }
 
 function num(s: string | undefined): number | undefined {
@@ -88,8 +90,9 @@ export function parseAccounts(files: { passwd: string; group: string }): Account
 }
 
 /**
- * uid and gid of a reference. A user by name without a group gets its primary group from
- * passwd; a user by number without a group gets the same number as gid (as before names).
+ * uid and gid of a reference. A user by name without a group, or any user written "USER:",
+ * gets its login group from passwd; a user by number without a group gets the same number as
+ * gid (as before names), and "UID:" the login group of that uid when the host names it.
  */
 export function resolveUser(ref: UserRef, accounts: Accounts, field = '--user'): JailUser {
   const text = JSON.stringify(formatUserRef(ref));
@@ -97,6 +100,7 @@ export function resolveUser(ref: UserRef, accounts: Accounts, field = '--user'):
   let primary: number | undefined;
   if ('id' in ref.user) {
     uid = ref.user.id;
+    if (ref.loginGroup) primary = accounts.passwd.find((e) => e.uid === uid)?.gid;
   } else {
     const name = ref.user.name;
     const p = accounts.passwd.find((e) => e.name === name);

@@ -51,7 +51,7 @@ export function checkEtcPath(p: string, field = '--etc'): string {
 export function checkEtcSource(path: string, source: string, field = '--etc'): string {
   if (source === ETC_HOST) return source;
   if (typeof source !== 'string' || !source.startsWith('/app/')) {
-    throw new UserError(`${field}: ${path}: source ${JSON.stringify(source)} is neither a path under /app nor "host"`,
+    throw new UserError(`${field}: source ${JSON.stringify(source)} of /etc/${path} is neither a path under /app nor "host"`,
       'give a file or directory of the image, for example /app/etc/nginx.conf, or "host" to show the host\'s own file that jails do not see by default');
   }
   checkSegments(field, `source of ${path}`, source, '/app/etc/nginx.conf');

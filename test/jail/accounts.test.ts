@@ -25,9 +25,11 @@ test('USER[:GROUP] syntax: names and numbers on either side', () => {
   assert.deepEqual(parseUserRef(' postgres:postgres '), { user: { name: 'postgres' }, group: { name: 'postgres' } });
   assert.deepEqual(parseUserRef('33:www-data'), { user: { id: 33 }, group: { name: 'www-data' } });
   assert.equal(formatUserRef(parseUserRef('postgres:111')), 'postgres:111');
+  assert.deepEqual(parseUserRef('www-data:'), { user: { name: 'www-data' }, loginGroup: true }, 'chown\'s USER: = the login group');
+  assert.equal(formatUserRef(parseUserRef('33:')), '33:');
   assert.equal(hasNames(parseUserRef('1000:1000')), false);
   assert.equal(hasNames(parseUserRef('1000:staff')), true);
-  for (const bad of ['', ':', 'a:', ':a', 'a:b:c', 'has space', '-x', 'é', 'x'.repeat(40), '4294967295']) {
+  for (const bad of ['', ':', ':a', 'a::', 'a:b:c', 'has space', '-x', 'é', 'x'.repeat(40), '4294967295']) {
     assert.throws(() => parseUserRef(bad, 'user'), (e: unknown) => e instanceof UserError && e.message.startsWith('user: '), bad);
   }
 });
@@ -39,6 +41,9 @@ test('resolveUser: primary group from passwd, numbers as they are, unknown names
   assert.deepEqual(resolveUser(parseUserRef('postgres:ssl-cert'), accounts), { uid: 104, gid: 111 });
   assert.deepEqual(resolveUser(parseUserRef('Debian-exim'), accounts), { uid: 105, gid: 112 });
   assert.deepEqual(resolveUser(parseUserRef('1234'), accounts), { uid: 1234, gid: 1234 }, 'as before names: gid = uid');
+  assert.deepEqual(resolveUser(parseUserRef('www-data:'), accounts), { uid: 33, gid: 33 });
+  assert.deepEqual(resolveUser(parseUserRef('104:'), accounts), { uid: 104, gid: 110 }, 'the login group of that uid');
+  assert.deepEqual(resolveUser(parseUserRef('1234:'), accounts), { uid: 1234, gid: 1234 }, 'a uid the host lacks: gid = uid');
   assert.throws(() => resolveUser(parseUserRef('nginx'), accounts), (e: unknown) => e instanceof UserError
     && /^--user: "nginx": there is no user "nginx" in the host's \/etc\/passwd/.test(e.message) && /adduser --system nginx/.test(e.fix ?? ''));
   assert.throws(() => resolveUser(parseUserRef('root:wheel'), accounts), (e: unknown) => e instanceof UserError && /no group "wheel"/.test(e.message));
