@@ -26,6 +26,8 @@ export interface EtcEntry {
   kind: EtcKind;
   /** Permission bits (mode & 0o7777). */
   mode: number;
+  /** A symbolic link's target, when the scan was asked for them (host check). */
+  target?: string;
 }
 
 /** The host keeps it from other users: not world-readable, or a directory not world-searchable. */
