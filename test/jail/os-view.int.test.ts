@@ -140,3 +140,8 @@ test('an etc entry for a path the host lacks is refused before the jail runs', {
   await assert.rejects(lab!.start({ name: 'missing', command: SLEEP, etc: ['cellblock-no-such-dir/app.conf=/app/app.conf'], files: { 'app.conf': 'x\n' } }),
     (e: unknown) => e instanceof UserError && /\/etc\/cellblock-no-such-dir\/app.conf does not exist on this host/.test(e.message));
 });
+
+test('a user name the host lacks is refused with the field and the fix, before the jail runs', { skip }, async () => {
+  await assert.rejects(lab!.start({ name: 'nouser', command: SLEEP, user: 'cellblock-no-such-user' }),
+    (e: unknown) => e instanceof UserError && /^--user: "cellblock-no-such-user": there is no user "cellblock-no-such-user" in the host's \/etc\/passwd/.test(e.message) && /adduser --system/.test(e.fix ?? ''));
+});
