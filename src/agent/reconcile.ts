@@ -162,6 +162,7 @@ export function jailRequest(a: Assignment): JailCreateRequest {
     env: Object.entries(s.env).map(([k, v]) => `${k}=${v}`),
     user: `${s.user.uid}:${s.user.gid}`,
     rw: [...s.rw],
+    ...(s.etc ? { etc: Object.entries(s.etc).map(([path, source]) => `${path}=${source}`) } : {}),
     restart: s.restart,
     command: [...s.command],
     start: true,

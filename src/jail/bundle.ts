@@ -2,33 +2,38 @@
  * A jail's OCI bundle on disk:
  *   BUNDLE/config.json   from oci.ts
  *   BUNDLE/rootfs/       the skeleton: mount points, and on merged-/usr hosts bin -> usr/bin etc.
- *   BUNDLE/etc/          the rendered /etc (etc.ts), mounted read-only at /etc
+ *   BUNDLE/etc/          the jail's own /etc files (etc.ts), each laid read-only over the host's
+ *   BUNDLE/masked        an empty read-only file, bound over each masked file of the host's /etc
  *   BUNDLE/runc.log      runc's own log (json lines) of the last run
  *   BUNDLE/init.pid      the container's init PID, written by runc
  * and the jail's writable dir: WRITABLE/tmp (1777), WRITABLE/var, WRITABLE/<each --rw dir>.
  *
  * The layout and skeleton are pure; writeBundle() makes them (idempotent: rewriting a
- * bundle of a stopped jail refreshes config.json and /etc, keeps the writable data).
+ * bundle of a stopped jail refreshes config.json, its /etc files and the masks from the
+ * host as it is now, and keeps the writable data).
  */
-import { chmod, chown, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathExists, writeJsonAtomic } from '../sys/fsutil.js';
 import { renderEtc, type Resolver } from './etc.js';
 import type { JailSpec } from './model.js';
 import { buildOciConfig, rwMountDirs, type HostInfo, type OciConfig } from './oci.js';
+import { checkEtcSpec, etcViewOf, readHostEtc, type HostEtc } from './etc-view.js';
 
 export interface BundleLayout {
   dir: string;
   config: string;
   rootfs: string;
   etc: string;
+  /** Empty; bound over each file of the host's /etc the jail must not see. */
+  masked: string;
   runcLog: string;
   /** The container's init PID, written by runc. */
   pidFile: string;
 }
 
 export function bundleLayout(dir: string): BundleLayout {
-  return { dir, config: join(dir, 'config.json'), rootfs: join(dir, 'rootfs'), etc: join(dir, 'etc'), runcLog: join(dir, 'runc.log'), pidFile: join(dir, 'init.pid') };
+  return { dir, config: join(dir, 'config.json'), rootfs: join(dir, 'rootfs'), etc: join(dir, 'etc'), masked: join(dir, 'masked'), runcLog: join(dir, 'runc.log'), pidFile: join(dir, 'init.pid') };
 }
 
 export type SkeletonEntry = { path: string; kind: 'dir' } | { path: string; kind: 'symlink'; target: string };
@@ -63,6 +68,8 @@ export interface BundleInput {
   /** The jail's address, for /etc/hosts. */
   ip?: string;
   resolver: Resolver;
+  /** The host's /etc as read just before; read now when absent. */
+  hostEtc?: HostEtc;
 }
 
 /** Writes the bundle and the writable dirs; returns the config that was written. */
@@ -75,9 +82,13 @@ export async function writeBundle(dir: string, input: BundleInput): Promise<OciC
     if (e.kind === 'dir') await mkdir(p, { recursive: true, mode: 0o755 });
     else if (!(await present(p))) await symlink(e.target, p);
   }
+  const hostEtc = input.hostEtc ?? await readHostEtc();
+  await checkEtcSpec(spec, hostEtc);
   await mkdir(l.etc, { recursive: true, mode: 0o755 });
-  const files = renderEtc({ hostname: spec.hostname, ip: input.ip ?? spec.ip, user: spec.user, resolver: input.resolver });
+  const files = renderEtc({ hostname: spec.hostname, ip: input.ip ?? spec.ip, user: spec.user, resolver: input.resolver, accounts: hostEtc.accounts });
+  for (const name of await readdir(l.etc)) if (!(name in files)) await rm(join(l.etc, name), { force: true }); // an earlier run's, e.g. passwd for a user the host now has
   for (const [name, content] of Object.entries(files)) await writeFile(join(l.etc, name), content, { mode: 0o644 });
+  if (!(await present(l.masked))) await writeFile(l.masked, '', { mode: 0o444 });
   for (const w of writableEntries(spec)) {
     const isNew = !(await present(w.path));
     await mkdir(w.path, { recursive: true, mode: w.mode });
@@ -87,7 +98,7 @@ export async function writeBundle(dir: string, input: BundleInput): Promise<OciC
       if (w.owned) await chown(w.path, spec.user.uid, spec.user.gid);
     }
   }
-  const config = buildOciConfig(spec, host, dir);
+  const config = buildOciConfig(spec, host, dir, etcViewOf(spec, hostEtc, Object.keys(files)));
   await writeJsonAtomic(l.config, config, 0o644);
   return config;
 }

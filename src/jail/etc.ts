@@ -1,10 +1,10 @@
 /**
- * The per-jail /etc (pure renderers). A jail sees none of the host's /etc: only these files,
- * rendered from the jail spec, mounted read-only. Things a program would find in a full
- * /etc (CA certificates, timezone, services) are deliberately absent; an image that needs
- * them ships them under /app and points the program there.
+ * The jail's own files in /etc (pure renderers). A jail sees the host's /etc read-only
+ * (etc-view.ts) with these laid over it: hostname, hosts and resolv.conf always; passwd and
+ * group only when the jail runs as a uid or gid the host does not name, as the host's files
+ * plus an `app` entry (so `id`, `whoami` and servers that look up their own user work).
  */
-import type { JailUser } from './model.js';
+import { parseGroup, parsePasswd, type JailUser } from './accounts.js';
 
 /** Name of the jail's own user in /etc/passwd and /etc/group when it is not root. */
 export const JAIL_USER_NAME = 'app';
@@ -53,31 +53,23 @@ export function renderResolvConf(r: Resolver): string {
   return lines.join('\n') + '\n';
 }
 
-/** root, plus the jail's user when it is not root. Nobody can log in: there is no shadow file. */
-export function renderPasswd(user: JailUser): string {
-  const lines = ['root:x:0:0:root:/root:/bin/sh'];
-  if (user.uid !== 0) lines.push(`${JAIL_USER_NAME}:x:${user.uid}:${user.gid}:jail user:/app:/usr/sbin/nologin`);
-  return lines.join('\n') + '\n';
+function withLine(text: string, line: string): string {
+  return `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${line}\n`;
 }
 
-export function renderGroup(user: JailUser): string {
-  const lines = ['root:x:0:'];
-  if (user.gid !== 0) lines.push(`${JAIL_USER_NAME}:x:${user.gid}:`);
-  return lines.join('\n') + '\n';
+/**
+ * The host's passwd plus the jail's user as `app` when the host has no user of that uid, or
+ * undefined when the host's file serves as it is. Nobody can log in as `app`: no password, no shell.
+ */
+export function renderPasswd(hostPasswd: string, user: JailUser): string | undefined {
+  if (parsePasswd(hostPasswd).some((e) => e.uid === user.uid)) return undefined;
+  return withLine(hostPasswd, `${JAIL_USER_NAME}:x:${user.uid}:${user.gid}:jail user:/app:/usr/sbin/nologin`);
 }
 
-/** Only local files and DNS: no LDAP, no systemd or mDNS modules that the jail cannot reach. */
-export function renderNsswitch(): string {
-  return [
-    'passwd: files',
-    'group: files',
-    'shadow: files',
-    'hosts: files dns',
-    'networks: files',
-    'protocols: files',
-    'services: files',
-    '',
-  ].join('\n');
+/** The host's group plus the jail's gid as `app`, or undefined when the host names that gid. */
+export function renderGroup(hostGroup: string, user: JailUser): string | undefined {
+  if (parseGroup(hostGroup).some((e) => e.gid === user.gid)) return undefined;
+  return withLine(hostGroup, `${JAIL_USER_NAME}:x:${user.gid}:`);
 }
 
 export interface EtcInput {
@@ -85,16 +77,19 @@ export interface EtcInput {
   ip?: string;
   user: JailUser;
   resolver: Resolver;
+  /** The host's passwd and group text. */
+  accounts: { passwd: string; group: string };
 }
 
-/** Every file of the jail's /etc: file name -> content. */
+/** The files laid over the host's /etc: file name -> content, sorted by name. */
 export function renderEtc(input: EtcInput): Record<string, string> {
-  return {
-    group: renderGroup(input.user),
-    hostname: renderHostname(input.hostname),
-    hosts: renderHosts(input.hostname, input.ip),
-    'nsswitch.conf': renderNsswitch(),
-    passwd: renderPasswd(input.user),
-    'resolv.conf': renderResolvConf(input.resolver),
-  };
+  const out: Record<string, string> = {};
+  const group = renderGroup(input.accounts.group, input.user);
+  if (group !== undefined) out.group = group;
+  out.hostname = renderHostname(input.hostname);
+  out.hosts = renderHosts(input.hostname, input.ip);
+  const passwd = renderPasswd(input.accounts.passwd, input.user);
+  if (passwd !== undefined) out.passwd = passwd;
+  out['resolv.conf'] = renderResolvConf(input.resolver);
+  return out;
 }

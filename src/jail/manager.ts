@@ -35,6 +35,9 @@ import { checkCommandInJail } from './paths.js';
 import { cgroupUsage } from './usage.js';
 import { removeCgroupParents } from './cgroups.js';
 import { checkRequestedIp, parseSubnet } from './ipam.js';
+import { readHostEtc } from './etc-view.js';
+import { readAccountFiles } from './etc-scan.js';
+import { parseAccounts } from './accounts.js';
 
 export interface JailManagerOptions {
   exec: Exec;
@@ -163,7 +166,8 @@ export class JailManager implements JailService {
       const ref = parseImageRef(req.image, '--image');
       const dataset = `jails/${name}`;
       // validate everything before anything is made
-      const spec = parseJailSpec({ ...req, imagePath: '/', writablePath: '/' }, { instance: e.config.instance, hostCpus: cpus().length });
+      const hostEtc = await readHostEtc();
+      const spec = parseJailSpec({ ...req, imagePath: '/', writablePath: '/' }, { instance: e.config.instance, hostCpus: cpus().length, accounts: parseAccounts(hostEtc.accounts) });
       const img = await getImage(this.dataDir, ref);
       if (img.pool !== e.driver.pool.name) throw new UserError(`image ${formatImageRef(ref)} is in pool ${img.pool}, jails use pool ${e.driver.pool.name}`, `build or import the image into pool ${e.driver.pool.name}`);
       spec.imagePath = e.driver.snapshotPath(imageSnapshot(ref));
@@ -181,9 +185,7 @@ export class JailManager implements JailService {
         r.add(`release ${ip}`, () => e.leases.release(name));
         spec.ip = ip;
         r.add(`remove ${jailDir(this.dataDir, name)}`, () => rm(jailDir(this.dataDir, name), { recursive: true, force: true }));
-        // no /etc/resolv.conf on the host: the jail gets none either (names then do not resolve in it)
-        const resolver = resolverFromResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
-        await writeBundle(bundleDirOf(this.dataDir, name), { spec, host: e.host, ip, resolver });
+        await this.writeJailBundle(spec, ip, hostEtc);
         const now = new Date().toISOString();
         const rec: JailRecord = {
           name, spec, ip, pool: e.driver.pool.name, dataset, createdAt: now, desired: req.start ? 'running' : 'stopped', state: 'created',
@@ -198,8 +200,18 @@ export class JailManager implements JailService {
     }));
   }
 
+  /** config.json and the jail's /etc files, from the host's /etc as it is now (masks included). */
+  private async writeJailBundle(spec: JailRecord['spec'], ip: string, hostEtc?: Awaited<ReturnType<typeof readHostEtc>>): Promise<void> {
+    const e = await this.env();
+    // no resolv.conf on the host: the jail gets one without nameservers, as the host has
+    const resolver = resolverFromResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
+    await writeBundle(bundleDirOf(this.dataDir, spec.name), { spec, host: e.host, ip, resolver, ...(hostEtc ? { hostEtc } : {}) });
+  }
+
   /** Starts the jail's process and records it (caller holds the lock). */
   async doStart(rec: JailRecord, restarts = 0, opts: { fresh?: boolean } = {}): Promise<JailRecord> {
+    // a restart sees the host's OS as it is now: new masks, new passwd entries, a new resolv.conf
+    if (!opts.fresh) await this.writeJailBundle(rec.spec, rec.ip);
     await startJail(await this.lifecycleDeps(), rec, opts);
     Object.assign(rec, { desired: 'running', state: 'running', startedAt: new Date().toISOString(), diedAt: null, restarts });
     await writeRecord(this.dataDir, rec);
@@ -294,7 +306,7 @@ export class JailManager implements JailService {
   async exec(name: string, req: ExecRequest): Promise<ExecOutput> {
     const rec = await getRecord(this.dataDir, checkName('jail', name));
     if ((await this.runc.state(name))?.status !== 'running') throw new UserError(`jail ${name} is not running`, `start it first: cellblock jail start ${name}`);
-    const user = req.user !== undefined ? parseUser(req.user) : rec.spec.user;
+    const user = req.user !== undefined ? parseUser(req.user, parseAccounts(await readAccountFiles())) : rec.spec.user;
     const env = Object.entries({ ...rec.spec.env, ...parseEnv(req.env ?? []) }).map(([k, v]) => `${k}=${v}`);
     if (!Array.isArray(req.command) || req.command.length === 0) throw new UserError('exec: no command given', 'put the command after --, e.g. cellblock jail exec web -- ls /app');
     try {

@@ -13,6 +13,8 @@ import { checkName, parseImageRef, type ImageRef } from '../sys/names.js';
 import { parseSize } from '../sys/size.js';
 import { formatIPv4, parseIPv4 } from './ipam.js';
 import { jailNames } from './naming.js';
+import { hasNames, parseUserRef, resolveUser, type Accounts, type JailUser } from './accounts.js';
+import { parseEtcEntries, type EtcSpec } from './etc-spec.js';
 
 export type RestartPolicy = 'always' | 'on-failure' | 'no';
 export const RESTART_POLICIES: readonly RestartPolicy[] = ['always', 'on-failure', 'no'];
@@ -24,7 +26,7 @@ export const MIN_MEMORY = 6 * 1024 * 1024;
 /** Longest path accepted for --rw. */
 const MAX_RW_PATH = 255;
 
-export interface JailUser { uid: number; gid: number }
+export type { JailUser } from './accounts.js';
 
 export interface JailSpec {
   name: string;
@@ -44,6 +46,12 @@ export interface JailSpec {
   user: JailUser;
   /** Absolute, normalized, deduplicated, sorted. */
   rw: string[];
+  /**
+   * What the jail adds to the host's /etc it sees: path under /etc -> a path in the image
+   * (laid over it read-only) or "host" (the host's own, shown although the host hides it).
+   * Absent in records written before it existed: read as {}.
+   */
+  etc?: EtcSpec;
   restart: RestartPolicy;
   command: string[];
   netnsPath: string;
@@ -62,9 +70,11 @@ export interface JailInput {
   pids?: string | number;
   /** K=V, repeated. */
   env?: readonly string[];
-  /** UID[:GID] */
+  /** USER[:GROUP], each a name or a number */
   user?: string;
   rw?: readonly string[];
+  /** PATH=SOURCE, repeated: a path under /etc, and /app/... or "host" */
+  etc?: readonly string[];
   restart?: string;
   command: readonly string[];
 }
@@ -73,6 +83,8 @@ export interface JailContext {
   instance: string;
   /** CPUs of the host; --cpus may not exceed it. */
   hostCpus: number;
+  /** The passwd and group the jail sees, for a user given by name (etc-scan.ts reads them). */
+  accounts?: Accounts;
 }
 
 /** Paths that belong to the read-only OS, the image or the kernel: never writable. */
@@ -80,7 +92,6 @@ export const READONLY_ROOTS = ['/usr', '/etc', '/proc', '/sys', '/dev', '/app', 
 
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PATH_SEGMENT_RE = /^[A-Za-z0-9._@+-]+$/;
-const MAX_ID = 4294967294; // 2^32 - 2: (uid_t)-1 means "no change" to the kernel
 
 export function parseJailSpec(input: JailInput, ctx: JailContext): JailSpec {
   const name = checkName('jail', input.name);
@@ -93,13 +104,14 @@ export function parseJailSpec(input: JailInput, ctx: JailContext): JailSpec {
     writablePath: checkHostPath('writable path', input.writablePath),
     pids: input.pids === undefined ? DEFAULT_PIDS : parsePids(input.pids),
     env: parseEnv(input.env ?? []),
-    user: input.user === undefined ? { uid: 0, gid: 0 } : parseUser(input.user),
+    user: input.user === undefined ? { uid: 0, gid: 0 } : parseUser(input.user, ctx.accounts),
     rw: parseRw(input.rw ?? []),
     restart: parseRestart(input.restart ?? 'no'),
     command: parseCommand(input.command),
     netnsPath: names.netnsPath,
     hostname: name,
   };
+  if (input.etc !== undefined && input.etc.length > 0) spec.etc = parseEtcEntries(input.etc);
   if (input.ip !== undefined) spec.ip = formatIPv4(parseIPv4('--ip', input.ip));
   if (input.memory !== undefined) spec.memoryBytes = parseSize('--memory', input.memory, { min: MIN_MEMORY });
   if (input.cpus !== undefined) spec.cpus = parseCpus(input.cpus, ctx.hostCpus);
@@ -149,14 +161,14 @@ export function parseEnv(list: readonly string[]): Record<string, string> {
   return env;
 }
 
-export function parseUser(value: string): JailUser {
-  const m = typeof value === 'string' ? /^(\d{1,10})(?::(\d{1,10}))?$/.exec(value.trim()) : null;
-  const uid = m ? Number(m[1]) : NaN;
-  const gid = m ? (m[2] === undefined ? uid : Number(m[2])) : NaN;
-  if (!m || uid > MAX_ID || gid > MAX_ID) {
-    throw new UserError(`--user: invalid user ${JSON.stringify(value)}`, `write UID or UID:GID as numbers from 0 to ${MAX_ID}, for example 1000 or 1000:1000`);
-  }
-  return { uid, gid };
+/**
+ * USER[:GROUP] as given to --user or `user:`, each a name or a number. Names need the
+ * passwd and group files the jail sees (`accounts`); without them a name is a bug of the caller.
+ */
+export function parseUser(value: string, accounts?: Accounts): JailUser {
+  const ref = parseUserRef(value, '--user');
+  if (hasNames(ref) && !accounts) throw new Error(`bug: --user ${JSON.stringify(value)} has a name, but no passwd and group were given to resolve it`);
+  return resolveUser(ref, accounts ?? { passwd: [], group: [] }, '--user');
 }
 
 /** One --rw directory: absolute, normalized, not "/", outside READONLY_ROOTS, plain segments. */

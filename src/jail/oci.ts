@@ -7,7 +7,11 @@
  *                mount points and, on merged-/usr hosts, the symlinks bin -> usr/bin etc.
  *   /usr         the host's /usr, read-only, nosuid, nodev
  *   /bin ...     on hosts without merged /usr: the host's dirs, read-only
- *   /etc         BUNDLE/etc, rendered by etc.ts, read-only
+ *   /etc         the host's /etc, read-only, nosuid, nodev, noexec, with over it, read-only:
+ *                masks over what the host keeps from other users (etc-mask.ts: BUNDLE/masked,
+ *                an empty file, or an empty tmpfs), BUNDLE/etc/{hostname,hosts,resolv.conf}
+ *                (etc.ts; passwd and group too when the jail's user is not the host's), and
+ *                the spec's `etc` entries from the image
  *   /app         the image, read-only
  *   /tmp, /var   WRITABLE/tmp, WRITABLE/var
  *   --rw DIR     WRITABLE/DIR (unless DIR is under /tmp, /var or another --rw dir, which
@@ -17,6 +21,21 @@
 import type { JailSpec } from './model.js';
 import { jailNames } from './naming.js';
 import { buildSeccompProfile, type SeccompArch, type SeccompProfile } from './seccomp.js';
+import { imageOverlays, JAIL_OWN_ETC } from './etc-spec.js';
+import type { EtcMask } from './etc-mask.js';
+
+/** What a jail sees of /etc beyond the host's, found when the bundle is written (etc-view.ts). */
+export interface EtcView {
+  /** The host's /etc, bound read-only at /etc ("/etc" except in tests). */
+  hostEtc: string;
+  /** Names of the files in BUNDLE/etc, each laid over /etc/NAME. */
+  own: string[];
+  /** Paths under /etc to mask: an empty read-only file (BUNDLE/masked) or tmpfs over each. */
+  masked: EtcMask[];
+}
+
+/** The view when nothing is known of the host: only the files every jail gets, nothing masked. */
+export const OWN_ETC_ONLY: EtcView = { hostEtc: '/etc', own: [...JAIL_OWN_ETC], masked: [] };
 
 export interface HostInfo {
   arch: SeccompArch;
@@ -115,15 +134,35 @@ export function rwMountDirs(rw: readonly string[]): string[] {
   return out;
 }
 
+/**
+ * The host's /etc read-only, then what is laid over it, read-only too: the jail's own files
+ * and the spec's files from the image. runc 1.1.5 has no recursive read-only ("rro"), so the
+ * bind is not recursive: a host mount below /etc does not come along (its mount point's own
+ * content shows instead), and nothing writable can. A file laid over must exist on the host:
+ * runc cannot create a mount point in a read-only /etc (etc-view.ts checks first).
+ */
+export function etcMounts(spec: JailSpec, bundleDir: string, view: EtcView): OciMount[] {
+  const image = imageOverlays(spec.etc).map(([p, src]) => bind(`/etc/${p}`, `${spec.imagePath}${src.slice('/app'.length)}`, false, ['noexec']));
+  const masks = view.masked.map((m): OciMount => (m.dir
+    ? { destination: m.path, type: 'tmpfs', source: 'tmpfs', options: ['ro', 'nosuid', 'nodev', 'noexec', 'size=4k', 'mode=0555'] }
+    : bind(m.path, `${bundleDir}/masked`, false, ['noexec'])));
+  return [
+    bind('/etc', view.hostEtc, false, ['noexec']),
+    ...masks,
+    ...[...view.own].sort().map((n) => bind(`/etc/${n}`, `${bundleDir}/etc/${n}`, false, ['noexec'])),
+    ...image,
+  ];
+}
+
 /** Every mount of the jail, in the order runc must make them (parents before children). */
-export function jailMounts(spec: JailSpec, host: HostInfo, bundleDir: string): OciMount[] {
+export function jailMounts(spec: JailSpec, host: HostInfo, bundleDir: string, view: EtcView = OWN_ETC_ONLY): OciMount[] {
   const w = spec.writablePath;
   const os: OciMount[] = [bind('/usr', '/usr', false)];
   if (!host.usrMerged) for (const d of host.hostRootDirs) os.push(bind(`/${d}`, `/${d}`, false));
   return [
     ...kernelMounts(),
     ...os,
-    bind('/etc', `${bundleDir}/etc`, false, ['noexec']),
+    ...etcMounts(spec, bundleDir, view),
     bind('/app', spec.imagePath, false),
     ...WRITABLE_DIRS.map((d) => bind(d, `${w}${d}`, true)),
     ...rwMountDirs(spec.rw).map((d) => bind(d, `${w}${d}`, true)),
@@ -167,8 +206,11 @@ export interface OciConfig {
   };
 }
 
-/** config.json of a jail whose bundle is `bundleDir` (rootfs at bundleDir/rootfs, /etc at bundleDir/etc). */
-export function buildOciConfig(spec: JailSpec, host: HostInfo, bundleDir: string): OciConfig {
+/**
+ * config.json of a jail whose bundle is `bundleDir` (rootfs at bundleDir/rootfs, its own /etc
+ * files at bundleDir/etc); `view` says which of those exist and what of the host's /etc to mask.
+ */
+export function buildOciConfig(spec: JailSpec, host: HostInfo, bundleDir: string, view: EtcView): OciConfig {
   const names = jailNames(spec.instance, spec.name);
   const caps = [...JAIL_CAPABILITIES];
   const effective = spec.user.uid === 0 ? caps : [];
@@ -190,7 +232,7 @@ export function buildOciConfig(spec: JailSpec, host: HostInfo, bundleDir: string
     },
     root: { path: 'rootfs', readonly: true },
     hostname: spec.hostname,
-    mounts: jailMounts(spec, host, bundleDir),
+    mounts: jailMounts(spec, host, bundleDir, view),
     annotations: {
       'org.cellblock.instance': spec.instance,
       'org.cellblock.jail': spec.name,

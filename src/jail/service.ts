@@ -17,9 +17,11 @@ export interface JailCreateRequest {
   pids?: string;
   /** K=V */
   env?: string[];
-  /** UID[:GID] */
+  /** USER[:GROUP], each a name (resolved in the host's passwd and group) or a number */
   user?: string;
   rw?: string[];
+  /** PATH=SOURCE: a path under /etc laid over from the image (/app/...), or shown from the host ("host") */
+  etc?: string[];
   restart?: string;
   command: string[];
   /** Start it right after creating it. */

@@ -8,7 +8,10 @@
 import { UserError } from '../sys/errors.js';
 import { parseImageRef, type ImageRef } from '../sys/names.js';
 import { parseSize } from '../sys/size.js';
-import { checkRwPath, MIN_MEMORY, parseCpus, parseEnv, parsePids, parseRestart, parseUser, type JailUser, type RestartPolicy } from '../jail/model.js';
+import { checkRwPath, MIN_MEMORY, parseCpus, parseEnv, parsePids, parseRestart, type RestartPolicy } from '../jail/model.js';
+import { parseUserRef, type IdRef } from '../jail/accounts.js';
+import { checkEtcPath, checkEtcSource } from '../jail/etc-spec.js';
+import type { ServiceUser } from './types.js';
 import { parseDuration } from './duration.js';
 
 /** How a value is shown in messages: strings quoted, nothing, lists and maps by name. */
@@ -64,7 +67,22 @@ export const cpus = (v: unknown): number =>
 
 export const pids = (v: unknown): number => reuse(() => parsePids(stringOrNumber(v, 'a number of processes', '256')));
 
-export const user = (v: unknown): JailUser => reuse(() => parseUser(String(stringOrNumber(v, 'UID or UID:GID', '1000 or "1000:1000"'))));
+/** Checked here, resolved on the host that runs the replica (its passwd and group). */
+export const user = (v: unknown): ServiceUser => reuse(() => {
+  const ref = parseUserRef(String(stringOrNumber(v, 'a user name or number', 'www-data, 1000 or "postgres:postgres"')), 'user');
+  const one = (r: IdRef) => ('id' in r ? r.id : r.name);
+  const uid = one(ref.user);
+  return { uid, gid: ref.group ? one(ref.group) : typeof uid === 'number' && !ref.loginGroup ? uid : '' };
+});
+
+/** A key of `etc:`: the path under /etc. */
+export const etcPath = (v: string): string => reuse(() => checkEtcPath(v, 'etc'));
+
+/** A value of `etc:`: a path under /app, or host. */
+export const etcSource = (path: string, v: unknown): string => {
+  if (typeof v !== 'string') throw new UserError(`expected a path under /app or host, got ${describe(v)}`, 'write a file of the image, for example /app/etc/nginx.conf, or host');
+  return reuse(() => checkEtcSource(path, v, 'etc'));
+};
 
 export function restart(v: unknown): RestartPolicy {
   if (typeof v !== 'string') throw new UserError(`expected a restart policy, got ${describe(v)}`, 'use one of: always, on-failure, no');

@@ -9,6 +9,7 @@ import * as z from 'zod';
 import { UserError } from '../sys/errors.js';
 import { checkName } from '../sys/names.js';
 import { DEFAULT_PIDS, parseRw } from '../jail/model.js';
+import { checkEtcMap, type EtcSpec } from '../jail/etc-spec.js';
 import * as f from './fields.js';
 import { formatDuration } from './duration.js';
 import { DEFAULT_REPLICAS, DEFAULT_SERVICE_RESTART, HEALTH_DEFAULTS, type HealthSpec, type ServiceSpec, type Stack } from './types.js';
@@ -137,6 +138,33 @@ const env = map('a map of NAME: value', '{ LOG_LEVEL: info }', z.record(z.string
 const rw = shaped(Array.isArray, 'a list of directories', () => 'write it as a list, for example [/var/lib/app]', z.array(field(f.rwPath, 'give a directory')))
   .transform((dirs) => parseRw(dirs));
 
+/** `etc: { nginx/nginx.conf: /app/etc/nginx.conf, ssl/private: host }`: keys and values checked one by one, then together. */
+const etc = map('a map of path under /etc: source', '{ nginx/nginx.conf: /app/etc/nginx.conf }', z.record(z.string(), z.unknown()))
+  .transform((entries, ctx): EtcSpec => {
+    const ok: [string, string][] = [];
+    for (const [key, value] of Object.entries(entries)) {
+      let path: string;
+      try {
+        path = f.etcPath(key);
+      } catch (e) {
+        report(ctx, e, key, [key], 'key');
+        continue;
+      }
+      try {
+        ok.push([key, f.etcSource(path, value)]);
+      } catch (e) {
+        report(ctx, e, value, [key]);
+      }
+    }
+    try {
+      return checkEtcMap(ok, 'etc');
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      report(ctx, new UserError(e.message.replace(/^etc: /, ''), e.fix), entries);
+      return {};
+    }
+  });
+
 const serviceShape = {
   image: field(f.image, 'add image: NAME:TAG, for example site:v1'),
   replicas: field(f.replicas),
@@ -146,6 +174,7 @@ const serviceShape = {
   cpus: field(f.cpus),
   pids: field(f.pids),
   rw: rw.optional(),
+  etc: etc.optional(),
   restart: field(f.restart),
   user: field(f.user),
   port: field(f.port),
@@ -160,6 +189,7 @@ const service = map('a map of fields', '{ image: site:v1, command: [...] }', str
   ...(s.cpus !== undefined ? { cpus: s.cpus } : {}),
   pids: s.pids ?? DEFAULT_PIDS,
   rw: s.rw ?? [],
+  ...(s.etc !== undefined && Object.keys(s.etc).length > 0 ? { etc: s.etc } : {}),
   restart: s.restart ?? DEFAULT_SERVICE_RESTART,
   user: s.user ?? { uid: 0, gid: 0 },
   ...(s.port !== undefined ? { port: s.port } : {}),

@@ -4,7 +4,16 @@
  * nothing downstream re-reads or re-interprets the stack file.
  */
 import type { ImageRef } from '../sys/names.js';
-import type { JailUser, RestartPolicy } from '../jail/model.js';
+import type { RestartPolicy } from '../jail/model.js';
+import type { EtcSpec } from '../jail/etc-spec.js';
+
+/**
+ * The jail's user as the file gives it, resolved on the host that runs the replica (names
+ * against that host's passwd and group, as `jail create --user` does). Numbers stay numbers
+ * (`user: 1000` is { uid: 1000, gid: 1000 }); a name stays a name; `gid: ""` means the
+ * user's login group (`user: www-data`), so `${uid}:${gid}` is what `--user` accepts.
+ */
+export interface ServiceUser { uid: number | string; gid: number | string }
 
 export interface Stack {
   /** By service name, in the order of the file. */
@@ -30,7 +39,12 @@ export interface ServiceSpec {
   /** Default "always". */
   restart: RestartPolicy;
   /** Default root (0:0) inside the jail. */
-  user: JailUser;
+  user: ServiceUser;
+  /**
+   * Files the replica adds to the host's /etc it sees: path under /etc -> /app/... or "host"
+   * (see jail/etc-spec.ts). Present only when the file has entries.
+   */
+  etc?: EtcSpec;
   /** The port the load balancer sends traffic to; absent means not balanced. */
   port?: number;
   /** Absent means "running is healthy". */

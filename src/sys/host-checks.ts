@@ -7,6 +7,7 @@
  * without it cellblock cannot run a single jail. The rest is needed by the full system
  * (cluster state, load balancing, databases) and can be installed later.
  */
+import { evaluateOsView, type OsViewFacts } from './os-view-checks.js';
 
 /** What a requirement is needed for; 'core' is storage + jails (the required part). */
 export type NeededFor = 'core' | 'cluster' | 'lb' | 'db' | 'optional';
@@ -60,6 +61,8 @@ export const EXTRA_NAMESPACES = ['user', 'cgroup'] as const;
 
 /** Everything host check looks at, gathered by host-facts.ts (or written by a test). */
 export interface HostFacts {
+  /** The host's OS as jails see it; absent when the fact source does not look (test fakes). */
+  osView?: OsViewFacts;
   /** Tool name -> where it was found (absolute path) and its version line, or null if absent. */
   tools: Record<string, { path: string; version?: string } | null>;
   kernelRelease: string;
@@ -80,11 +83,12 @@ export interface HostFacts {
 
 export interface CheckResult {
   name: string;
-  kind: 'tool' | 'kernel';
+  /** os: how the host's OS serves jails (os-view-checks.ts): never missing, at most a warning. */
+  kind: 'tool' | 'kernel' | 'os';
   /** Part of the storage + jail core (see neededFor). */
   required: boolean;
   neededFor: NeededFor;
-  status: 'present' | 'missing';
+  status: 'present' | 'missing' | 'warning';
   /** Path and version of a tool; what was found for a kernel feature. */
   detail: string;
   /** What to do when missing; '' when present. */
@@ -145,6 +149,7 @@ export function evaluateHost(facts: HostFacts): CheckResult[] {
     namespaces('namespaces-extra', EXTRA_NAMESPACES, facts, 'optional', 'optional: user and cgroup namespaces are needed only for user-namespaced jails'),
     cgroups(facts),
     kernel('loop', 'core', facts.loopControl, facts.loopControl ? '/dev/loop-control' : 'no /dev/loop-control', 'the default pool is a btrfs loop file: load the loop module (modprobe loop), or give pools an existing mount with --path'),
+    ...(facts.osView ? evaluateOsView(facts.osView) : []),
   ];
 }
 

@@ -4,7 +4,9 @@
  * Nothing is loaded (no modprobe) or mounted. Every read goes through a FactSource, so a
  * test can hand in any host it likes.
  */
-import { access, constants, readdir, readFile, stat } from 'node:fs/promises';
+import { access, constants, readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { scanEtc } from '../jail/etc-scan.js';
+import { OS_LINK_DIRS, type OsViewFacts } from './os-view-checks.js';
 import { release } from 'node:os';
 import { type Exec, whichTool } from './exec.js';
 import {
@@ -23,6 +25,22 @@ export interface FactSource {
   kernelRelease(): string;
   /** First line a tool prints for its version arguments, or undefined if it fails. */
   version(argv: string[]): Promise<string | undefined>;
+  /** The host's OS as jails see it (its /etc, the OS dirs' links into it); absent: not looked at. */
+  osView?(): Promise<OsViewFacts>;
+}
+
+/** The host's /etc with link targets, the symbolic links of the shared OS dirs, nsswitch.conf. */
+export async function gatherOsView(): Promise<OsViewFacts> {
+  const osLinks: OsViewFacts['osLinks'] = [];
+  for (const dir of OS_LINK_DIRS) {
+    const names = await readdir(dir).catch(() => [] as string[]); // a dir this host lacks has no links
+    for (const n of names) {
+      const target = await readlink(`${dir}/${n}`).catch(() => undefined); // not a link
+      if (target !== undefined) osLinks.push({ path: `${dir}/${n}`, target });
+    }
+  }
+  const nsswitch = await readFile('/etc/nsswitch.conf', 'utf8').catch(() => undefined); // none: glibc's defaults, files and dns
+  return { etc: await scanEtc('/etc', { targets: true }), osLinks, ...(nsswitch !== undefined ? { nsswitch } : {}) };
 }
 
 /** Kernel modules host check looks for under /lib/modules/<release>. */
@@ -56,6 +74,7 @@ export function realFactSource(exec: Exec): FactSource {
     },
     whichTool,
     kernelRelease: release,
+    osView: gatherOsView,
     async version(argv) {
       try {
         const r = await exec(argv, { timeoutMs: VERSION_TIMEOUT_MS, env: { ...process.env, LC_ALL: 'C' } });
@@ -135,5 +154,6 @@ export async function gatherFacts(src: FactSource, opts: { tools?: readonly Tool
     gatherCgroups(src),
     src.exists('/dev/loop-control'),
   ]);
-  return { tools, kernelRelease: rel, filesystems, modules, namespaces, cgroup, loopControl };
+  const osView = src.osView ? await src.osView() : undefined;
+  return { tools, kernelRelease: rel, filesystems, modules, namespaces, cgroup, loopControl, ...(osView ? { osView } : {}) };
 }

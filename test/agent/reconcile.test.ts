@@ -223,6 +223,13 @@ test('jailRequest: the raw request, started at once', () => {
   const plain = jailRequest(as('demo.site.1'));
   assert.equal('memory' in plain, false);
   assert.equal('cpus' in plain, false);
+  assert.equal('etc' in plain, false);
+  // users by name and files laid over /etc reach the jail manager as typed
+  const named = as('demo.site.2');
+  named.spec = { ...named.spec, user: { uid: 'www-data', gid: '' }, etc: { 'nginx/nginx.conf': '/app/etc/nginx.conf', shadow: 'host' } };
+  const r = jailRequest(named);
+  assert.equal(r.user, 'www-data:');
+  assert.deepEqual(r.etc, ['nginx/nginx.conf=/app/etc/nginx.conf', 'shadow=host']);
 });
 
 test('jailRequest: what the jail manager parses from it is the spec', () => {

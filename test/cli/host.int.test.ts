@@ -21,10 +21,11 @@ test('host check --json describes this machine', async () => {
   assert.match(runc.detail, /runc/);
   assert.equal(runc.required, true);
   for (const c of doc.checks) {
-    assert.ok(['tool', 'kernel'].includes(c.kind), c.name);
-    assert.ok(['present', 'missing'].includes(c.status), c.name);
-    assert.equal(c.fix === '', c.status === 'present', `${c.name}: a fix exactly when missing`);
+    assert.ok(['tool', 'kernel', 'os'].includes(c.kind), c.name);
+    assert.ok(c.kind === 'os' ? ['present', 'warning'].includes(c.status) : ['present', 'missing'].includes(c.status), c.name);
+    assert.equal(c.fix === '', c.status === 'present', `${c.name}: a fix exactly when missing or a warning`);
   }
+  assert.deepEqual(doc.checks.filter((c) => c.kind === 'os').map((c) => c.name), ['etc-masked', 'etc-links', 'etc-own-files', 'nsswitch'], 'how the host\'s OS serves jails');
   assert.equal(doc.ok, doc.missingRequired.length === 0);
   assert.equal(r.code, doc.ok ? 0 : 1, 'exit 1 exactly when something required is missing');
   if (!doc.ok) assert.match(r.stderr, /cellblock host bootstrap|fix:/);

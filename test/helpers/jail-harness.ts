@@ -30,6 +30,8 @@ import { NetworkRuntime } from '../../src/jail/network-runtime.js';
 import { RuncRuntime } from '../../src/jail/runtime.js';
 import type { RuncExecOptions, RuncState } from '../../src/jail/runc.js';
 import { cgroupDirs, removeCgroupParents } from '../../src/jail/cgroups.js';
+import { parseAccounts } from '../../src/jail/accounts.js';
+import { readAccountFiles } from '../../src/jail/etc-scan.js';
 
 export const PYTHON = '/usr/bin/python3';
 
@@ -51,6 +53,8 @@ export interface JailOptions {
   user?: string;
   env?: string[];
   rw?: string[];
+  /** PATH=SOURCE entries for the jail's /etc (see src/jail/etc-spec.ts). */
+  etc?: string[];
   /** Files of the image (relative path -> content), mounted read-only at /app. */
   files?: Record<string, string>;
 }
@@ -131,8 +135,8 @@ export class JailLab {
     }
     return parseJailSpec({
       name: o.name, image: `${o.name}:v1`, imagePath: image, writablePath: join(this.dataDir, 'writable', o.name),
-      memory: o.memory, cpus: o.cpus, pids: o.pids, user: o.user, env: o.env, rw: o.rw, command: o.command,
-    }, { instance: this.instance, hostCpus: cpus().length });
+      memory: o.memory, cpus: o.cpus, pids: o.pids, user: o.user, env: o.env, rw: o.rw, etc: o.etc, command: o.command,
+    }, { instance: this.instance, hostCpus: cpus().length, accounts: parseAccounts(await readAccountFiles()) });
   }
 
   /** Lease, bridge, jail network, bundle, `runc run --detach`: a running jail. */

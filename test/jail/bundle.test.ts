@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstat, mkdtemp, readFile, readlink, readdir, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readlink, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ const specAt = (w: string) => parseJailSpec({
 }, { instance: 'h1', hostCpus: 2 });
 
 test('bundleLayout', () => {
-  assert.deepEqual(bundleLayout('/j/web'), { dir: '/j/web', config: '/j/web/config.json', rootfs: '/j/web/rootfs', etc: '/j/web/etc', runcLog: '/j/web/runc.log', pidFile: '/j/web/init.pid' });
+  assert.deepEqual(bundleLayout('/j/web'), { dir: '/j/web', config: '/j/web/config.json', rootfs: '/j/web/rootfs', etc: '/j/web/etc', masked: '/j/web/masked', runcLog: '/j/web/runc.log', pidFile: '/j/web/init.pid' });
 });
 
 test('the skeleton holds mount points, merged-/usr symlinks and --rw mount points outside /var', () => {
@@ -51,13 +51,25 @@ test('writeBundle makes the skeleton, /etc, the writable dirs and config.json; a
   try {
     const spec = specAt(join(dir, 'writable'));
     const b = join(dir, 'bundle');
-    const input = { spec, host: merged, resolver: { nameservers: ['192.0.2.1'], search: [] } };
+    const hostEtc = {
+      root: '/etc',
+      listing: [{ path: 'shadow', kind: 'file' as const, mode: 0o640 }, { path: 'passwd', kind: 'file' as const, mode: 0o644 }],
+      accounts: { passwd: 'root:x:0:0:root:/root:/bin/bash\n', group: 'root:x:0:\n' },
+    };
+    const input = { spec, host: merged, resolver: { nameservers: ['192.0.2.1'], search: [] }, hostEtc };
+    await mkdir(join(b, 'etc'), { recursive: true });
+    await writeFile(join(b, 'etc', 'nsswitch.conf'), 'left by an older version\n');
     const config = await writeBundle(b, input);
     await writeBundle(b, input);
     assert.deepEqual(JSON.parse(await readFile(join(b, 'config.json'), 'utf8')), JSON.parse(JSON.stringify(config)));
     assert.equal(await readlink(join(b, 'rootfs', 'bin')), 'usr/bin');
     assert.ok((await stat(join(b, 'rootfs', 'srv', 'data'))).isDirectory());
-    assert.deepEqual((await readdir(join(b, 'etc'))).sort(), ['group', 'hostname', 'hosts', 'nsswitch.conf', 'passwd', 'resolv.conf']);
+    const own = uid === 0 ? ['hostname', 'hosts', 'resolv.conf'] : ['group', 'hostname', 'hosts', 'passwd', 'resolv.conf'];
+    assert.deepEqual((await readdir(join(b, 'etc'))).sort(), own, 'passwd and group only for a user the host lacks; stale files removed');
+    const mounted = config.mounts.map((m) => m.destination);
+    assert.ok(mounted.includes('/etc/shadow'), 'masked');
+    assert.ok(!mounted.includes('/etc/passwd'), 'world-readable: the host\'s');
+    assert.equal((await readFile(join(b, 'masked'), 'utf8')), '');
     assert.match(await readFile(join(b, 'etc', 'hosts'), 'utf8'), /^10\.77\.0\.5\tweb$/m);
     assert.equal((await stat(join(dir, 'writable', 'tmp'))).mode & 0o7777, 0o1777);
     const data = await lstat(join(dir, 'writable', 'var', 'lib', 'app'));

@@ -96,14 +96,26 @@ test('--env wants KEY=VALUE with a valid key, each once', () => {
   assert.throws(() => parseEnv(['A=a\0b']), refused('--env', /NUL/));
 });
 
-test('--user is UID[:GID], numeric; GID defaults to UID', () => {
+test('--user as numbers needs no passwd: UID[:GID], GID defaults to UID', () => {
   assert.deepEqual(parseUser('0'), { uid: 0, gid: 0 });
   assert.deepEqual(parseUser('1000'), { uid: 1000, gid: 1000 });
   assert.deepEqual(parseUser('1000:0'), { uid: 1000, gid: 0 });
   assert.deepEqual(parseUser('4294967294:4294967294'), { uid: 4294967294, gid: 4294967294 });
-  for (const bad of ['root', '1000:', ':1000', '1000:1000:1', '-1', '4294967295', '1000:4294967295', '1.5', '']) {
+  for (const bad of [':1000', '1000:1000:1', '-1', '4294967295', '1000:4294967295', '1.5', '', 'a b', 'x:y:z']) {
     assert.throws(() => parseUser(bad), refused('--user'), bad);
   }
+  assert.throws(() => parseUser('root'), /^Error: bug: --user "root" has a name/, 'a caller that resolves names must pass the accounts');
+});
+
+test('--user by name resolves against the passwd and group given', () => {
+  const accounts = { passwd: [{ name: 'root', uid: 0, gid: 0 }, { name: 'nobody', uid: 65534, gid: 65534 }, { name: 'postgres', uid: 104, gid: 110 }], group: [{ name: 'root', gid: 0 }, { name: 'nogroup', gid: 65534 }, { name: 'postgres', gid: 110 }, { name: 'ssl-cert', gid: 111 }] };
+  assert.deepEqual(parseUser('postgres', accounts), { uid: 104, gid: 110 }, 'the primary group from passwd');
+  assert.deepEqual(parseUser('postgres:ssl-cert', accounts), { uid: 104, gid: 111 });
+  assert.deepEqual(parseUser('nobody:0', accounts), { uid: 65534, gid: 0 });
+  assert.deepEqual(parseUser('1000:postgres', accounts), { uid: 1000, gid: 110 });
+  assert.deepEqual(parseUser('postgres:', accounts), { uid: 104, gid: 110 }, 'USER: is the login group, as with chown');
+  assert.throws(() => parseUser('www-data', accounts), refused('--user', /no user "www-data" in the host's \/etc\/passwd/));
+  assert.throws(() => parseUser('postgres:www-data', accounts), refused('--user', /no group "www-data" in the host's \/etc\/group/));
 });
 
 test('--rw takes absolute normalized paths outside the read-only OS', () => {

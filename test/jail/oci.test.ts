@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { buildOciConfig, jailEnv, rwMountDirs, type HostInfo } from '../../src/jail/oci.js';
+import { buildOciConfig as build, jailEnv, rwMountDirs, type EtcView, type HostInfo } from '../../src/jail/oci.js';
 import { parseJailSpec } from '../../src/jail/model.js';
 
 const GOLDEN = fileURLToPath(new URL('../../../test/fixtures/jail/config.json', import.meta.url));
@@ -17,6 +17,8 @@ const spec = parseJailSpec({
   rw: ['/var/lib/app', '/srv/uploads'], restart: 'always', command: ['/usr/bin/python3', '-m', 'http.server', '8080', '--directory', '/app'],
 }, { instance: 'h1', hostCpus: 8 });
 const BUNDLE = '/var/lib/cellblock/jails/web1/bundle';
+const VIEW: EtcView = { hostEtc: '/etc', own: ['hostname', 'hosts', 'resolv.conf'], masked: [{ path: '/etc/shadow', dir: false }, { path: '/etc/ssl/private', dir: true }] };
+const buildOciConfig = (sp: typeof spec, h: HostInfo, b: string, v: EtcView = VIEW) => build(sp, h, b, v);
 
 test('config.json matches the golden file', () => {
   const config = JSON.parse(JSON.stringify(buildOciConfig(spec, host, BUNDLE)));
@@ -61,7 +63,8 @@ test('root is read-only; the OS, /etc and the image are read-only binds; tmp, va
   assert.deepEqual(c.root, { path: 'rootfs', readonly: true });
   const m = Object.fromEntries(c.mounts.map((x) => [x.destination, x]));
   assert.deepEqual(m['/usr'], { destination: '/usr', type: 'bind', source: '/usr', options: ['bind', 'ro', 'nosuid', 'nodev'] });
-  assert.deepEqual(m['/etc'], { destination: '/etc', type: 'bind', source: `${BUNDLE}/etc`, options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'] });
+  assert.deepEqual(m['/etc'], { destination: '/etc', type: 'bind', source: '/etc', options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'] });
+  assert.deepEqual(m['/etc/hosts'], { destination: '/etc/hosts', type: 'bind', source: `${BUNDLE}/etc/hosts`, options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'] });
   assert.equal(m['/app']!.source, spec.imagePath);
   assert.ok(m['/app']!.options.includes('ro'));
   assert.equal(m['/tmp']!.source, '/var/lib/cellblock/pool/jails/web1/tmp');
@@ -115,4 +118,24 @@ test('process: user, argv, env with PATH first, cwd /app, no terminal', () => {
 test('rwMountDirs skips dirs already writable through /tmp, /var or a parent --rw dir', () => {
   assert.deepEqual(rwMountDirs(['/var/lib/app', '/tmp/x', '/srv', '/srv/data', '/data', '/variable']), ['/data', '/srv', '/variable']);
   assert.deepEqual(rwMountDirs([]), []);
+});
+
+test('/etc: the host\'s read-only; masks, the jail\'s own files and the image\'s entries over it', () => {
+  const withEtc = { ...spec, etc: { 'nginx/nginx.conf': '/app/etc/nginx.conf', 'ssl/private': 'host' } };
+  const c = buildOciConfig(withEtc, host, BUNDLE, { hostEtc: '/etc', own: ['resolv.conf', 'hostname', 'hosts', 'passwd'], masked: [{ path: '/etc/shadow', dir: false }, { path: '/etc/ssl/private', dir: true }] });
+  const etc = c.mounts.filter((m) => m.destination === '/etc' || m.destination.startsWith('/etc/'));
+  assert.deepEqual(etc.map((m) => [m.destination, m.source]), [
+    ['/etc', '/etc'],
+    ['/etc/shadow', `${BUNDLE}/masked`],
+    ['/etc/ssl/private', 'tmpfs'],
+    ['/etc/hostname', `${BUNDLE}/etc/hostname`],
+    ['/etc/hosts', `${BUNDLE}/etc/hosts`],
+    ['/etc/passwd', `${BUNDLE}/etc/passwd`],
+    ['/etc/resolv.conf', `${BUNDLE}/etc/resolv.conf`],
+    ['/etc/nginx/nginx.conf', `${spec.imagePath}/etc/nginx.conf`],
+  ], 'the host\'s /etc first, then the masks, then what lies over it; "host" entries need no mount');
+  for (const m of etc.filter((x) => x.type === 'bind')) assert.deepEqual(m.options, ['bind', 'ro', 'nosuid', 'nodev', 'noexec'], m.destination);
+  assert.deepEqual(etc.find((m) => m.type === 'tmpfs')!.options, ['ro', 'nosuid', 'nodev', 'noexec', 'size=4k', 'mode=0555'], 'read-only: writes fail, unlike runc\'s /dev/null masks');
+  assert.ok(!c.linux.maskedPaths.some((p) => p.startsWith('/etc')));
+  assert.ok(c.linux.maskedPaths.includes('/proc/kcore'), 'runc\'s own masks stay');
 });

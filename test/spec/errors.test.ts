@@ -49,7 +49,7 @@ test('missing required fields point at the key of the service', () => {
 
 test('unknown fields, with the allowed ones and a likely meaning', () => {
   assert.deepEqual(errors(web('replica: 3')), [
-    'stack.yml:5:5 services.web.replica: unknown field; did you mean "replicas"? allowed fields: image, replicas, command, env, memory, cpus, pids, rw, restart, user, port, health',
+    'stack.yml:5:5 services.web.replica: unknown field; did you mean "replicas"? allowed fields: image, replicas, command, env, memory, cpus, pids, rw, etc, restart, user, port, health',
   ]);
   assert.deepEqual(errors(['version: "3"', ...web()]), ['stack.yml:1:1 version: unknown field; allowed fields: services']);
   assert.deepEqual(errors(['service:', '  web: {}']), [
@@ -114,9 +114,24 @@ test('rw: relative, read-only, not normalized', () => {
   ]);
 });
 
+test('etc: each key and value where it is, overlaps and duplicates at the map', () => {
+  assert.deepEqual(errors(web('etc: { /usr/x: /app/x, hosts: host, a: /srv/x, b: 3 }')), [
+    'stack.yml:5:12 services.web.etc["/usr/x"]: "/usr/x" is not under /etc; only /etc can be given files this way; put other files in the image under /app or in a --rw directory',
+    'stack.yml:5:28 services.web.etc.hosts: /etc/hosts is written by cellblock for every jail; remove it: each jail gets its own /etc/hostname, /etc/hosts, /etc/resolv.conf',
+    'stack.yml:5:44 services.web.etc.a: source "/srv/x" of /etc/a is neither a path under /app nor "host"; give a file or directory of the image, for example /app/etc/nginx.conf, or "host" to show the host\'s own file that jails do not see by default',
+    'stack.yml:5:55 services.web.etc.b: expected a path under /app or host, got 3; write a file of the image, for example /app/etc/nginx.conf, or host',
+  ]);
+  assert.deepEqual(errors(web('etc: { nginx: /app/nginx, /etc/nginx/x.conf: host }')), [
+    'stack.yml:5:10 services.web.etc: /etc/nginx/x.conf is inside /etc/nginx, which is also given; give one of them: /etc/nginx with all it holds, or only /etc/nginx/x.conf',
+  ]);
+  assert.deepEqual(errors(web('etc: [a]')), ['stack.yml:5:10 services.web.etc: expected a map of path under /etc: source, got a list; write it as a map, for example { nginx/nginx.conf: /app/etc/nginx.conf }']);
+});
+
 test('restart, user, port, command', () => {
   assert.deepEqual(errors(web('restart: sometimes')), ['stack.yml:5:14 services.web.restart: invalid policy "sometimes"; use one of: always, on-failure, no']);
-  assert.deepEqual(errors(web('user: root')), ['stack.yml:5:11 services.web.user: invalid user "root"; write UID or UID:GID as numbers from 0 to 4294967294, for example 1000 or 1000:1000']);
+  assert.deepEqual(errors(web('user: "a b"')), ['stack.yml:5:11 services.web.user: invalid user "a b"; write a user name or number, optionally with a group after ":", for example www-data, postgres:postgres or 1000:1000']);
+  assert.deepEqual(errors(web('user: [1]')), ['stack.yml:5:11 services.web.user: expected a user name or number, got a list; write it as www-data, 1000 or "postgres:postgres"']);
+  assert.deepEqual(errors(web('user: "1:2:3"')), ['stack.yml:5:11 services.web.user: invalid user "1:2:3"; write a user name or number, optionally with a group after ":", for example www-data, postgres:postgres or 1000:1000']);
   assert.deepEqual(errors(web('port: 70000')), ['stack.yml:5:11 services.web.port: expected a whole number from 1 to 65535, got 70000; write a whole number, for example 8080']);
   const cmd = (c: string) => ['services:', '  web:', '    image: web:v1', `    command: ${c}`];
   assert.deepEqual(errors(cmd('python3 -m http.server')), ['stack.yml:4:14 services.web.command: expected a list of strings, got "python3 -m http.server"; write it as a list, for example ["python3", "-m", "http.server"]']);

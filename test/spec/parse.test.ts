@@ -83,8 +83,20 @@ test('user as a bare number; memory as bytes; http expect', () => {
     '    health: { http: { port: 80, path: /ok, expect: 204 }, interval: 10s }',
   ].join('\n'), 'stack.yml').services.a!;
   assert.deepEqual(s.user, { uid: 1000, gid: 1000 });
+  assert.equal(s.etc, undefined, 'no etc: no key, so specs written before it hash the same');
   assert.equal(s.memoryBytes, 10485760);
   assert.deepEqual(s.health, { kind: 'http', port: 80, path: '/ok', expectStatus: 204, intervalMs: 10_000, timeoutMs: 2000, threshold: 3 });
+});
+
+test('user by name stays a name, resolved on the host; etc entries normalized and sorted', () => {
+  const svc = (lines: string[]) => parseStack(['services:', '  a:', '    image: a:v1', '    command: [/a]', ...lines.map((l) => `    ${l}`)].join('\n'), 'stack.yml').services.a!;
+  assert.deepEqual(svc(['user: www-data']).user, { uid: 'www-data', gid: '' }, '"www-data:" to the jail: its login group');
+  assert.deepEqual(svc(['user: "postgres:postgres"']).user, { uid: 'postgres', gid: 'postgres' });
+  assert.deepEqual(svc(['user: "33:"']).user, { uid: 33, gid: '' });
+  assert.deepEqual(svc(['user: "1000:staff"']).user, { uid: 1000, gid: 'staff' });
+  assert.deepEqual(svc(['etc: { ssl/private: host, /etc/nginx/nginx.conf: /app/etc/nginx.conf }']).etc,
+    { 'nginx/nginx.conf': '/app/etc/nginx.conf', 'ssl/private': 'host' });
+  assert.equal(svc(['etc: {}']).etc, undefined);
 });
 
 test('services keep the order of the file; anchors, aliases and merge keys work', () => {

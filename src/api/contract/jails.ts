@@ -18,6 +18,8 @@ export const jailCreateRequest = z.strictObject({
   env: strings.optional(),
   user: z.string().optional(),
   rw: strings.optional(),
+  /** PATH=SOURCE: a path under /etc laid over from the image (/app/...), or shown from the host ("host"). */
+  etc: strings.optional(),
   restart: z.string().optional(),
   command: strings,
   start: z.boolean().optional(),

@@ -8,7 +8,8 @@ import { UserError } from '../../../sys/errors.js';
 
 /** STATUS cell: required and missing shouts; missing for later says what for. */
 export function statusCell(r: CheckResult): string {
-  if (r.status === 'present') return 'present';
+  if (r.status === 'present') return r.kind === 'os' ? 'ok' : 'present';
+  if (r.status === 'warning') return 'WARNING';
   return r.required ? 'MISSING' : `missing (${r.neededFor === 'optional' ? 'optional' : `for ${r.neededFor}`})`;
 }
 

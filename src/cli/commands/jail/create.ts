@@ -21,8 +21,9 @@ export default function register(group: Command, deps: CliDeps): void {
     .option('--cpus <n>', 'CPU limit in CPUs, e.g. 0.5')
     .option('--pids <n>', 'limit on processes and threads')
     .option('--env <K=V>', 'environment variable (repeatable)', collect)
-    .option('--user <UID[:GID]>', 'user to run the command as')
+    .option('--user <USER[:GROUP]>', 'user to run the command as: a name of the host (www-data, postgres:postgres) or UID[:GID]')
     .option('--rw <dir>', 'directory inside the jail that is writable and kept (repeatable)', collect)
+    .option('--etc <PATH=SOURCE>', 'lay a file or dir of the image over /etc/PATH (nginx/nginx.conf=/app/etc/nginx.conf), or show the host\'s own (ssl/private=host) (repeatable)', collect)
     .option('--restart <policy>', 'restart policy: always, on-failure or no')
     .option('--start', 'start the jail right after creating it')
     .addHelpText('after', `\nExamples:\n  ${USAGE}\n  cellblock jail create db --image pg:16 --memory 1G --cpus 2 --rw /var/lib/postgresql --user 999:999 \\\n      --env PGDATA=/var/lib/postgresql/data --restart always --start -- /usr/lib/postgresql/16/bin/postgres`)
@@ -32,7 +33,7 @@ export default function register(group: Command, deps: CliDeps): void {
       const req: JailCreateRequest = {
         name,
         image: opts.image,
-        ...given({ ip: opts.ip, memory: opts.memory, cpus: opts.cpus, pids: opts.pids, env: opts.env, user: opts.user, rw: opts.rw, restart: opts.restart }),
+        ...given({ ip: opts.ip, memory: opts.memory, cpus: opts.cpus, pids: opts.pids, env: opts.env, user: opts.user, rw: opts.rw, etc: opts.etc, restart: opts.restart }),
         command: argv,
         ...(opts.start ? { start: true } : {}),
       };
