@@ -31,6 +31,8 @@ import { bundleDirOf, getRecord, jailDir, listRecords, readRecord, writeRecord, 
 import { RuncRuntime } from './runtime.js';
 import type { ExecOutput, ExecRequest, JailCreateRequest, JailInspect, JailService, JailView, LogsRequest } from './service.js';
 import { Supervisor } from './supervisor.js';
+import type { RuncState } from './runc.js';
+import { RunningCache } from './liveness.js';
 import { checkCommandInJail } from './paths.js';
 import { cgroupUsage } from './usage.js';
 import { removeCgroupParents } from './cgroups.js';
@@ -56,6 +58,8 @@ export class JailManager implements JailService {
   private readonly log: Logger | undefined;
   private ready: Promise<{ config: HostConfig; leases: LeaseStore; net: NetworkRuntime; host: HostInfo; driver: StorageDriver }> | undefined;
   readonly runc: RuncRuntime;
+  /** runc's state, cached while a jail's init process surely runs (liveness.ts). */
+  private readonly liveness: RunningCache;
   private locks = new Map<string, Promise<unknown>>();
   private supervisor: Supervisor | undefined;
   /** The subnet asked for: the option, then the last changeSubnet(). */
@@ -67,6 +71,7 @@ export class JailManager implements JailService {
     this.dataDir = o.dataDir;
     this.log = o.log;
     this.runc = RuncRuntime.forDataDir(o.exec, o.dataDir);
+    this.liveness = new RunningCache(this.runc);
   }
 
   /** Host config, pool, network runtime and host probe, loaded once. */
@@ -259,12 +264,16 @@ export class JailManager implements JailService {
     }));
   }
 
+  jailState(name: string): Promise<RuncState | undefined> {
+    return this.liveness.state(name);
+  }
+
   async list(): Promise<JailView[]> {
     return Promise.all((await listRecords(this.dataDir)).map((r) => this.view(r)));
   }
 
   async view(rec: JailRecord): Promise<JailView> {
-    const st = await this.runc.state(rec.name).catch((err: unknown) => { this.warn(err, `reading runc's state of jail ${rec.name} failed; shown as not running`, { jail: rec.name }); return undefined; });
+    const st = await this.liveness.state(rec.name).catch((err: unknown) => { this.warn(err, `reading runc's state of jail ${rec.name} failed; shown as not running`, { jail: rec.name }); return undefined; });
     const running = st?.status === 'running';
     return {
       name: rec.name,
@@ -305,7 +314,7 @@ export class JailManager implements JailService {
 
   async exec(name: string, req: ExecRequest): Promise<ExecOutput> {
     const rec = await getRecord(this.dataDir, checkName('jail', name));
-    if ((await this.runc.state(name))?.status !== 'running') throw new UserError(`jail ${name} is not running`, `start it first: cellblock jail start ${name}`);
+    if ((await this.liveness.state(name))?.status !== 'running') throw new UserError(`jail ${name} is not running`, `start it first: cellblock jail start ${name}`);
     const user = req.user !== undefined ? parseUser(req.user, parseAccounts(await readAccountFiles())) : rec.spec.user;
     const env = Object.entries({ ...rec.spec.env, ...parseEnv(req.env ?? []) }).map(([k, v]) => `${k}=${v}`);
     if (!Array.isArray(req.command) || req.command.length === 0) throw new UserError('exec: no command given', 'put the command after --, e.g. cellblock jail exec web -- ls /app');

@@ -17,7 +17,8 @@ export interface SupervisedJails {
   records(): Promise<JailRecord[]>;
   /** Runs fn with the jail's lock held. */
   locked<T>(key: string, fn: () => Promise<T>): Promise<T>;
-  readonly runc: { state(name: string): Promise<RuncState | undefined> };
+  /** runc's state of the jail (cached while its init process surely runs: liveness.ts). */
+  jailState(name: string): Promise<RuncState | undefined>;
   /** Starts the jail's process and records it (the caller holds the lock). */
   doStart(rec: JailRecord, restarts: number): Promise<JailRecord>;
 }
@@ -52,7 +53,7 @@ export class Supervisor {
       await this.m.locked(rec.name, async () => {
         const cur = await readRecord(this.m.dataDir, rec.name);
         if (!cur || cur.desired !== 'running') return;
-        const st = await this.m.runc.state(cur.name);
+        const st = await this.m.jailState(cur.name);
         const running = st?.status === 'running';
         const now = Date.now();
         if (!running && cur.diedAt === null) {
