@@ -3,7 +3,8 @@
  * cluster cost in CPU. A lab of three hosts (src/lab), site:v1 built on h0, a stack of one
  * service with 3 replicas and an HTTP health check (default timing), 3/3 healthy; then
  * nothing happens for --seconds=N (default 60; --quick 20) while the CPU time of every agent
- * and every etcd member (utime + stime of /proc/PID/stat) is read at both ends.
+ * (with the commands it ran: runc, ip) and every etcd member (utime + stime + cutime + cstime
+ * of /proc/PID/stat) is read at both ends.
  *
  * --baseline-bin=PATH runs the same measurement first with another checkout's bin/cellblock
  * (e.g. the commit before the agent became event-driven) and prints both side by side, with
@@ -45,12 +46,15 @@ export interface IdleRun {
 
 export interface IdleResult { runs: IdleRun[]; ratio: number | null }
 
-/** utime + stime of a process, in clock ticks. */
+/**
+ * utime + stime of a process and of its children it waited for (cutime + cstime: the runc,
+ * ip and sysctl processes an agent runs are its cost too), in clock ticks.
+ */
 export async function cpuTicks(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // fields after the command name (which may hold spaces) start after the last ')'
+  // fields after the command name (which may hold spaces) start after the last ')': field 14 is index 11
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
+  return Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
 }
 
 async function etcdPid(dataDir: string): Promise<number> {

@@ -12,6 +12,7 @@ import { EmbeddedEtcd, freePortPair } from '../cluster/embedded-etcd.js';
 import { EtcdStore } from '../cluster/etcd-store.js';
 import { urlHost, type EtcdMember } from '../cluster/etcd.js';
 import { K } from '../cluster/keys.js';
+import { etcdErrorKind } from '../cluster/etcd-errors.js';
 import type { HostInfo, HostLive } from '../cluster/model.js';
 import { createCa, createKeyAndCsr, etcdTlsFiles, issueHostCert, readTls, tlsDir, tlsPaths, writeHostCert, type TlsMaterial } from '../cluster/pki.js';
 import type { Store } from '../cluster/store.js';
@@ -101,6 +102,15 @@ export interface JoinOptions {
   address: string; token: string; advertise?: string; name?: string; joinPort?: number; apiPort?: number;
   /** Keep this jail subnet instead of taking the next free one of the cluster's range. */
   subnet?: string;
+}
+
+/** Removes an etcd member; one that is gone already counts as removed. */
+async function removeIfThere(store: Store, id: string): Promise<void> {
+  try {
+    await store.removeMember(id);
+  } catch (e) {
+    if (etcdErrorKind(e) !== 'member-not-found') throw e;
+  }
 }
 
 export class ClusterOps {
@@ -201,11 +211,14 @@ export class ClusterOps {
     const name = checkName('host', o.name ?? this.rt.name);
     const tok = parseToken(o.token);
     const wanted = o.subnet !== undefined ? parseSubnet('--subnet', o.subnet).cidr : undefined;
-    // a subnet that cannot change (jails use it, or the agent was started with --subnet) is kept
-    const keep = wanted ?? (this.d.subnetFixed || (await this.d.hasJails()) ? subnet : undefined);
+    if (wanted !== undefined && wanted !== subnet && this.d.subnetFixed) {
+      throw new UserError(`--subnet ${wanted}: this host's agent was started with --subnet ${subnet}`, `join with --subnet ${subnet} (or without --subnet), or start the agent without --subnet first`);
+    }
     if (wanted !== undefined && wanted !== subnet && (await this.d.hasJails())) {
       throw new UserError(`--subnet ${wanted}: this host's jails use ${subnet}`, `join with --subnet ${subnet}, or remove the jails first`);
     }
+    // a subnet that cannot change (jails use it, or the agent was started with --subnet) is kept
+    const keep = wanted ?? (this.d.subnetFixed || (await this.d.hasJails()) ? subnet : undefined);
     await this.refuseIfStacks();
     const joinPort = o.joinPort ?? DEFAULT_JOIN_PORT;
     const apiPort = o.apiPort ?? DEFAULT_API_PORT;
@@ -222,23 +235,20 @@ export class ClusterOps {
     const others = resp.endpoints.filter((u) => u !== own);
     const members = this.d.connect(others, await this.d.pki.readTls(dir));
     revert.add('close the client of the other members', () => members.close());
-    revert.add(`give back jail subnet ${resp.subnet}`, async () => {
+    revert.add(`give back jail subnet ${resp.subnet} and forget ${name}`, async () => {
       const key = K.subnet(subnetKeyOf(resp.subnet));
       await members.txn([{ key, target: 'Value', op: '==', value: name }], [{ delete: key }]);
+      // the cluster refused the join while a host of this name was known: these records are ours
+      await members.batch([{ delete: K.hostInfo(name) }, { delete: K.hostCtl(name) }, { delete: K.placement(name) }]);
     });
     // the learner this host was added as does not count towards the quorum: removing it
     // always works, and a failed join must not leave it behind
-    if (resp.memberId) revert.add('remove the learner this host was added as', () => members.removeMember(resp.memberId!));
-    if (resp.subnet !== subnet) {
-      await this.d.setSubnet(resp.subnet);
-      revert.add(`put the jail subnet back to ${subnet}`, () => this.d.setSubnet(subnet));
-      this.d.log.info({ from: subnet, to: resp.subnet }, 'this host\'s jail subnet is now the one the cluster handed out');
-    }
+    if (resp.memberId) revert.add('remove the learner this host was added as', () => removeIfThere(members, resp.memberId!));
     const cfg: ClusterConfig = {
       clusterId: resp.clusterId, name, address, apiPort, joinPort,
       role: resp.role, endpoints: resp.endpoints, joinedAt: new Date().toISOString(),
     };
-    await this.switchTo(revert, cfg, resp.initialCluster, 'existing', resp.memberId ? { memberId: resp.memberId, store: members } : undefined);
+    await this.switchTo(revert, cfg, resp.initialCluster, 'existing', resp.memberId ? { memberId: resp.memberId, store: members } : undefined, resp.subnet !== subnet ? { from: subnet, to: resp.subnet } : undefined);
     await members.close().catch(logged(this.d.log, 'closing the client of the other members failed; nothing else uses it'));
     this.d.log.info({ clusterId: resp.clusterId, name, role: resp.role, subnet: resp.subnet }, 'joined the cluster');
     return { ...this.summary(), members: resp.endpoints.length };
@@ -249,11 +259,17 @@ export class ClusterOps {
    * new runtime. Undos (newest first): the learner is removed, then the host goes back to a
    * single host.
    */
-  private async switchTo(revert: Revert, cfg: ClusterConfig, initialCluster: string | null, state: 'new' | 'existing', learner?: { memberId: string; store: Store }): Promise<void> {
+  private async switchTo(revert: Revert, cfg: ClusterConfig, initialCluster: string | null, state: 'new' | 'existing', learner?: { memberId: string; store: Store }, subnet?: { from: string; to: string }): Promise<void> {
     const single = this.rt.name;
     try {
       await this.d.runtime.stop({ revoke: true, stopEtcd: true });
       revert.add('go back to a single host', () => this.resetToSingle(single));
+      if (subnet) {
+        // undone before the single host starts again, so it starts with its own subnet
+        await this.d.setSubnet(subnet.to);
+        revert.add(`put the jail subnet back to ${subnet.from}`, () => this.d.setSubnet(subnet.from));
+        this.d.log.info(subnet, 'this host\'s jail subnet is now the one the cluster handed out');
+      }
       const etcd = this.d.etcd();
       await etcd.stop();
       await etcd.wipe();
@@ -270,6 +286,9 @@ export class ClusterOps {
             etcd.ensureRunning().catch((e: unknown) => { stopPromoting.abort(); throw e; }),
             learner.store.promoteLearner(learner.memberId, stopPromoting.signal),
           ]);
+          // a voting member now: a failure after this removes it while this host's etcd still
+          // runs (first of the undos), so the cluster keeps its quorum
+          revert.add('remove this host\'s etcd member', () => removeIfThere(learner.store, learner.memberId));
         }
       }
       await writeClusterConfig(this.d.dataDir, cfg);

@@ -19,6 +19,8 @@ import { MEMBER_REMOVED_LOG } from '../cluster/etcd-errors.js';
 import { EtcdStore } from '../cluster/etcd-store.js';
 import { defaultHostName, readClusterConfig, type ClusterConfig } from '../cluster/config.js';
 import { K } from '../cluster/keys.js';
+import { overlaps, subnetKeyOf } from '../cluster/subnets.js';
+import { parseSubnet } from '../jail/ipam.js';
 import type { HostInfo, HostLive } from '../cluster/model.js';
 import type { Store, StoreWatch } from '../cluster/store.js';
 import { DEFAULT_HOST_TTL_SECONDS } from '../cluster/lease.js';
@@ -104,19 +106,25 @@ async function startEtcd(d: RuntimeDeps, c: ClusterConfig | undefined): Promise<
 }
 
 /** hostinfo/<name> (persistent) and the subnet claim, refusing a subnet another host holds. */
-async function claim(store: Store, info: HostInfo, c: ClusterConfig | undefined): Promise<void> {
+export async function claim(store: Store, info: HostInfo, c: ClusterConfig | undefined): Promise<void> {
   if (c && (await store.get(K.removed(info.name)))) {
     throw new UserError(
       `this host (${info.name}) was taken out of cluster ${c.clusterId} with cellblock cluster remove`,
       'to use it again: stop the agent, run cellblock cluster leave --force (it becomes a single host), start the agent and join again with a fresh token',
     );
   }
-  const net = info.subnet.split('/')[0]!;
+  const net = subnetKeyOf(info.subnet);
+  const fix = 'give every host its own subnet: leave --subnet out when joining (the cluster hands out a free one), or pick one no other host uses';
   const owner = await store.getString(K.subnet(net));
-  if (owner !== undefined && owner !== info.name) {
-    throw new UserError(`jail subnet ${info.subnet} of this host is already used by host ${owner}`, 'give every host its own subnet: leave --subnet out when joining (the cluster hands out a free one), or pick one no other host uses');
-  }
-  await store.batch([{ put: K.subnet(net), value: info.name }, { put: K.hostInfo(info.name), value: JSON.stringify(info) }]);
+  if (owner !== undefined && owner !== info.name) throw new UserError(`jail subnet ${info.subnet} of this host is already used by host ${owner}`, fix);
+  const others = (await store.listJson<HostInfo>(K.hostsInfo)).map((e) => e.value);
+  const mine = parseSubnet('subnet', info.subnet);
+  const clash = others.find((h) => h.name !== info.name && overlaps(parseSubnet('subnet', h.subnet), mine));
+  if (clash) throw new UserError(`jail subnet ${info.subnet} of this host overlaps host ${clash.name}'s ${clash.subnet}`, fix);
+  // a host that comes back with another subnet gives its old one back
+  const before = others.find((h) => h.name === info.name);
+  const release = before && subnetKeyOf(before.subnet) !== net ? [{ delete: K.subnet(subnetKeyOf(before.subnet)) }] : [];
+  await store.batch([...release, { put: K.subnet(net), value: info.name }, { put: K.hostInfo(info.name), value: JSON.stringify(info) }]);
 }
 
 export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
@@ -172,9 +180,16 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
     const timers: NodeJS.Timeout[] = [];
     revert.add('stop the timers', () => timers.forEach((t) => clearInterval(t)));
     let hostWatch: StoreWatch | undefined;
-    const syncRoutes = () => store.listJson<HostInfo>(K.hostsInfo)
-      .then((hosts) => routes.sync(name, hosts.map((e) => e.value)))
-      .catch(logged(log, 'syncing routes to the other hosts failed; the next host change or the backstop retries'));
+    let routing: Promise<void> | undefined;
+    let stopping = false;
+    // one sync at a time, none once stopping (a late one could put routes back after a leave)
+    const syncRoutes = (): Promise<void> => {
+      if (stopping) return Promise.resolve();
+      routing = (routing ?? Promise.resolve()).then(() => (stopping ? undefined : store.listJson<HostInfo>(K.hostsInfo)
+        .then((hosts) => routes.sync(name, hosts.map((e) => e.value)))
+        .catch(logged(log, 'syncing routes to the other hosts failed; the next host change or the backstop retries'))));
+      return routing;
+    };
     let listeners: TcpListeners | undefined;
     if (config && tls) {
       hostWatch = await store.watchPrefix(K.hostsInfo, () => void syncRoutes());
@@ -185,7 +200,6 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
       await listeners.start();
       revert.add('stop the listeners', () => listeners?.stop());
     }
-    let stopping = false;
     let etcdCheck: Promise<void> | undefined;
     if (etcd) {
       const member = etcd;
@@ -205,6 +219,7 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
       const step = (what: string) => logged(log, `stopping: ${what} failed; going on with the rest`);
       await listeners?.stop().catch(step('the listeners'));
       await hostWatch?.cancel().catch(step('the hosts watch'));
+      await routing;
       await leader.stop().catch(step('the leader loop'));
       await reconciler.stop().catch(step('the reconciler'));
       await membership.stop({ revoke: o.revoke }).catch(step('the membership'));

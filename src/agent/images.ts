@@ -55,6 +55,8 @@ export interface PushProgress {
 
 /** How long after the last change of DATA_DIR/images the holder keys are rewritten. */
 const ANNOUNCE_DEBOUNCE_MS = 100;
+/** Holder keys are rewritten this often even without a change (a failed write is repaired). */
+const ANNOUNCE_BACKSTOP_MS = 60_000;
 
 /** The newest ancestor of `rec` (following parents) that is in `have`, or undefined. */
 export async function newestSharedAncestor(dataDir: string, rec: ImageRecord, have: ReadonlySet<string>): Promise<ImageRef | undefined> {
@@ -75,6 +77,9 @@ export class ImageService {
   private readonly pulls = new Map<string, Promise<PullResult>>();
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
+  private backstop: NodeJS.Timeout | undefined;
+  private announcing: Promise<void> | undefined;
+  private announceAgain: Promise<void> | undefined;
 
   constructor(private readonly o: ImageServiceOptions) {}
 
@@ -93,7 +98,10 @@ export class ImageService {
       }, ANNOUNCE_DEBOUNCE_MS);
       this.debounce.unref();
     });
-    this.watcher.on('error', logged(this.o.log, 'watching the image records failed; images are announced at lease time and after pulls only'));
+    this.watcher.on('error', logged(this.o.log, 'watching the image records failed; images are announced at lease time, after pulls and by the backstop'));
+    // repairs a holder key a failed put or delete left wrong
+    this.backstop = setInterval(() => void this.announce().catch(logged(this.o.log, 'announcing images failed; retrying in a minute')), ANNOUNCE_BACKSTOP_MS);
+    this.backstop.unref();
   }
 
   async isLocal(ref: ImageRef): Promise<boolean> {
@@ -107,8 +115,21 @@ export class ImageService {
     await this.announce();
   }
 
-  /** Writes images/<name>/<tag>/<host> for every local image, and deletes the ones gone. */
-  async announce(): Promise<void> {
+  /**
+   * Writes images/<name>/<tag>/<host> for every local image, and deletes the ones gone. One at
+   * a time: a call while one runs waits for it and then runs once more (a listing made before
+   * an image was removed must not put its key back after a newer announce deleted it).
+   */
+  announce(): Promise<void> {
+    if (this.announcing) {
+      this.announceAgain ??= this.announcing.catch(() => undefined).then(() => { this.announceAgain = undefined; return this.announce(); }); // the first caller gets its own failure
+      return this.announceAgain;
+    }
+    this.announcing = this.announceOnce().finally(() => { this.announcing = undefined; });
+    return this.announcing;
+  }
+
+  private async announceOnce(): Promise<void> {
     const lease = this.lease;
     if (!lease?.alive) return;
     const local = await listImages(this.o.dataDir);
@@ -225,6 +246,7 @@ export class ImageService {
     this.watcher?.close();
     this.watcher = undefined;
     if (this.debounce) clearTimeout(this.debounce);
+    if (this.backstop) clearInterval(this.backstop);
     this.lease = undefined;
     this.written.clear();
   }

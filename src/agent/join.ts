@@ -17,7 +17,8 @@ import { type HostInfo, type JoinToken } from '../cluster/model.js';
 import { K } from '../cluster/keys.js';
 import { signCsr, tlsDir, tlsPaths } from '../cluster/pki.js';
 import { checkSecret, makeToken, parseToken, secretHash } from '../cluster/token.js';
-import type { Store } from '../cluster/store.js';
+import type { Member, Store } from '../cluster/store.js';
+import { Revert } from '../sys/revert.js';
 import { caFingerprint } from '../cluster/pki.js';
 import { UserError } from '../sys/errors.js';
 import type { Exec } from '../sys/exec.js';
@@ -70,6 +71,9 @@ export async function handleJoin(o: JoinServiceOptions, raw: unknown): Promise<J
   if (Date.parse(rec.expiresAt) < Date.now() || !checkSecret(tok.secret, rec.secretSha256)) throw badToken();
   const existing = await o.store.getJson<HostInfo>(K.hostInfo(name));
   if (existing) throw new UserError(`a host named ${name} is already in the cluster (at ${existing.address})`, `join with another --name, or remove the old one first: cellblock cluster remove ${name}`);
+  const members = await o.store.members();
+  const started = members.filter((m) => m.name !== '');
+  if (started.length < members.length) throw new UserError('an etcd member that was added has not started yet', 'wait for the other join to finish (one that fails is undone within a minute), then join again with a fresh token');
   const subnet = await subnetFor(o.store, req.subnet, req.address);
   const net = subnetKeyOf(subnet);
 
@@ -86,10 +90,17 @@ export async function handleJoin(o: JoinServiceOptions, raw: unknown): Promise<J
     throw new UserError(`jail subnet ${subnet} was taken by another host joining at the same moment`, 'join again (the token was not used)');
   }
 
-  const members = await o.store.members();
-  const started = members.filter((m) => m.name !== '');
-  if (started.length < members.length) throw new UserError('an etcd member that was added has not started yet', 'wait for the other join to finish (one that fails is undone within a minute), then join again with a fresh token');
-  const role: JoinResponse['role'] = members.length < MAX_ETCD_MEMBERS ? 'member' : 'client';
+  // the token is used and the subnet reserved: a failure from here on gives the subnet back
+  // (and removes the learner if one was added); the joining host got no answer to undo with
+  return Revert.run(async (revert) => {
+    revert.add(`give back jail subnet ${subnet}`, async () => { await o.store.txn([{ key: K.subnet(net), target: 'Value', op: '==', value: name }], [{ delete: K.subnet(net) }]); });
+    return answerJoin(o, req, name, subnet, started, members.length, revert);
+  });
+}
+
+/** The certificate, the etcd membership and the rest of a join's answer (after the token is used). */
+async function answerJoin(o: JoinServiceOptions, req: JoinRequest, name: string, subnet: string, started: Member[], memberCount: number, revert: Revert): Promise<JoinResponse> {
+  const role: JoinResponse['role'] = memberCount < MAX_ETCD_MEMBERS ? 'member' : 'client';
   const dir = tlsDir(o.dataDir);
   const cert = await signCsr(o.exec, dir, req.csr, { host: name, addresses: [req.address] });
   const p = tlsPaths(dir);
@@ -101,6 +112,8 @@ export async function handleJoin(o: JoinServiceOptions, raw: unknown): Promise<J
   if (role === 'member') {
     const peer = `https://${urlHost(req.address)}:${ETCD_PEER_PORT}`;
     memberId = await o.store.addLearner(peer);
+    const id = memberId;
+    revert.add('remove the learner just added', () => o.store.removeMember(id));
     initialCluster = [...started.map((m) => `${m.name}=${m.peerURLs[0]}`), `${name}=${peer}`].join(',');
     caKey = await readFile(p.caKey, 'utf8');
     endpoints.push(`https://${urlHost(req.address)}:${ETCD_CLIENT_PORT}`);

@@ -67,7 +67,7 @@ export class Reconciler {
   private assignments: Assignment[] = [];
   /** The last sentence logged (to log only changes). */
   private said = '';
-  /** Images known to be here (an image does not leave while a replica names it: image rm refuses). */
+  /** Images known to be here, of the current assignments (one removed by hand is dropped when a create fails). */
   private readonly present = new Set<string>();
   /** A pass when the earliest failed action may be tried again. */
   private retryTimer: NodeJS.Timeout | undefined;
@@ -142,7 +142,9 @@ export class Reconciler {
   /** The assigned images that are here: one record read per image not seen here before. */
   private async imagesPresent(): Promise<Set<string>> {
     const has = this.o.hasImage ?? (async (image: string) => (await readImage(this.o.dataDir, parseImageRef(image))) !== undefined);
-    for (const image of new Set(this.assignments.map((a) => formatImageRef(a.spec.image)))) {
+    const wanted = new Set(this.assignments.map((a) => formatImageRef(a.spec.image)));
+    for (const image of [...this.present]) if (!wanted.has(image)) this.present.delete(image);
+    for (const image of wanted) {
       if (!this.present.has(image) && (await has(image))) this.present.add(image);
     }
     return this.present;
@@ -179,6 +181,8 @@ export class Reconciler {
         const retry = afterFailure(this.retries.get(key), now);
         this.retries.set(key, retry);
         logWarn(this.o.log, err, `reconcile action failed; retrying in ${(retry.until - now) / 1000} s at the earliest`, { action: a.kind, target: key, failures: retry.failures });
+        // the image may have gone (image rm by hand): the next pass reads its record again
+        if (a.kind === 'create' || a.kind === 'replace') this.present.delete(formatImageRef(a.assignment.spec.image));
         if (a.kind !== 'pull') this.phases.set(key, { phase: 'failed', message: err.message });
         else for (const as of this.assignments) if (formatImageRef(as.spec.image) === a.image) this.phases.set(as.jail, { phase: 'failed', message: `pulling ${a.image}: ${err.message}` });
       })

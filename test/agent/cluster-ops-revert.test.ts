@@ -115,12 +115,14 @@ test('a join whose etcd member does not start removes its learner and goes back 
     assert.equal(await r.members.get(K.subnet('10.77.1.0')), undefined);
     assert.equal(r.subnet, '10.77.0.0/24', 'its own subnet back');
     assert.deepEqual(r.events, [
-      'ports checked', 'join posted as h1', 'host cert written', 'subnet 10.77.1.0/24',
-      // the etcd ports again, once the runtime has let go of them
-      'runtime stop revoke +etcd', 'etcd stop', 'etcd wipe', 'ports checked', 'etcd configure h1 existing', 'etcd start',
-      // undone newest first: the learner, then back to a single host
-      'runtime stop +etcd', 'routes cleared', 'etcd stop', 'etcd wipe', 'etcd configure h1 single', 'runtime start single',
+      'ports checked', 'join posted as h1', 'host cert written',
+      // the subnet the cluster handed out once the runtime has stopped; the etcd ports again,
+      // once the runtime has let go of them
+      'runtime stop revoke +etcd', 'subnet 10.77.1.0/24', 'etcd stop', 'etcd wipe', 'ports checked', 'etcd configure h1 existing', 'etcd start',
+      // undone newest first: the subnet back, then a single host again (which starts with its
+      // own subnet), then the learner is removed and the reserved subnet given back
       'subnet 10.77.0.0/24',
+      'runtime stop +etcd', 'routes cleared', 'etcd stop', 'etcd wipe', 'etcd configure h1 single', 'runtime start single',
     ]);
     assert.equal(await exists(clusterConfigPath(r.dataDir)), false);
     assert.equal(await exists(tlsDir(r.dataDir)), false);
@@ -136,8 +138,10 @@ test('a join whose runtime fails to start in the cluster is undone the same way'
     r.failRuntimeStartWithConfig = new Error('cannot listen for the agent API');
     await assert.rejects(ops.join({ address: '10.9.0.1', token }), /cannot listen/);
     assert.deepEqual((await r.members.members()).map((m) => m.name), ['h0']);
-    assert.equal(r.events.at(-2), 'runtime start single');
+    assert.equal(r.events.at(-1), 'runtime start single');
     assert.ok(r.events.includes('runtime start member'));
+    // promoted, then failed: its member was removed before this host's etcd stopped
+    assert.ok(r.events.indexOf('subnet 10.77.0.0/24') > r.events.indexOf('runtime start member'));
     assert.equal(await exists(clusterConfigPath(r.dataDir)), false);
   } finally {
     await done();
@@ -290,6 +294,18 @@ test('one cluster operation at a time', async () => {
     release();
     await first;
     assert.equal(ops.summary().role, 'member');
+  } finally {
+    await done();
+  }
+});
+
+test('an agent started with --subnet refuses a join with another --subnet, changing nothing', async () => {
+  const { r, ops, done } = await rig();
+  try {
+    r.subnetFixed = true;
+    await assert.rejects(new ClusterOps(r.deps()).join({ address: '10.9.0.1', token, subnet: '10.77.5.0/24' }), (e: Error & { fix?: string }) => /agent was started with --subnet 10\.77\.0\.0\/24/.test(e.message) && /start the agent without --subnet/.test(e.fix ?? ''));
+    assert.deepEqual(r.events, []);
+    void ops;
   } finally {
     await done();
   }

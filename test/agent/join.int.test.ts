@@ -131,3 +131,15 @@ test('a host that asks for no subnet gets the lowest free /24 of the cluster ran
     await f.done();
   }
 });
+
+test('a join that fails after its token was used gives back the subnet it reserved', async () => {
+  const f = await fixture();
+  try {
+    const { token } = await issueToken(f.store, f.ca, 60);
+    await assert.rejects(handleJoin(f.o, { token, name: 'h1', address: '10.9.0.2', csr: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n' }));
+    assert.deepEqual((await f.store.getPrefix(K.subnets)).kvs, [], 'no subnet left reserved');
+    assert.equal((await f.store.members()).length, 1, 'no learner added');
+  } finally {
+    await f.done();
+  }
+});
