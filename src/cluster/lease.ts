@@ -46,6 +46,7 @@ export class HostLease {
   private readonly now: () => number;
 
   private idValue = '';
+  private lostReason = '';
 
   /** Listens before the grant: the etcd3 Lease starts keepalives the moment it is granted. */
   private constructor(private readonly lease: Lease, grantedAt: number, opts: HostLeaseOptions) {
@@ -126,6 +127,13 @@ export class HostLease {
 
   /** fn runs once, when the lease is lost (not after release() or revoke()). */
   onLost(fn: (reason: string) => void): void {
+    // lost before the holder listened (between the grant and this call): tell it now, or it
+    // would wait for a loss that has already happened and never take a new lease
+    if (this.state === 'lost') {
+      const reason = this.lostReason;
+      queueMicrotask(() => fn(reason));
+      return;
+    }
     this.lostHandlers.push(fn);
   }
 
@@ -163,6 +171,7 @@ export class HostLease {
 
   private lose(reason: string): void {
     if (this.stateValue !== 'alive') return;
+    this.lostReason = reason;
     this.end('lost');
     // stop renewing: the holder has already acted on the loss; a new HostLease starts over
     this.lease.revoke().catch(() => undefined); // best effort: a lost lease is usually gone in etcd already

@@ -104,3 +104,11 @@ test('a keepalive stuck on its stream: the watchdog renews on a fresh one, so th
   assert.equal(lease.onceCalls, n, 'no renewals after release');
 });
 
+
+test('a holder that listens after the lease was lost (lost during acquire) is told at once', async () => {
+  const { held, lease } = await scripted();
+  lease.emit('lost', new Error('etcdserver: requested lease not found'));
+  assert.equal(held.state, 'lost');
+  const why = await new Promise<string>((resolve) => held.onLost(resolve));
+  assert.match(why, /requested lease not found/);
+});
