@@ -4,27 +4,16 @@
  * mounted under the dir (deepest first), detaches every loop device whose file is under
  * it, and removes the dir.
  */
-import { readFile, readdir, realpath, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exec } from '../../src/sys/exec.js';
-import { parseLosetupJson, parseMounts } from '../../src/storage/btrfs/parse.js';
+import { loopDevicesUnder as labLoopDevicesUnder, mountsUnder as labMountsUnder } from '../../src/lab/host-teardown.js';
 
-async function real(dir: string): Promise<string> {
-  try { return await realpath(dir); } catch { return dir; }
-}
+/** Mounts at or below dir (src/lab/host-teardown.ts: what lab down and host reset remove). */
+export const mountsUnder = (dir: string): Promise<string[]> => labMountsUnder(dir);
 
-export async function mountsUnder(dir: string): Promise<string[]> {
-  const d = await real(dir);
-  return parseMounts(await readFile('/proc/self/mounts', 'utf8'))
-    .map((m) => m.target)
-    .filter((t) => t === d || t.startsWith(d + '/'));
-}
-
-export async function loopDevicesUnder(dir: string): Promise<{ device: string; backFile: string }[]> {
-  const d = await real(dir);
-  const { stdout } = await exec(['losetup', '--list', '--json']);
-  return parseLosetupJson(stdout).filter((l) => l.backFile.startsWith(d + '/'));
-}
+/** Loop devices whose backing file is below dir. */
+export const loopDevicesUnder = (dir: string): Promise<{ device: string; backFile: string }[]> => labLoopDevicesUnder(exec, dir);
 
 export async function cleanupDataDir(dir: string): Promise<void> {
   const errors: string[] = [];
