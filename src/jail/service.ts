@@ -15,6 +15,8 @@ export interface JailCreateRequest {
   memory?: string;
   cpus?: string;
   pids?: string;
+  /** Size limit of the jail's writable dataset (512M, 2G); default: host.json defaultDisk, else 1G. */
+  disk?: string;
   /** K=V */
   env?: string[];
   /** USER[:GROUP], each a name (resolved in the host's passwd and group) or a number */
@@ -47,6 +49,17 @@ export interface JailView {
   command: string[];
   createdAt: string;
   startedAt: string | null;
+  /** Disk limit and use (`jail ls`, `jail inspect`); absent where a view skips it. */
+  disk?: JailDisk;
+}
+
+export interface JailDisk {
+  /** null: the jail has no limit (made before disk limits). */
+  limitBytes: number | null;
+  /** What counts against the limit; null where the driver keeps no account (dir). */
+  usedBytes: number | null;
+  /** Whether the pool's driver enforces the limit. */
+  enforced: boolean;
 }
 
 export interface JailLimitsUsage {
@@ -62,6 +75,7 @@ export interface JailInspect extends JailView {
     memoryBytes: number | null;
     cpus: number | null;
     pids: number;
+    diskBytes: number | null;
     env: Record<string, string>;
     user: { uid: number; gid: number };
     rw: string[];

@@ -98,6 +98,7 @@ export class FakeJailService implements JailService {
         memoryBytes: req.memory ? parseSize('memory', req.memory) : null,
         cpus: req.cpus ? Number(req.cpus) : null,
         pids: req.pids ? Number(req.pids) : 512,
+        diskBytes: req.disk ? parseSize('disk', req.disk) : 1024 ** 3,
         env: Object.fromEntries((req.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
         user: { uid: uid!, gid: gid ?? uid! },
         rw: req.rw ?? [],

@@ -15,6 +15,8 @@ export const jailCreateRequest = z.strictObject({
   memory: z.string().optional(),
   cpus: z.string().optional(),
   pids: z.string().optional(),
+  /** Size limit of the jail's writable dataset (512M, 2G). */
+  disk: z.string().optional(),
   env: strings.optional(),
   user: z.string().optional(),
   rw: strings.optional(),
@@ -45,12 +47,14 @@ export const jailView = z.object({
   command: strings,
   createdAt: z.string(),
   startedAt: z.string().nullable(),
+  /** Disk limit and use: in `jail ls` and `jail inspect`. */
+  disk: z.object({ limitBytes: z.number().nullable(), usedBytes: z.number().nullable(), enforced: z.boolean() }).optional(),
 });
 export type JailView = z.infer<typeof jailView>;
 
 const num = z.number().nullable();
 export const jailInspect = jailView.extend({
-  spec: z.object({ memoryBytes: num, cpus: num, pids: z.number(), env: z.record(z.string(), z.string()), user: z.object({ uid: z.number(), gid: z.number() }), rw: strings }),
+  spec: z.object({ memoryBytes: num, cpus: num, pids: z.number(), diskBytes: num, env: z.record(z.string(), z.string()), user: z.object({ uid: z.number(), gid: z.number() }), rw: strings }),
   usage: z.object({
     memory: z.object({ limitBytes: num, usageBytes: num, oomKills: num }),
     cpu: z.object({ cpus: num, usageSeconds: num }),
