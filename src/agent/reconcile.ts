@@ -14,6 +14,7 @@
  * afterFailure): a jail name, or `pull:NAME:TAG`.
  */
 import { parseReplicaJailName, type Assignment } from '../cluster/model.js';
+import { DEFAULT_DISK } from '../jail/model.js';
 import type { JailCreateRequest, JailState, JailView } from '../jail/service.js';
 import { formatImageRef } from '../sys/names.js';
 
@@ -169,5 +170,7 @@ export function jailRequest(a: Assignment): JailCreateRequest {
   };
   if (s.memoryBytes !== undefined) req.memory = String(s.memoryBytes);
   if (s.cpus !== undefined) req.cpus = String(s.cpus);
+  // always given: the scheduler counted exactly this against the host's pool, whatever the host's own default
+  req.disk = String(s.diskBytes ?? DEFAULT_DISK);
   return req;
 }

@@ -11,6 +11,7 @@
  */
 import { replicaJailName, type Assignment, type ObservedReplica, type ServiceRecord } from './model.js';
 import { schedule } from './scheduler.js';
+import { DEFAULT_DISK } from '../jail/model.js';
 import { cmpStr } from './scheduler-model.js';
 import type { Host, Placement, SchedulerResult, ServiceDemand } from './scheduler-types.js';
 
@@ -53,7 +54,7 @@ export function planPlacements(input: LeaderPlanInput): LeaderPlan {
   const demands: ServiceDemand[] = records.map((r) => ({
     name: serviceKey(r.stack, r.spec.name),
     replicas: r.spec.replicas,
-    resources: { memoryBytes: r.spec.memoryBytes ?? 0, cpus: r.spec.cpus ?? 0 },
+    resources: { memoryBytes: r.spec.memoryBytes ?? 0, cpus: r.spec.cpus ?? 0, diskBytes: r.spec.diskBytes ?? DEFAULT_DISK },
   }));
 
   const currentAt = new Map<string, Assignment>();

@@ -217,8 +217,10 @@ test('jailRequest: the raw request, started at once', () => {
   assert.deepEqual(jailRequest(a), {
     name: 'demo.site.0', image: 'site:v1', memory: '536870912', cpus: '0.5', pids: '256',
     env: ['LOG_LEVEL=info', 'URL=a=b'], user: '1000:100', rw: ['/srv/data', '/var/lib/app'], restart: 'on-failure',
-    command: ['/app/run', '--port', '8080'], start: true,
+    command: ['/app/run', '--port', '8080'], start: true, disk: String(1024 ** 3),
   });
+  // disk: always given, the service's or the default the scheduler counted
+  assert.equal(jailRequest({ ...a, spec: { ...a.spec, diskBytes: 5 * 1024 ** 3 } }).disk, String(5 * 1024 ** 3));
   // no limits: no memory or cpus
   const plain = jailRequest(as('demo.site.1'));
   assert.equal('memory' in plain, false);
