@@ -10,14 +10,25 @@ import { formatSize } from '../sys/size.js';
 import type { JailRecord } from './record.js';
 import type { JailDisk } from './service.js';
 
-/** Bytes of the file system holding the pool (statfs); undefined when it cannot be read. */
-export async function poolSize(mountpoint: string): Promise<number | undefined> {
+export interface PoolSpace {
+  size: number;
+  /** Bytes an unprivileged writer can still use. */
+  free: number;
+}
+
+/** Size and free bytes of the file system holding the pool (statfs); undefined when it cannot be read. */
+export async function poolSpace(mountpoint: string): Promise<PoolSpace | undefined> {
   try {
     const s = await statfs(mountpoint);
-    return s.blocks * s.bsize;
+    return { size: s.blocks * s.bsize, free: s.bavail * s.bsize };
   } catch {
     return undefined; // not mounted: the driver's own errors say so when the dataset is made
   }
+}
+
+/** Bytes of the file system holding the pool; undefined when it cannot be read. */
+export async function poolSize(mountpoint: string): Promise<number | undefined> {
+  return (await poolSpace(mountpoint))?.size;
 }
 
 /** Sets the dataset's disk limit where the driver can; on a driver that cannot, logs that it is not enforced. */
