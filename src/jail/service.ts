@@ -115,6 +115,8 @@ export interface JailService {
   restart(name: string): Promise<JailView>;
   /** Removes the jail and everything made for it; `force` stops it first if running. */
   remove(name: string, opts?: { force?: boolean }): Promise<void>;
+  /** Changes a jail's disk limit in place, running or not (SIZE as --disk takes it); absent where the service cannot. */
+  setDisk?(name: string, disk: string): Promise<JailView>;
   list(): Promise<JailView[]>;
   inspect(name: string): Promise<JailInspect>;
   exec(name: string, req: ExecRequest): Promise<ExecOutput>;
