@@ -73,12 +73,14 @@ describe('cellblock jail', { skip }, () => {
     assert.equal((await cellblock('jail', 'ls')).stdout, '(none)\n');
     await h.fake.create({ name: 'web', image: 'site:v1', command: ['/bin/true'], start: true });
     await h.fake.create({ name: 'db', image: 'pg:16', ip: '10.77.0.20', command: ['/bin/postgres'] });
+    h.fake.jails.get('web')!.view.disk = { limitBytes: 1024 ** 3, usedBytes: 12 * 1024 ** 2, enforced: true };
+    h.fake.jails.get('db')!.view.disk = { limitBytes: 5 * 1024 ** 3, usedBytes: null, enforced: false };
     const r = await cellblock('jail', 'ls');
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.split('\n'), [
-      'NAME  STATE    IP          IMAGE    RESTARTS  PID',
-      'web   running  10.77.0.2   site:v1  0         4242',
-      'db    created  10.77.0.20  pg:16    0         -',
+      'NAME  STATE    IP          IMAGE    RESTARTS  PID   DISK',
+      'web   running  10.77.0.2   site:v1  0         4242  12.0M / 1.00G',
+      'db    created  10.77.0.20  pg:16    0         -     ? / 5.00G (not enforced by this pool\'s driver)',
       '',
     ]);
     const j = await cellblock('jail', 'ls', '--json');
@@ -128,6 +130,9 @@ describe('cellblock jail', { skip }, () => {
     assert.deepEqual(h.fake.calls.map((c) => [c.method, ...c.args]), [
       ['start', 'web'], ['stop', 'web', { timeoutSeconds: 5 }], ['restart', 'web'], ['remove', 'web', { force: true }],
     ]);
+    await h.fake.create({ name: 'web', image: 'site:v1', command: ['/bin/true'] });
+    assert.equal((await cellblock('jail', 'disk', 'web', '5G')).stdout, 'disk limit of jail web is now 5.00G\n');
+    assert.deepEqual(h.fake.calls.at(-1), { method: 'setDisk', args: ['web', '5G'] });
     const bad = await cellblock('jail', 'stop', '--timeout', 'soon', 'web');
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /--timeout: expected a whole number, got "soon"/);

@@ -77,6 +77,13 @@ export class FakeJailService implements JailService {
     return j.view;
   }
 
+  async setDisk(name: string, disk: string): Promise<JailView> {
+    this.record('setDisk', name, disk);
+    const j = this.get(name);
+    j.view.disk = { limitBytes: parseSize('disk', disk), usedBytes: 0, enforced: true };
+    return j.view;
+  }
+
   async remove(name: string, opts?: { force?: boolean }): Promise<void> {
     this.record('remove', name, opts);
     this.get(name);

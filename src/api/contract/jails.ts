@@ -77,6 +77,7 @@ export const JAIL_ROUTES = {
   jailInspect: route({ method: 'GET', path: '/v1/jails/:name', params: jail, query: noQuery, body: null, reply: jailInspect, doc: '`JailInspect`' }),
   jailStart: route({ method: 'POST', path: '/v1/jails/:name/start', params: jail, query: noQuery, body: noBody, reply: jailView, doc: 'none or `{}` -> `JailView`' }),
   jailStop: route({ method: 'POST', path: '/v1/jails/:name/stop', params: jail, query: noQuery, body: z.strictObject({ timeoutSeconds: z.number().int().min(0).optional() }), reply: jailView, doc: '`{timeoutSeconds?}` -> `JailView`' }),
+  jailDisk: route({ method: 'POST', path: '/v1/jails/:name/disk', params: jail, query: noQuery, body: z.strictObject({ disk: z.string() }), reply: jailView, doc: '`{disk}` -> `JailView`: the disk limit changed in place' }),
   jailRestart: route({ method: 'POST', path: '/v1/jails/:name/restart', params: jail, query: noQuery, body: noBody, reply: jailView, doc: 'none or `{}` -> `JailView`' }),
   jailRemove: route({ method: 'DELETE', path: '/v1/jails/:name', params: jail, query: z.strictObject({ force: flag.optional() }), body: null, reply: z.object({ removed: z.string() }), doc: '`?force=1` -> `{removed}`' }),
   jailExec: route({ method: 'POST', path: '/v1/jails/:name/exec', params: jail, query: noQuery, body: execRequest, reply: execOutput, doc: '`ExecRequest` -> `ExecOutput`' }),
