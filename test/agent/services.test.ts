@@ -85,6 +85,20 @@ test('status joins services, placements and observed replicas (one stack or all)
   assert.equal((await stacks.status()).length, 2);
 });
 
+test('status says why a replica is unplaced: a disk larger than every host\'s pool names the shortfall', async () => {
+  const store = new MemoryStore();
+  const stacks = new StackService({ store, images: images(['site:v1']), log });
+  const G = 1024 ** 3;
+  await store.putJson(K.hostLive('h0'), {
+    name: 'h0', address: '10.9.0.1', apiPort: 7480, subnet: '10.77.0.0/24', capacity: { memoryBytes: 8 * G, cpus: 2, jails: 250, diskBytes: 2 * G },
+    etcd: 'member', version: 'dev', startedAt: 'x',
+  });
+  await stacks.apply('web', 'web.yml', stackOf(spec('site', { replicas: 1, diskBytes: 5 * G } as Partial<ServiceSpec>)));
+  const [st] = await stacks.status('web');
+  assert.deepEqual([st!.instances[0]!.phase, st!.instances[0]!.host], ['unplaced', null]);
+  assert.equal(st!.instances[0]!.message, 'unplaced: no ready host has 5.00G of disk free; most is 2.00G on h0');
+});
+
 test('host rows: state by the scheduler\'s rule, leader, replicas and their reserved resources', async () => {
   const store = new MemoryStore();
   const hosts = new HostService(store, () => new Date('2026-12-07T00:00:00Z'));
