@@ -13,6 +13,7 @@ import { EtcdStore } from '../cluster/etcd-store.js';
 import { urlHost, type EtcdMember } from '../cluster/etcd.js';
 import { K } from '../cluster/keys.js';
 import type { HostInfo, HostLive } from '../cluster/model.js';
+import { parseDisk } from '../jail/model.js';
 import { createCa, createKeyAndCsr, etcdTlsFiles, issueHostCert, readTls, tlsDir, tlsPaths, writeHostCert, type TlsMaterial } from '../cluster/pki.js';
 import type { Store } from '../cluster/store.js';
 import { fetchPeerCa, parseToken } from '../cluster/token.js';
@@ -98,6 +99,8 @@ export interface InitOptions {
   range?: string;
   /** Disk overcommit ratio (default 1: none). */
   overcommit?: string | number;
+  /** Disk limit of a replica whose service sets none (default 1G). */
+  defaultDisk?: string;
 }
 export interface JoinOptions {
   address: string; token: string; advertise?: string; name?: string; joinPort?: number; apiPort?: number;
@@ -175,6 +178,7 @@ export class ClusterOps {
     const name = checkName('host', o.name ?? this.rt.name);
     const range = parseRange('--range', o.range ?? DEFAULT_CLUSTER_RANGE).cidr;
     const overcommit = o.overcommit === undefined ? undefined : parseOvercommit('--overcommit', o.overcommit);
+    const defaultDisk = o.defaultDisk === undefined ? undefined : parseDisk('--default-disk', o.defaultDisk);
     await this.refuseIfStacks();
     const clusterId = newClusterId();
     const cfg: ClusterConfig = {
@@ -186,7 +190,7 @@ export class ClusterOps {
     await this.d.pki.createCa(this.d.exec, dir, clusterId);
     await this.d.pki.issueHostCert(this.d.exec, dir, { host: name, addresses: [address] });
     await this.switchTo(revert, cfg, `${name}=https://${urlHost(address)}:${ETCD_PEER_PORT}`, 'new');
-    const settings: ClusterSettings = { jailRange: range, ...(overcommit !== undefined ? { overcommit } : {}) };
+    const settings: ClusterSettings = { jailRange: range, ...(overcommit !== undefined ? { overcommit } : {}), ...(defaultDisk !== undefined ? { defaultDisk } : {}) };
     await this.rt.store.putJson(K.settings, settings);
     this.d.log.info({ clusterId, name, address, range }, 'cluster initialised: this host is its first etcd member');
     return this.summary();

@@ -64,6 +64,11 @@ export function hostsOf(s: ClusterSnapshot): Host[] {
   }));
 }
 
+/** The cluster's default disk for the leader's plan, when set (`cluster init --default-disk`). */
+export function defaultDiskOf(s: Pick<ClusterSnapshot, 'settings'>): { defaultDiskBytes?: number } {
+  return s.settings?.defaultDisk !== undefined ? { defaultDiskBytes: s.settings.defaultDisk } : {};
+}
+
 /** A host's capacity as the scheduler counts it: disk times the overcommit ratio. */
 export function offered(c: Capacity, ratio: number): Capacity {
   return c.diskBytes === undefined ? c : { ...c, diskBytes: Math.floor(c.diskBytes * ratio) };

@@ -19,6 +19,8 @@ export interface ClusterSettings {
    * init --overcommit`). Absent: 1, nothing promised beyond the pool.
    */
   overcommit?: number;
+  /** Disk limit of a replica whose service sets no `disk:` (`cluster init --default-disk`); absent: 1G. */
+  defaultDisk?: number;
 }
 
 /** The default disk overcommit ratio: no host is promised more disk than its pool has. */

@@ -29,3 +29,10 @@ test('--overcommit: a ratio from 1 to 100', () => {
     assert.throws(() => parseOvercommit('--overcommit', bad), (e: unknown) => e instanceof UserError && e.message.startsWith('--overcommit: invalid ratio') && /from 1 \(no overcommit\) to 100/.test(e.fix ?? ''), bad);
   }
 });
+
+test('defaultDiskOf: the cluster\'s --default-disk for the leader\'s plan, when set', async () => {
+  const { defaultDiskOf } = await import('../../src/cluster/snapshot.js');
+  assert.deepEqual(defaultDiskOf({}), {});
+  assert.deepEqual(defaultDiskOf({ settings: { jailRange: '10.77.0.0/16' } }), {});
+  assert.deepEqual(defaultDiskOf({ settings: { jailRange: '10.77.0.0/16', defaultDisk: 2 * G } }), { defaultDiskBytes: 2 * G });
+});

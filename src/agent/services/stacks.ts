@@ -10,7 +10,7 @@ import { applyWrites, checkStackName, diffStack, serviceRecords, serviceStatus, 
 import type { Store } from '../../cluster/store.js';
 import type { Stack } from '../../spec/types.js';
 import { NotFoundError } from '../../sys/errors.js';
-import { readSnapshot, hostsOf, type ClusterSnapshot } from '../../cluster/snapshot.js';
+import { defaultDiskOf, readSnapshot, hostsOf, type ClusterSnapshot } from '../../cluster/snapshot.js';
 import { planPlacements } from '../../cluster/leader-plan.js';
 import { formatImageRef, type ImageRef } from '../../sys/names.js';
 
@@ -92,7 +92,7 @@ export class StackService {
  */
 function unplacedReasons(snap: ClusterSnapshot): Map<string, string> {
   const current = new Map([...snap.placements].map(([h, p]) => [h, p.assignments]));
-  const plan = planPlacements({ hosts: hostsOf(snap), services: snap.services, current, observed: snap.observed });
+  const plan = planPlacements({ hosts: hostsOf(snap), services: snap.services, current, observed: snap.observed, ...defaultDiskOf(snap) });
   const byKey = new Map(snap.services.map((r) => [`${r.stack}/${r.spec.name}`, r]));
   const out = new Map<string, string>();
   for (const u of plan.result.unplaced) {

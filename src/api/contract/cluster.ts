@@ -33,7 +33,7 @@ export const etcdMember = z.object({ name: z.string(), peerURLs: z.array(z.strin
 export const clusterStatus = clusterSummary.extend({ leader: z.string().nullable(), members: z.array(etcdMember), hosts: z.array(hostRow) });
 export type ClusterStatus = z.infer<typeof clusterStatus>;
 
-export const initRequest = z.strictObject({ advertise: z.string().optional(), name: z.string().optional(), apiPort: port.optional(), joinPort: port.optional(), range: z.string().optional(), overcommit: z.string().optional() });
+export const initRequest = z.strictObject({ advertise: z.string().optional(), name: z.string().optional(), apiPort: port.optional(), joinPort: port.optional(), range: z.string().optional(), overcommit: z.string().optional(), defaultDisk: z.string().optional() });
 export type InitRequest = z.infer<typeof initRequest>;
 export const joinRequest = z.strictObject({ address: z.string(), token: z.string(), advertise: z.string().optional(), name: z.string().optional(), joinPort: port.optional(), apiPort: port.optional(), subnet: z.string().optional() });
 export type JoinRequest = z.infer<typeof joinRequest>;
@@ -52,7 +52,7 @@ const control = (action: HostAction, doc: string) =>
 
 export const CLUSTER_ROUTES = {
   clusterStatus: route({ method: 'GET', path: '/v1/cluster', params: {}, query: noQuery, body: null, reply: clusterStatus, doc: '`{clusterId, name, role, address, apiPort, leader, members, hosts}`' }),
-  clusterInit: route({ method: 'POST', path: '/v1/cluster/init', params: {}, query: noQuery, body: initRequest, reply: clusterSummary, doc: '`{advertise?, name?, apiPort?, joinPort?, range?, overcommit?}` -> `ClusterSummary`' }),
+  clusterInit: route({ method: 'POST', path: '/v1/cluster/init', params: {}, query: noQuery, body: initRequest, reply: clusterSummary, doc: '`{advertise?, name?, apiPort?, joinPort?, range?, overcommit?, defaultDisk?}` -> `ClusterSummary`' }),
   clusterJoin: route({ method: 'POST', path: '/v1/cluster/join', params: {}, query: noQuery, body: joinRequest, reply: clusterSummary.extend({ members: z.number() }), doc: '`{address, token, advertise?, name?, joinPort?, apiPort?, subnet?}` -> `ClusterSummary` and `members`' }),
   clusterLeave: route({ method: 'POST', path: '/v1/cluster/leave', params: {}, query: noQuery, body: noBody, reply: clusterSummary, doc: '`{}` -> `ClusterSummary`' }),
   clusterToken: route({ method: 'POST', path: '/v1/cluster/token', params: {}, query: noQuery, body: z.strictObject({ ttlSeconds: z.number().int().min(1).optional() }), reply: tokenReply, doc: '`{ttlSeconds?}` -> `{token, expiresAt}`' }),
