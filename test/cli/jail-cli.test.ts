@@ -30,12 +30,12 @@ describe('cellblock jail', { skip }, () => {
 
   test('create with every flag sends exactly that request', async () => {
     const r = await cellblock('jail', 'create', 'web', '--image', 'site:v1', '--ip', '10.77.0.9', '--memory', '256M', '--cpus', '0.5',
-      '--pids', '256', '--env', 'A=1', '--env', 'B=two words', '--user', '1000:1000', '--rw', '/var/lib/app', '--rw', '/srv/data',
+      '--pids', '256', '--disk', '2G', '--env', 'A=1', '--env', 'B=two words', '--user', '1000:1000', '--rw', '/var/lib/app', '--rw', '/srv/data',
       '--restart', 'always', '--start', '--', '/bin/sh', '-c', 'exec python3 -m http.server --bind 0.0.0.0', '--port', '80');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'created jail web (10.77.0.9, image site:v1, running as pid 4242)\n');
     assert.deepEqual(calls('create'), [[{
-      name: 'web', image: 'site:v1', ip: '10.77.0.9', memory: '256M', cpus: '0.5', pids: '256',
+      name: 'web', image: 'site:v1', ip: '10.77.0.9', memory: '256M', cpus: '0.5', pids: '256', disk: '2G',
       env: ['A=1', 'B=two words'], user: '1000:1000', rw: ['/var/lib/app', '/srv/data'], restart: 'always',
       command: ['/bin/sh', '-c', 'exec python3 -m http.server --bind 0.0.0.0', '--port', '80'], start: true,
     }]]);
