@@ -119,7 +119,7 @@ export function violations(input: SchedulerInput, r: SchedulerResult): string[] 
       case 'labels': return h && !matches(s!, h) ? null : 'host has the labels';
       case 'over-capacity': {
         const rm = roomOf(h!, current.filter((c) => c.host === p.host && keepable(c)), S);
-        return rm.mem < 0 || rm.milli < 0 || rm.jails < 0 ? null : 'host was within capacity';
+        return rm.mem < 0 || rm.milli < 0 || rm.jails < 0 || rm.disk < 0 ? null : 'host was within capacity';
       }
       case 'spread': {
         const others = (ps: Placement[]): boolean => ps.some((c) => c.service === p.service && c.host === p.host && c.replica !== p.replica && desired(c));
