@@ -4,8 +4,10 @@
  *     manager (dataset, lease, bundle, network, conmon, runc create+start) against the same
  *     jail made by hand: bundles written beforehand with the same builder (untimed), then
  *     timed: the `ip` wiring (netns, veth, address, route) and `runc run -d`. Goal: p50 <= 1.3x raw, and under 150 ms.
- *  2. density: M idle jails each answering HTTP on its own IP; memory and pool bytes per jail
- *     (goal: under 1 MB of pool per jail), time to start and to remove them all.
+ *     The same with the pool's quota groups off (no disk limit), in the same run, to show what quotas cost.
+ *  2. density: M idle jails each answering HTTP on its own IP, each with a 16M disk limit
+ *     (quota groups on); memory and pool bytes per jail (goal: under 1 MB of pool per jail),
+ *     time to start and to remove them all.
  * Root only. Everything is made under a temporary data dir and removed at the end.
  */
 import { open, readFile } from 'node:fs/promises';
@@ -89,19 +91,35 @@ async function runJailBench(o: JailBenchOptions, dataDir: string, driver: Storag
     }
     rawIds.length = 0;
 
-    // 1b. cellblock create --start
-    const cbMs: number[] = [];
-    for (let i = 0; i < o.startN; i++) {
-      const t0 = performance.now();
-      await m.create({ name: `s${i}`, image: 'site:v1', command: IDLE, start: true });
-      cbMs.push(performance.now() - t0);
+    // 1b. cellblock create --start, with quota groups and a disk limit (as always), then without
+    const createStart = async (prefix: string): Promise<number[]> => {
+      const ms: number[] = [];
+      for (let i = 0; i < o.startN; i++) {
+        const t0 = performance.now();
+        await m.create({ name: `${prefix}${i}`, image: 'site:v1', command: IDLE, start: true });
+        ms.push(performance.now() - t0);
+      }
+      for (let i = 0; i < o.startN; i++) await m.remove(`${prefix}${i}`, { force: true });
+      return ms;
+    };
+    const cbMs = await createStart('s');
+    // quotas off: the pool's quota groups disabled and the manager's limit step skipped (bench only)
+    const setDiskLimit = env.driver.setDiskLimit;
+    await exec(['btrfs', 'quota', 'disable', driver.pool.mountpoint]);
+    env.driver.setDiskLimit = async () => {};
+    let offMs: number[];
+    try {
+      offMs = await createStart('q');
+    } finally {
+      env.driver.setDiskLimit = setDiskLimit;
+      await exec(['btrfs', 'quota', 'enable', driver.pool.mountpoint]);
     }
-    for (let i = 0; i < o.startN; i++) await m.remove(`s${i}`, { force: true });
     const p50 = pct(cbMs, 50);
     const rawP50 = pct(rawMs, 50);
     result.start = {
       jails: o.startN,
       cellblock: { p50Ms: +p50.toFixed(1), p95Ms: +pct(cbMs, 95).toFixed(1) },
+      quotasOff: { p50Ms: +pct(offMs, 50).toFixed(1), p95Ms: +pct(offMs, 95).toFixed(1) },
       rawRunc: { p50Ms: +rawP50.toFixed(1), p95Ms: +pct(rawMs, 95).toFixed(1) },
       ratioP50: +(p50 / rawP50).toFixed(2),
       goal: 'p50 <= 1.3x raw runc and < 150 ms',
@@ -110,7 +128,8 @@ async function runJailBench(o: JailBenchOptions, dataDir: string, driver: Storag
 
     // 2. density
     const t1 = performance.now();
-    for (let i = 0; i < o.densityN; i++) await m.create({ name: `d${i}`, image: 'site:v1', command: SERVE, memory: '64M', start: true });
+    // each with a disk limit (quota groups on): 200 x 16M promised on a 4G pool
+    for (let i = 0; i < o.densityN; i++) await m.create({ name: `d${i}`, image: 'site:v1', command: SERVE, memory: '64M', disk: '16M', start: true });
     const startAllS = (performance.now() - t1) / 1000;
     const jails = await m.list();
     let answered = 0;
@@ -159,10 +178,11 @@ async function runJailBench(o: JailBenchOptions, dataDir: string, driver: Storag
 }
 
 export function printJailBench(r: Record<string, unknown>): void {
-  const s = r.start as { jails: number; cellblock: { p50Ms: number; p95Ms: number }; rawRunc: { p50Ms: number; p95Ms: number }; ratioP50: number; goal: string; met: boolean } | undefined;
+  const s = r.start as { jails: number; cellblock: { p50Ms: number; p95Ms: number }; quotasOff: { p50Ms: number; p95Ms: number }; rawRunc: { p50Ms: number; p95Ms: number }; ratioP50: number; goal: string; met: boolean } | undefined;
   if (s) {
     console.log(`jail create+start, ${s.jails} jails        p50        p95`);
-    console.log(`  cellblock (manager)            ${String(s.cellblock.p50Ms).padStart(7)} ms ${String(s.cellblock.p95Ms).padStart(7)} ms`);
+    console.log(`  cellblock (manager), quotas on ${String(s.cellblock.p50Ms).padStart(7)} ms ${String(s.cellblock.p95Ms).padStart(7)} ms`);
+    console.log(`  cellblock, quotas off          ${String(s.quotasOff.p50Ms).padStart(7)} ms ${String(s.quotasOff.p95Ms).padStart(7)} ms`);
     console.log(`  raw ip + runc run -d           ${String(s.rawRunc.p50Ms).padStart(7)} ms ${String(s.rawRunc.p95Ms).padStart(7)} ms`);
     console.log(`  ratio p50 ${s.ratioP50}x   goal: ${s.goal}   ${s.met ? 'MET' : 'NOT MET'}`);
   }

@@ -14,6 +14,7 @@ import { urlHost, type EtcdMember } from '../cluster/etcd.js';
 import { K } from '../cluster/keys.js';
 import { etcdErrorKind } from '../cluster/etcd-errors.js';
 import type { HostInfo, HostLive } from '../cluster/model.js';
+import { parseDisk } from '../jail/model.js';
 import { createCa, createKeyAndCsr, etcdTlsFiles, issueHostCert, readTls, tlsDir, tlsPaths, writeHostCert, type TlsMaterial } from '../cluster/pki.js';
 import type { Store } from '../cluster/store.js';
 import { fetchPeerCa, parseToken } from '../cluster/token.js';
@@ -22,7 +23,7 @@ import type { Exec } from '../sys/exec.js';
 import { logError, logged } from '../sys/log.js';
 import { checkName } from '../sys/names.js';
 import { parseSubnet } from '../jail/ipam.js';
-import { DEFAULT_CLUSTER_RANGE, parseRange, subnetKeyOf, type ClusterSettings } from '../cluster/subnets.js';
+import { DEFAULT_CLUSTER_RANGE, parseOvercommit, parseRange, subnetKeyOf, type ClusterSettings } from '../cluster/subnets.js';
 import { Revert } from '../sys/revert.js';
 import { checkAddress, checkPortsFree, defaultAdvertise } from './cluster-checks.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
@@ -97,6 +98,10 @@ export interface InitOptions {
   advertise?: string; name?: string; apiPort?: number; joinPort?: number;
   /** The range joining hosts get their jail subnets from (default 10.77.0.0/16). */
   range?: string;
+  /** Disk overcommit ratio (default 1: none). */
+  overcommit?: string | number;
+  /** Disk limit of a replica whose service sets none (default 1G). */
+  defaultDisk?: string;
 }
 export interface JoinOptions {
   address: string; token: string; advertise?: string; name?: string; joinPort?: number; apiPort?: number;
@@ -182,6 +187,8 @@ export class ClusterOps {
     const address = checkAddress('--advertise', o.advertise ?? this.d.advertise(subnet));
     const name = checkName('host', o.name ?? this.rt.name);
     const range = parseRange('--range', o.range ?? DEFAULT_CLUSTER_RANGE).cidr;
+    const overcommit = o.overcommit === undefined ? undefined : parseOvercommit('--overcommit', o.overcommit);
+    const defaultDisk = o.defaultDisk === undefined ? undefined : parseDisk('--default-disk', o.defaultDisk);
     await this.refuseIfStacks();
     const clusterId = newClusterId();
     const cfg: ClusterConfig = {
@@ -193,7 +200,7 @@ export class ClusterOps {
     await this.d.pki.createCa(this.d.exec, dir, clusterId);
     await this.d.pki.issueHostCert(this.d.exec, dir, { host: name, addresses: [address] });
     await this.switchTo(revert, cfg, `${name}=https://${urlHost(address)}:${ETCD_PEER_PORT}`, 'new');
-    const settings: ClusterSettings = { jailRange: range };
+    const settings: ClusterSettings = { jailRange: range, ...(overcommit !== undefined ? { overcommit } : {}), ...(defaultDisk !== undefined ? { defaultDisk } : {}) };
     await this.rt.store.putJson(K.settings, settings);
     this.d.log.info({ clusterId, name, address, range }, 'cluster initialised: this host is its first etcd member');
     return this.summary();

@@ -10,6 +10,8 @@
  * runtime, change the host's cluster configuration and start a new one (cluster.ts holds the
  * current one); jails keep running throughout.
  */
+import { DEFAULT_POOL, listPoolRecords } from '../storage/pools.js';
+import { poolSpace, type PoolSpace } from '../jail/disk.js';
 import { cpus, totalmem } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
@@ -53,6 +55,8 @@ export interface RuntimeDeps {
   ttlSeconds?: number;
   /** Jail slots this host offers to the scheduler (default 250). */
   jailSlots?: number;
+  /** Size and free bytes of the pool jails use; size is offered to the scheduler as disk (default: the default pool's file system; undefined: no pool yet). */
+  poolBytes?: () => Promise<PoolSpace | undefined>;
   /** Reconciler and leader backstop interval (their defaults when unset). */
   intervalMs?: number;
 }
@@ -61,6 +65,8 @@ export interface RuntimeDeps {
 export const DEFAULT_TTL_SECONDS = DEFAULT_HOST_TTL_SECONDS;
 /** How often the embedded etcd member's process is checked (and started again if it died). */
 const ETCD_CHECK_MS = 5000;
+/** How often the pool's size (the disk offered to the scheduler) is read again. */
+const POOL_SIZE_MS = 60_000;
 /** Routes follow hostinfo/ through a watch; this pass repairs a route deleted by hand. */
 const ROUTES_BACKSTOP_MS = 60_000;
 
@@ -148,9 +154,12 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
     }
     const store = EtcdStore.forHost(endpoints, tls);
     revert.add('close the etcd client', () => store.close());
+    const poolBytes = d.poolBytes ?? (() => defaultPoolSpace(d.dataDir));
+    let disk = await poolBytes();
     const live = (): HostLive => ({
       name, address: config?.address ?? '127.0.0.1', apiPort: config?.apiPort ?? 0, subnet,
-      capacity: { memoryBytes: totalmem(), cpus: cpus().length, jails: d.jailSlots ?? 250 },
+      capacity: { memoryBytes: totalmem(), cpus: cpus().length, jails: d.jailSlots ?? 250, ...(disk ? { diskBytes: disk.size } : {}) },
+      ...(disk ? { diskFreeBytes: disk.free } : {}),
       etcd: config ? config.role : 'single', version: d.version, startedAt,
     });
     await claim(store, { name, address: live().address, apiPort: live().apiPort, subnet, joinedAt: config?.joinedAt ?? startedAt }, config);
@@ -200,6 +209,14 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
       await listeners.start();
       revert.add('stop the listeners', () => listeners?.stop());
     }
+    // the pool is made on the first jail, after the agent started: its size is published from then on
+    const refreshDisk = async () => {
+      const b = await poolBytes();
+      if (b?.size === disk?.size && b?.free === disk?.free) return;
+      disk = b;
+      await membership.update();
+    };
+    timers.push(setInterval(() => void refreshDisk().catch(logged(log, 'reading the pool\'s size failed; the last one known stays published')), POOL_SIZE_MS));
     let etcdCheck: Promise<void> | undefined;
     if (etcd) {
       const member = etcd;
@@ -239,4 +256,10 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
 /** Removes every route cellblock made (leaving a cluster); a failure is logged, not thrown. */
 export async function clearRoutes(exec: Exec, log: Logger): Promise<void> {
   await new RouteSync(exec, log).clear().catch((err: unknown) => logWarn(log, err, 'removing the routes to the other hosts failed; remove them with: ip route flush proto 77'));
+}
+
+/** Size and free bytes of the default pool's file system, or undefined while this host has no pool. */
+async function defaultPoolSpace(dataDir: string): Promise<PoolSpace | undefined> {
+  const rec = (await listPoolRecords(dataDir)).find((p) => p.name === DEFAULT_POOL);
+  return rec ? poolSpace(rec.mountpoint) : undefined;
 }

@@ -11,7 +11,7 @@ import type { HostLease } from '../cluster/lease.js';
 import { planPlacements } from '../cluster/leader-plan.js';
 import type { Assignment, HostPlacements } from '../cluster/model.js';
 import { K } from '../cluster/keys.js';
-import { hostsOf, readSnapshot, type ClusterSnapshot } from '../cluster/snapshot.js';
+import { defaultDiskOf, hostsOf, readSnapshot, type ClusterSnapshot } from '../cluster/snapshot.js';
 import { logged, logWarn } from '../sys/log.js';
 import type { Store, StoreWatch, TxnWrite } from '../cluster/store.js';
 
@@ -156,7 +156,7 @@ export class LeaderLoop {
   private async pass(election: Election): Promise<void> {
     const s = await readSnapshot(this.o.store);
     const current = new Map([...s.placements].map(([h, p]) => [h, p.assignments]));
-    const plan = planPlacements({ hosts: hostsOf(s), services: s.services, current, observed: s.observed });
+    const plan = planPlacements({ hosts: hostsOf(s), services: s.services, current, observed: s.observed, ...defaultDiskOf(s) });
     const writes = placementWrites(s, plan.byHost, this.o.name, new Date().toISOString());
     // the scheduler's decisions already say "not placed: <reason>" for every unplaced replica
     const said = [...plan.result.decisions, ...plan.rolling];

@@ -4,7 +4,8 @@
  *
  *   image missing        -> pull (once per image; no create until it is present)
  *   jail absent          -> create
- *   jail on another spec -> replace (the recorded spec hash differs)
+ *   jail on another spec -> replace (the recorded spec hash differs), except:
+ *   only its disk raised -> resize (in place, no restart: the file system applies it)
  *   created/stopped/failed -> start
  *   running/restarting   -> nothing
  *   managed, unassigned  -> remove
@@ -14,13 +15,17 @@
  * afterFailure): a jail name, or `pull:NAME:TAG`.
  */
 import { parseReplicaJailName, type Assignment } from '../cluster/model.js';
+import { DEFAULT_DISK } from '../jail/model.js';
 import type { JailCreateRequest, JailState, JailView } from '../jail/service.js';
 import { formatImageRef } from '../sys/names.js';
+import { formatSize } from '../sys/size.js';
+import { specHash } from '../cluster/stacks.js';
 
 export type Action =
   | { kind: 'pull'; image: string }
   | { kind: 'create'; assignment: Assignment }
   | { kind: 'replace'; assignment: Assignment }
+  | { kind: 'resize'; assignment: Assignment }
   | { kind: 'start'; jail: string }
   | { kind: 'remove'; jail: string };
 
@@ -35,6 +40,8 @@ export interface ReconcileInput {
   imagesPresent: Set<string>;
   /** By jail: the spec hash it was created from (recorded once it was created). */
   hashes: Map<string, string>;
+  /** The jail service can change a jail's disk limit in place (JailService.setDisk). */
+  canResize?: boolean;
 }
 
 export interface ReconcileResult {
@@ -50,10 +57,24 @@ export function actionKey(a: Action): string {
   switch (a.kind) {
     case 'pull': return pullKey(a.image);
     case 'create':
-    case 'replace': return a.assignment.jail;
+    case 'replace':
+    case 'resize': return a.assignment.jail;
     case 'start':
     case 'remove': return a.jail;
   }
+}
+
+/**
+ * True when the jail's recorded spec differs from the assignment's only by a larger disk: the
+ * assignment's spec with the jail's current limit hashes to what the jail was made from.
+ */
+export function onlyDiskRaised(a: Assignment, view: JailView, recorded: string | undefined): boolean {
+  const limit = view.disk?.limitBytes;
+  if (recorded === undefined || limit === null || limit === undefined) return false;
+  if ((a.spec.diskBytes ?? DEFAULT_DISK) <= limit) return false;
+  const { diskBytes: _d, ...rest } = a.spec;
+  const candidates = [{ ...rest, diskBytes: limit }, ...(limit === DEFAULT_DISK ? [rest] : [])];
+  return candidates.some((spec) => specHash(spec) === recorded);
 }
 
 /** Retry backoff of a failing action: 1 s after the first failure, doubling, at most 30 s. */
@@ -102,8 +123,12 @@ export function reconcile(i: ReconcileInput): ReconcileResult {
   for (const [jail, a] of assigned) {
     if (i.inFlight.has(jail)) { waiting++; continue; }
     const view = views.get(jail);
-    const change = !view ? 'create' : i.hashes.get(jail) !== a.specHash ? 'replace' : null;
-    if (change) {
+    const recorded = i.hashes.get(jail);
+    const change = !view ? 'create' : recorded !== a.specHash ? 'replace' : null;
+    if (change === 'replace' && i.canResize && onlyDiskRaised(a, view!, recorded)) {
+      if (i.cooldown.has(jail)) { cooling++; continue; }
+      work.push({ kind: 'resize', assignment: a });
+    } else if (change) {
       const image = formatImageRef(a.spec.image);
       if (i.inFlight.has(pullKey(image))) { waiting++; continue; }
       if (!i.imagesPresent.has(image)) {
@@ -144,6 +169,7 @@ export function actionText(a: Action): string {
     case 'pull': return `pull ${a.image}`;
     case 'create':
     case 'replace': return `${a.kind} ${a.assignment.jail}`;
+    case 'resize': return `raise the disk limit of ${a.assignment.jail} to ${formatSize(a.assignment.spec.diskBytes ?? DEFAULT_DISK)} in place`;
     case 'start':
     case 'remove': return `${a.kind} ${a.jail}`;
   }
@@ -169,5 +195,7 @@ export function jailRequest(a: Assignment): JailCreateRequest {
   };
   if (s.memoryBytes !== undefined) req.memory = String(s.memoryBytes);
   if (s.cpus !== undefined) req.cpus = String(s.cpus);
+  // always given: the scheduler counted exactly this against the host's pool, whatever the host's own default
+  req.disk = String(s.diskBytes ?? DEFAULT_DISK);
   return req;
 }

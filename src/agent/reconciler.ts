@@ -130,6 +130,7 @@ export class Reconciler {
       cooldown: coolingDown(this.retries, now),
       imagesPresent: images,
       hashes: this.hashes!,
+      canResize: this.o.jails.setDisk !== undefined,
     });
     if (actions.length > 0 && sentence !== this.said) this.o.log.info({ decision: sentence }, 'reconcile');
     this.said = actions.length > 0 ? sentence : '';
@@ -212,6 +213,12 @@ export class Reconciler {
         await this.o.jails.create(jailRequest(a.assignment));
         await this.setHash(j, a.assignment.specHash);
         this.phases.delete(j);
+        return;
+      }
+      case 'resize': {
+        const j = a.assignment.jail;
+        await this.o.jails.setDisk!(j, jailRequest(a.assignment).disk!);
+        await this.setHash(j, a.assignment.specHash);
         return;
       }
       case 'start':

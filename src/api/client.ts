@@ -98,6 +98,10 @@ export class ApiClient implements JailService {
     return this.call('jailRestart', { params: { name } });
   }
 
+  setDisk(name: string, disk: string): Promise<JailView> {
+    return this.call('jailDisk', { params: { name }, body: { disk } });
+  }
+
   async remove(name: string, opts: { force?: boolean } = {}): Promise<void> {
     await this.call('jailRemove', { params: { name }, ...(opts.force ? { query: { force: '1' } } : {}) });
   }

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { JailService } from '../jail/service.js';
 import { logError } from '../sys/log.js';
+import { NotSupportedError } from '../sys/errors.js';
 import type { JailHandlers } from './handlers.js';
 
 export interface JailHandlerOptions {
@@ -18,6 +19,10 @@ export function jailHandlers(service: JailService, log: Logger, o: JailHandlerOp
     jailStart: ({ params }) => service.start(params.name),
     jailStop: ({ params, body }) => service.stop(params.name, body.timeoutSeconds !== undefined ? { timeoutSeconds: body.timeoutSeconds } : {}),
     jailRestart: ({ params }) => service.restart(params.name),
+    jailDisk: ({ params, body }) => {
+      if (!service.setDisk) throw new NotSupportedError('changing a jail\'s disk limit', 'this agent cannot: remove the jail and create it again with --disk');
+      return service.setDisk(params.name, body.disk);
+    },
     jailRemove: async ({ params, query }) => {
       await service.remove(params.name, { force: query.force ?? false });
       return { removed: params.name };

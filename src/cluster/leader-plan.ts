@@ -11,6 +11,7 @@
  */
 import { replicaJailName, type Assignment, type ObservedReplica, type ServiceRecord } from './model.js';
 import { schedule } from './scheduler.js';
+import { DEFAULT_DISK } from '../jail/model.js';
 import { cmpStr } from './scheduler-model.js';
 import type { Host, Placement, SchedulerResult, ServiceDemand } from './scheduler-types.js';
 
@@ -20,6 +21,8 @@ export interface LeaderPlanInput {
   /** What placements/<host> hold now, by host. */
   current: Map<string, Assignment[]>;
   observed: ObservedReplica[];
+  /** Disk of a replica whose service sets none (the cluster's `--default-disk`); absent: DEFAULT_DISK. */
+  defaultDiskBytes?: number;
 }
 
 export interface LeaderPlan {
@@ -49,11 +52,11 @@ interface Slot {
 
 export function planPlacements(input: LeaderPlanInput): LeaderPlan {
   const records = [...input.services].sort((a, b) => cmpStr(serviceKey(a.stack, a.spec.name), serviceKey(b.stack, b.spec.name)));
-  const recordByKey = new Map(records.map((r) => [serviceKey(r.stack, r.spec.name), r]));
+  const recordByKey = new Map(records.map((r) => [serviceKey(r.stack, r.spec.name), withDisk(r, input.defaultDiskBytes)]));
   const demands: ServiceDemand[] = records.map((r) => ({
     name: serviceKey(r.stack, r.spec.name),
     replicas: r.spec.replicas,
-    resources: { memoryBytes: r.spec.memoryBytes ?? 0, cpus: r.spec.cpus ?? 0 },
+    resources: { memoryBytes: r.spec.memoryBytes ?? 0, cpus: r.spec.cpus ?? 0, diskBytes: r.spec.diskBytes ?? input.defaultDiskBytes ?? DEFAULT_DISK },
   }));
 
   const currentAt = new Map<string, Assignment>();
@@ -150,6 +153,15 @@ function assignment(rec: ServiceRecord, replica: number): Assignment {
     spec: rec.spec,
     specHash: rec.specHash,
   };
+}
+
+/**
+ * The record whose assignments carry the cluster's default disk when the service sets none,
+ * so a host creates the jail with exactly what the scheduler counted. The spec hash is the
+ * service's own: a new default applies to new replicas and is no rollout.
+ */
+function withDisk(r: ServiceRecord, defaultDiskBytes: number | undefined): ServiceRecord {
+  return r.spec.diskBytes !== undefined || defaultDiskBytes === undefined ? r : { ...r, spec: { ...r.spec, diskBytes: defaultDiskBytes } };
 }
 
 function slotKey(host: string, service: string, replica: number): string {

@@ -13,7 +13,10 @@ export interface HostLive {
   apiPort: number;
   /** This host's jail subnet (CIDR). */
   subnet: string;
+  /** capacity.diskBytes is the pool's size, before the cluster's overcommit ratio. */
   capacity: Capacity;
+  /** Free bytes of the pool as the file system says (for `host ls`; not the scheduler's). */
+  diskFreeBytes?: number;
   /** 'member' runs an etcd member; 'client' only talks to the members. */
   etcd: 'member' | 'client' | 'single';
   version: string;

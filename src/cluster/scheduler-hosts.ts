@@ -1,6 +1,6 @@
 /**
  * Free room on hosts, and the ready hosts kept sorted by it: most free memory first, then
- * cpus, then jail slots, then name. Picking "the most free ready host without service S"
+ * cpus, then jail slots, then disk, then name. Picking "the most free ready host without service S"
  * walks this list from the top and skips the few hosts that hold S, so a placement costs
  * about O(replicas of S + log hosts), not O(hosts). Memory is the first key, so the walk
  * stops at the first host with too little memory: nothing after it has more.
@@ -8,19 +8,25 @@
 import { byName, hostMatches, type HostSlot, type Replica, type Svc } from './scheduler-model.js';
 
 export function byFreeRoom(a: HostSlot, b: HostSlot): number {
-  return b.freeMem - a.freeMem || b.freeMilli - a.freeMilli || b.freeJails - a.freeJails || byName(a, b);
+  return b.freeMem - a.freeMem || b.freeMilli - a.freeMilli || b.freeJails - a.freeJails || cmpDisk(a, b) || byName(a, b);
+}
+
+/** More free disk first (compared, not subtracted: UNCOUNTED_DISK minus a small number is not exact). */
+function cmpDisk(a: HostSlot, b: HostSlot): number {
+  return a.freeDisk > b.freeDisk ? -1 : a.freeDisk < b.freeDisk ? 1 : 0;
 }
 
 export function fits(h: HostSlot, s: Svc): boolean {
-  return h.freeMem >= s.mem && h.freeMilli >= s.milli && h.freeJails >= 1;
+  return h.freeMem >= s.mem && h.freeMilli >= s.milli && h.freeJails >= 1 && h.freeDisk >= s.disk;
 }
 
-/** Which resources `h` lacks for one more replica of `s`: "memory", "cpus", "jail slots". */
+/** Which resources `h` lacks for one more replica of `s`: "memory", "cpus", "jail slots", "disk". */
 export function shortOf(h: HostSlot, s: Svc): string[] {
   const short: string[] = [];
   if (h.freeMem < s.mem) short.push('memory');
   if (h.freeMilli < s.milli) short.push('cpus');
   if (h.freeJails < 1) short.push('jail slots');
+  if (h.freeDisk < s.disk) short.push('disk');
   return short;
 }
 
@@ -88,6 +94,7 @@ export function put(r: Replica, h: HostSlot): void {
   h.freeMem -= s.mem;
   h.freeMilli -= s.milli;
   h.freeJails -= 1;
+  h.freeDisk -= s.disk;
   r.host = h;
   const here = s.onHost.get(h);
   if (here) here.push(r);
@@ -100,6 +107,7 @@ function take(r: Replica): void {
   h.freeMem += s.mem;
   h.freeMilli += s.milli;
   h.freeJails += 1;
+  h.freeDisk += s.disk;
   r.host = null;
   const here = s.onHost.get(h)!;
   here.splice(here.indexOf(r), 1);

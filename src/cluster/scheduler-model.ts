@@ -18,17 +18,23 @@ export interface HostSlot {
   /** Takes new replicas. */
   readonly ready: boolean;
   readonly labels: ReadonlyMap<string, string>;
-  readonly cap: { readonly mem: number; readonly milli: number; readonly jails: number };
+  readonly cap: { readonly mem: number; readonly milli: number; readonly jails: number; readonly disk: number };
   freeMem: number;
   freeMilli: number;
   freeJails: number;
+  /** Bytes; UNCOUNTED_DISK when the host does not say. */
+  freeDisk: number;
 }
+
+/** The disk of a host that publishes none: so large that no demand exhausts it. */
+export const UNCOUNTED_DISK = Number.MAX_SAFE_INTEGER;
 
 export interface Svc {
   readonly name: string;
   readonly replicas: number;
   readonly mem: number;
   readonly milli: number;
+  readonly disk: number;
   /** Labels a host must carry; empty: any host. */
   readonly hostLabels: readonly (readonly [string, string])[];
   /** How many ready hosts carry those labels. */
@@ -119,9 +125,10 @@ function hostSlot(h: Host, i: number): HostSlot {
   const mem = count(h.capacity.memoryBytes, `${at}.capacity.memoryBytes`);
   const milli = millicpus(h.capacity.cpus, `${at}.capacity.cpus`);
   const jails = count(h.capacity.jails, `${at}.capacity.jails`);
+  const disk = h.capacity.diskBytes === undefined ? UNCOUNTED_DISK : count(h.capacity.diskBytes, `${at}.capacity.diskBytes`);
   return {
     name, state: h.state, ready: h.state === 'ready', labels: labels(h.labels, `${at}.labels`),
-    cap: { mem, milli, jails }, freeMem: mem, freeMilli: milli, freeJails: jails,
+    cap: { mem, milli, jails, disk }, freeMem: mem, freeMilli: milli, freeJails: jails, freeDisk: disk,
   };
 }
 
@@ -133,8 +140,9 @@ function svcOf(s: ServiceDemand, i: number): Svc {
   obj(s.resources, `${at}.resources`);
   const mem = count(s.resources.memoryBytes, `${at}.resources.memoryBytes`);
   const milli = millicpus(s.resources.cpus, `${at}.resources.cpus`);
+  const disk = s.resources.diskBytes === undefined ? 0 : count(s.resources.diskBytes, `${at}.resources.diskBytes`);
   const hostLabels = [...labels(s.hostLabels, `${at}.hostLabels`)].sort((a, b) => cmpStr(a[0], b[0]));
-  return { name, replicas, mem, milli, hostLabels, eligible: 0, onHost: new Map() };
+  return { name, replicas, mem, milli, disk, hostLabels, eligible: 0, onHost: new Map() };
 }
 
 function placement(p: Placement, at: string): Placement {

@@ -4,7 +4,7 @@
  */
 import { formatSize } from '../sys/size.js';
 import { fits, shortOf, type HostOrder } from './scheduler-hosts.js';
-import type { HostSlot, Replica, Svc } from './scheduler-model.js';
+import { hostMatches, UNCOUNTED_DISK, type HostSlot, type Replica, type Svc } from './scheduler-model.js';
 import type { MoveReason, StopReason, UnplacedCode } from './scheduler-types.js';
 
 export const rid = (service: string, replica: number): string => `${service}#${replica}`;
@@ -14,11 +14,12 @@ export function cpus(milli: number): string {
 }
 
 function demand(s: Svc): string {
-  return `${formatSize(s.mem)} memory, ${cpus(s.milli)} and a jail slot`;
+  return `${formatSize(s.mem)} memory, ${cpus(s.milli)}${s.disk > 0 ? `, ${formatSize(s.disk)} disk` : ''} and a jail slot`;
 }
 
 function room(h: HostSlot): string {
-  return `${formatSize(h.freeMem)} memory, ${cpus(h.freeMilli)}, ${h.freeJails} jail slots free`;
+  const disk = h.cap.disk === UNCOUNTED_DISK ? '' : `, ${formatSize(Math.max(0, h.freeDisk))} disk`;
+  return `${formatSize(h.freeMem)} memory, ${cpus(h.freeMilli)}, ${h.freeJails} jail slots${disk} free`;
 }
 
 export function labelsText(s: Svc): string {
@@ -30,8 +31,22 @@ export function unplacedReason(s: Svc, order: HostOrder): { code: UnplacedCode; 
   if (order.list.length === 0) return { code: 'no-ready-hosts', reason: 'no host is ready' };
   const best = order.firstMatching(s);
   if (!best) return { code: 'no-matching-hosts', reason: `no ready host has the labels ${labelsText(s)}` };
+  const disk = mostFreeDisk(s, order);
+  if (disk && disk.freeDisk < s.disk) {
+    return { code: 'no-capacity', reason: `no ready host has ${formatSize(s.disk)} of disk free; most is ${formatSize(Math.max(0, disk.freeDisk))} on ${disk.name}` };
+  }
   const tail = fits(best, s) ? '' : `; most free is ${best.name} with ${room(best)}, short of ${shortOf(best, s).join(' and ')}`;
   return { code: 'no-capacity', reason: `no ready host has room for ${demand(s)}${tail}` };
+}
+
+/** The ready host `s` may use with the most free disk (first by name on a tie). */
+function mostFreeDisk(s: Svc, order: HostOrder): HostSlot | undefined {
+  let best: HostSlot | undefined;
+  for (const h of order.list) {
+    if (!hostMatches(s, h)) continue;
+    if (!best || h.freeDisk > best.freeDisk || (h.freeDisk === best.freeDisk && h.name < best.name)) best = h;
+  }
+  return best;
 }
 
 export function causeText(r: Replica): string {

@@ -17,9 +17,15 @@ export const HOST_STATES: readonly HostState[] = ['ready', 'cordoned', 'draining
 export interface Resources {
   memoryBytes: number;
   cpus: number;
+  /** Disk limit of the replica's writable dataset; absent: 0 (counts nothing). */
+  diskBytes?: number;
 }
 
-/** What a host offers to replicas: memory, cpus and a number of jail slots. */
+/**
+ * What a host offers to replicas: memory, cpus, a number of jail slots and disk (its pool's
+ * size times the cluster's overcommit ratio; absent: not counted, as from an agent older than
+ * disk limits).
+ */
 export interface Capacity extends Resources {
   jails: number;
 }

@@ -104,8 +104,13 @@ export interface ServiceStatus {
   instances: ReplicaStatus[];
 }
 
-/** Desired against observed for every service of the given stacks. */
-export function serviceStatus(services: readonly ServiceRecord[], placements: readonly HostPlacements[], observed: readonly ObservedReplica[]): ServiceStatus[] {
+/**
+ * Desired against observed for every service of the given stacks. `unplacedWhy`: by jail name,
+ * why the scheduler leaves a replica unplaced (its message).
+ */
+export function serviceStatus(
+  services: readonly ServiceRecord[], placements: readonly HostPlacements[], observed: readonly ObservedReplica[], unplacedWhy: ReadonlyMap<string, string> = new Map(),
+): ServiceStatus[] {
   const placed = new Map<string, { host: string; a: Assignment }>();
   for (const p of placements) for (const a of p.assignments) placed.set(a.jail, { host: p.host, a });
   const seen = new Map<string, ObservedReplica>();
@@ -128,7 +133,7 @@ export function serviceStatus(services: readonly ServiceRecord[], placements: re
         phase: !p ? 'unplaced' : o ? o.phase : 'pending',
         healthy: Boolean(o?.healthy) && current,
         ip: o?.ip ?? null,
-        message: o?.message ?? null,
+        message: o?.message ?? (p ? null : unplacedWhy.get(jail) ?? null),
       });
     }
     out.push({

@@ -14,6 +14,28 @@ export const HOST_PREFIX = 24;
 export interface ClusterSettings {
   /** The range jail subnets are handed out from. */
   jailRange: string;
+  /**
+   * Disk overcommit: the scheduler offers each host's pool size times this ratio (`cluster
+   * init --overcommit`). Absent: 1, nothing promised beyond the pool.
+   */
+  overcommit?: number;
+  /** Disk limit of a replica whose service sets no `disk:` (`cluster init --default-disk`); absent: 1G. */
+  defaultDisk?: number;
+}
+
+/** The default disk overcommit ratio: no host is promised more disk than its pool has. */
+export const DEFAULT_OVERCOMMIT = 1;
+/** The largest --overcommit accepted: beyond it a limit stops meaning anything. */
+export const MAX_OVERCOMMIT = 100;
+
+/** --overcommit RATIO: a number from 1 to MAX_OVERCOMMIT (1.5 promises half again the pool's size). */
+export function parseOvercommit(field: string, value: string | number): number {
+  const text = String(value).trim();
+  const n = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(n) || n < 1 || n > MAX_OVERCOMMIT) {
+    throw new UserError(`${field}: invalid ratio ${JSON.stringify(String(value))}`, `give a number from 1 (no overcommit) to ${MAX_OVERCOMMIT}, for example 1.5`);
+  }
+  return n;
 }
 
 /** A cluster range: a network of /8 to /24 (a /24 holds one host). */

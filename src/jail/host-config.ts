@@ -13,6 +13,11 @@ export interface HostConfig {
   instance: string;
   subnet: string;
   bridge: string;
+  /**
+   * Disk limit of a jail created without --disk, as a size ("2G"); absent: 1G (model.ts
+   * DEFAULT_DISK). Set by hand in host.json; a cluster's services take theirs from the cluster.
+   */
+  defaultDisk?: string;
 }
 
 export function hostConfigPath(dataDir: string): string {

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Exec } from '../sys/exec.js';
 import { ExecError, ExistsError, UserError } from '../sys/errors.js';
 import { checkName, formatImageRef, parseImageRef } from '../sys/names.js';
+import { formatSize } from '../sys/size.js';
 import { Revert } from '../sys/revert.js';
 import { logWarn } from '../sys/log.js';
 import { openPool } from '../storage/pools.js';
@@ -23,13 +24,13 @@ import { loadHostConfig, readHostConfig, writeHostSubnet, type HostConfig } from
 import { leaseFilePath, LeaseStore } from './leases.js';
 import { layoutOf, startJail, stopJail } from './lifecycle.js';
 import { logStream } from './logs.js';
-import { parseEnv, parseJailSpec, parseUser } from './model.js';
+import { parseDisk, parseEnv, parseJailSpec, parseUser } from './model.js';
 import { jailNames } from './naming.js';
 import { NetworkRuntime } from './network-runtime.js';
 import type { HostInfo } from './oci.js';
 import { bundleDirOf, getRecord, jailDir, listRecords, readRecord, writeRecord, type JailRecord } from './record.js';
 import { RuncRuntime } from './runtime.js';
-import type { ExecOutput, ExecRequest, JailCreateRequest, JailInspect, JailService, JailView, LogsRequest } from './service.js';
+import type { ExecOutput, ExecRequest, JailCreateRequest, JailDisk, JailInspect, JailService, JailView, LogsRequest } from './service.js';
 import { Supervisor } from './supervisor.js';
 import type { RuncState } from './runc.js';
 import { RunningCache } from './liveness.js';
@@ -40,6 +41,7 @@ import { checkRequestedIp, parseSubnet } from './ipam.js';
 import { readHostEtc } from './etc-view.js';
 import { readAccountFiles } from './etc-scan.js';
 import { parseAccounts } from './accounts.js';
+import { diskOf, limitDisk, poolSize } from './disk.js';
 
 export interface JailManagerOptions {
   exec: Exec;
@@ -172,7 +174,11 @@ export class JailManager implements JailService {
       const dataset = `jails/${name}`;
       // validate everything before anything is made
       const hostEtc = await readHostEtc();
-      const spec = parseJailSpec({ ...req, imagePath: '/', writablePath: '/' }, { instance: e.config.instance, hostCpus: cpus().length, accounts: parseAccounts(hostEtc.accounts) });
+      const spec = parseJailSpec({ ...req, imagePath: '/', writablePath: '/' }, {
+        instance: e.config.instance, hostCpus: cpus().length, accounts: parseAccounts(hostEtc.accounts),
+        defaultDisk: e.config.defaultDisk === undefined ? undefined : parseDisk('host.json defaultDisk', e.config.defaultDisk),
+        poolBytes: await poolSize(e.driver.pool.mountpoint),
+      });
       const img = await getImage(this.dataDir, ref);
       if (img.pool !== e.driver.pool.name) throw new UserError(`image ${formatImageRef(ref)} is in pool ${img.pool}, jails use pool ${e.driver.pool.name}`, `build or import the image into pool ${e.driver.pool.name}`);
       spec.imagePath = e.driver.snapshotPath(imageSnapshot(ref));
@@ -186,6 +192,7 @@ export class JailManager implements JailService {
         if (await e.driver.datasetExists(dataset)) await e.driver.destroyDataset(dataset); // no record points at it
         await e.driver.createDataset(dataset);
         r.add(`remove dataset ${dataset}`, () => e.driver.destroyDataset(dataset));
+        await limitDisk(e.driver, dataset, spec.diskBytes, name, this.log);
         const ip = await e.leases.acquire(name, spec.ip);
         r.add(`release ${ip}`, () => e.leases.release(name));
         spec.ip = ip;
@@ -203,6 +210,27 @@ export class JailManager implements JailService {
       this.log?.info({ jail: name, ip: rec.ip, image: formatImageRef(ref) }, `created jail ${name}`);
       return this.view(rec);
     }));
+  }
+
+  /**
+   * Changes a jail's disk limit in place, running or not: the file system applies it at once
+   * (no restart). Refused below MIN_DISK, above the pool's size, or below what the jail holds now.
+   */
+  setDisk(name: string, disk: string | number): Promise<JailView> {
+    return this.locked(checkName('jail', name), async () => {
+      const e = await this.env();
+      const rec = await getRecord(this.dataDir, name);
+      const bytes = parseDisk('--disk', disk, await poolSize(e.driver.pool.mountpoint));
+      if (e.driver.info.diskLimit !== null) {
+        const used = (await e.driver.diskUse(rec.dataset)).used;
+        if (bytes < used) throw new UserError(`--disk: jail ${name} already holds ${formatSize(used)}, more than ${formatSize(bytes)}`, `free space in the jail first, or give at least ${formatSize(used)}`);
+      }
+      await limitDisk(e.driver, rec.dataset, bytes, name, this.log);
+      rec.spec.diskBytes = bytes;
+      await writeRecord(this.dataDir, rec);
+      this.log?.info({ jail: name, diskBytes: bytes }, `jail ${name}: disk limit now ${formatSize(bytes)}`);
+      return this.view(rec);
+    });
   }
 
   /** config.json and the jail's /etc files, from the host's /etc as it is now (masks included). */
@@ -269,7 +297,11 @@ export class JailManager implements JailService {
   }
 
   async list(): Promise<JailView[]> {
-    return Promise.all((await listRecords(this.dataDir)).map((r) => this.view(r)));
+    return Promise.all((await listRecords(this.dataDir)).map(async (r) => ({ ...(await this.view(r)), disk: await this.diskOf(r) })));
+  }
+
+  private async diskOf(rec: JailRecord): Promise<JailDisk> {
+    return diskOf((await this.env()).driver, rec, (err) => this.warn(err, `disk use of jail ${rec.name} unknown`, { jail: rec.name }));
   }
 
   async view(rec: JailRecord): Promise<JailView> {
@@ -300,7 +332,8 @@ export class JailManager implements JailService {
     const disk = await e.driver.usage(rec.dataset).catch((err: unknown) => { this.warn(err, `disk usage of jail ${name} unknown`, { jail: name }); return undefined; });
     return {
       ...v,
-      spec: { memoryBytes: rec.spec.memoryBytes ?? null, cpus: rec.spec.cpus ?? null, pids: rec.spec.pids, env: rec.spec.env, user: rec.spec.user, rw: rec.spec.rw },
+      disk: await this.diskOf(rec),
+      spec: { memoryBytes: rec.spec.memoryBytes ?? null, cpus: rec.spec.cpus ?? null, pids: rec.spec.pids, diskBytes: rec.spec.diskBytes ?? null, env: rec.spec.env, user: rec.spec.user, rw: rec.spec.rw },
       usage: {
         memory: { limitBytes: rec.spec.memoryBytes ?? null, usageBytes: u.memoryBytes, oomKills: u.oomKills },
         cpu: { cpus: rec.spec.cpus ?? null, usageSeconds: u.cpuSeconds },
@@ -342,3 +375,4 @@ export class JailManager implements JailService {
     return listRecords(this.dataDir);
   }
 }
+

@@ -10,7 +10,7 @@
 import { posix } from 'node:path';
 import { UserError } from '../sys/errors.js';
 import { checkName, parseImageRef, type ImageRef } from '../sys/names.js';
-import { parseSize } from '../sys/size.js';
+import { formatSize, parseSize } from '../sys/size.js';
 import { formatIPv4, parseIPv4 } from './ipam.js';
 import { jailNames } from './naming.js';
 import { hasNames, parseUserRef, resolveUser, type Accounts, type JailUser } from './accounts.js';
@@ -23,6 +23,13 @@ export const RESTART_POLICIES: readonly RestartPolicy[] = ['always', 'on-failure
 export const DEFAULT_PIDS = 1024;
 /** The smallest --memory runc and the kernel can start a process in. */
 export const MIN_MEMORY = 6 * 1024 * 1024;
+/** Default disk limit of a jail's writable dataset when neither --disk nor host.json's defaultDisk says. */
+export const DEFAULT_DISK = 1024 ** 3;
+/**
+ * The smallest --disk: a jail's writable dataset starts with tmp/, var/ and its --rw
+ * directories, and btrfs counts metadata blocks (16K each) against the limit too.
+ */
+export const MIN_DISK = 16 * 1024 ** 2;
 /** Longest path accepted for --rw. */
 const MAX_RW_PATH = 255;
 
@@ -42,6 +49,11 @@ export interface JailSpec {
   memoryBytes?: number;
   cpus?: number;
   pids: number;
+  /**
+   * Limit of the writable dataset (tmp/, var/, --rw) in bytes, enforced by the pool's driver
+   * where it can. Absent in records written before disk limits: no limit.
+   */
+  diskBytes?: number;
   env: Record<string, string>;
   user: JailUser;
   /** Absolute, normalized, deduplicated, sorted. */
@@ -68,6 +80,8 @@ export interface JailInput {
   memory?: string | number;
   cpus?: string | number;
   pids?: string | number;
+  /** Size of the writable dataset: 512M, 2G; default JailContext.defaultDisk. */
+  disk?: string | number;
   /** K=V, repeated. */
   env?: readonly string[];
   /** USER[:GROUP], each a name or a number */
@@ -85,6 +99,10 @@ export interface JailContext {
   hostCpus: number;
   /** The passwd and group the jail sees, for a user given by name (etc-scan.ts reads them). */
   accounts?: Accounts;
+  /** --disk when not given (default DEFAULT_DISK). */
+  defaultDisk?: number;
+  /** Size of the pool the jail's dataset goes in: a larger --disk could never be used. */
+  poolBytes?: number;
 }
 
 /** Paths that belong to the read-only OS, the image or the kernel: never writable. */
@@ -103,6 +121,7 @@ export function parseJailSpec(input: JailInput, ctx: JailContext): JailSpec {
     imagePath: checkHostPath('image path', input.imagePath),
     writablePath: checkHostPath('writable path', input.writablePath),
     pids: input.pids === undefined ? DEFAULT_PIDS : parsePids(input.pids),
+    diskBytes: input.disk === undefined ? ctx.defaultDisk ?? DEFAULT_DISK : parseDisk('--disk', input.disk, ctx.poolBytes),
     env: parseEnv(input.env ?? []),
     user: input.user === undefined ? { uid: 0, gid: 0 } : parseUser(input.user, ctx.accounts),
     rw: parseRw(input.rw ?? []),
@@ -123,6 +142,15 @@ function checkHostPath(field: string, p: string): string {
     throw new Error(`bug: ${field} must be an absolute normalized path, got ${JSON.stringify(p)}`);
   }
   return p;
+}
+
+/** A disk limit: a size from MIN_DISK up to the pool's size (when known). */
+export function parseDisk(field: string, value: string | number, poolBytes?: number): number {
+  const bytes = parseSize(field, value, { min: MIN_DISK });
+  if (poolBytes !== undefined && bytes > poolBytes) {
+    throw new UserError(`${field}: ${formatSize(bytes)} is more than the pool's size (${formatSize(poolBytes)})`, `use at most ${formatSize(poolBytes)}, or make the pool larger`);
+  }
+  return bytes;
 }
 
 export function parseCpus(value: string | number, hostCpus: number): number {

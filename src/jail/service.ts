@@ -15,6 +15,8 @@ export interface JailCreateRequest {
   memory?: string;
   cpus?: string;
   pids?: string;
+  /** Size limit of the jail's writable dataset (512M, 2G); default: host.json defaultDisk, else 1G. */
+  disk?: string;
   /** K=V */
   env?: string[];
   /** USER[:GROUP], each a name (resolved in the host's passwd and group) or a number */
@@ -47,6 +49,17 @@ export interface JailView {
   command: string[];
   createdAt: string;
   startedAt: string | null;
+  /** Disk limit and use (`jail ls`, `jail inspect`); absent where a view skips it. */
+  disk?: JailDisk;
+}
+
+export interface JailDisk {
+  /** null: the jail has no limit (made before disk limits). */
+  limitBytes: number | null;
+  /** What counts against the limit; null where the driver keeps no account (dir). */
+  usedBytes: number | null;
+  /** Whether the pool's driver enforces the limit. */
+  enforced: boolean;
 }
 
 export interface JailLimitsUsage {
@@ -62,6 +75,7 @@ export interface JailInspect extends JailView {
     memoryBytes: number | null;
     cpus: number | null;
     pids: number;
+    diskBytes: number | null;
     env: Record<string, string>;
     user: { uid: number; gid: number };
     rw: string[];
@@ -101,6 +115,8 @@ export interface JailService {
   restart(name: string): Promise<JailView>;
   /** Removes the jail and everything made for it; `force` stops it first if running. */
   remove(name: string, opts?: { force?: boolean }): Promise<void>;
+  /** Changes a jail's disk limit in place, running or not (SIZE as --disk takes it); absent where the service cannot. */
+  setDisk?(name: string, disk: string): Promise<JailView>;
   list(): Promise<JailView[]>;
   inspect(name: string): Promise<JailInspect>;
   exec(name: string, req: ExecRequest): Promise<ExecOutput>;

@@ -20,7 +20,7 @@ export interface UpOptions {
   name: string;
   hosts: number;
   root?: string;
-  /** Pool size of each host (cellblock pool create --size), default 1G. */
+  /** Pool size of each host (cellblock pool create --size), default 4G. */
   poolSize?: string;
   /** Make the hosts one cluster (init + joins); default true. */
   cluster?: boolean;

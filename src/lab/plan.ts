@@ -25,7 +25,8 @@ export const DEFAULT_LAB_ROOT = '/var/lib/cellblock-lab';
 export const MAX_HOSTS = 9;
 export const NETNS_DIR = '/run/netns';
 export const BRIDGE = 'br0';
-export const DEFAULT_POOL_SIZE = '1G';
+/** Sparse: room for a few replicas at the default 1G disk limit each, written blocks only. */
+export const DEFAULT_POOL_SIZE = '4G';
 
 export type Argv = string[];
 

@@ -8,7 +8,7 @@
 import { UserError } from '../sys/errors.js';
 import { parseImageRef, type ImageRef } from '../sys/names.js';
 import { parseSize } from '../sys/size.js';
-import { checkRwPath, MIN_MEMORY, parseCpus, parseEnv, parsePids, parseRestart, type RestartPolicy } from '../jail/model.js';
+import { checkRwPath, MIN_MEMORY, parseCpus, parseDisk, parseEnv, parsePids, parseRestart, type RestartPolicy } from '../jail/model.js';
 import { parseUserRef, type IdRef } from '../jail/accounts.js';
 import { checkEtcPath, checkEtcSource } from '../jail/etc-spec.js';
 import type { ServiceUser } from './types.js';
@@ -60,6 +60,10 @@ function stringOrNumber(v: unknown, what: string, example: string): string | num
 
 export const memory = (v: unknown): number =>
   reuse(() => parseSize('memory', stringOrNumber(v, 'a size', '256M'), { min: MIN_MEMORY }));
+
+/** No pool is known when a file is validated: a disk larger than every host's pool is left unplaced by the scheduler. */
+export const disk = (v: unknown): number =>
+  reuse(() => parseDisk('disk', stringOrNumber(v, 'a size', '2G')));
 
 /** No host is known when a file is validated: the host's CPU count is checked at placement. */
 export const cpus = (v: unknown): number =>

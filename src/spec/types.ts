@@ -34,6 +34,11 @@ export interface ServiceSpec {
   cpus?: number;
   /** Default DEFAULT_PIDS (jail/model.ts). */
   pids: number;
+  /**
+   * Disk limit of each replica's writable dataset; absent: DEFAULT_DISK (jail/model.ts), which
+   * is also what the scheduler counts.
+   */
+  diskBytes?: number;
   /** Writable directories: absolute, normalized, deduplicated, sorted. */
   rw: string[];
   /** Default "always". */

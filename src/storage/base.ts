@@ -10,7 +10,7 @@ import { NotSupportedError } from '../sys/errors.js';
 import { spawnStream } from '../sys/exec.js';
 import type { SnapshotRef } from '../sys/names.js';
 import type {
-  DatasetInfo, DriverFactory, DriverInfo, DriverName, PoolContext, PoolCreateRequest, PoolRecord, SendStream, SnapshotInfo, SpaceUsage, StorageDriver,
+  DatasetInfo, DiskUse, DriverFactory, DriverInfo, DriverName, PoolContext, PoolCreateRequest, PoolRecord, SendStream, SnapshotInfo, SpaceUsage, StorageDriver,
 } from './driver.js';
 import { datasetPathIn } from './paths.js';
 import { hostTools, type ToolCheck, type ToolReq } from './tools.js';
@@ -109,6 +109,14 @@ export abstract class StorageDriverBase implements StorageDriver {
 
   async usage(_target: string | SnapshotRef): Promise<SpaceUsage> {
     throw this.notSupported('usage');
+  }
+
+  async setDiskLimit(_ds: string, _bytes: number | null): Promise<void> {
+    throw this.notSupported('a disk limit', this.info.diskLimitNote);
+  }
+
+  async diskUse(_ds: string): Promise<DiskUse> {
+    throw this.notSupported('disk use', this.info.diskLimitNote);
   }
 
   // --- migration ---

@@ -28,6 +28,14 @@ export interface DriverInfo {
   snapshotsOutliveDataset: boolean;
   /** One line for `pool ls` about what this driver costs (e.g. "full copies, no sharing"). */
   note: string;
+  /**
+   * How the driver enforces a dataset's disk limit (setDiskLimit): 'referenced' (every byte the
+   * dataset refers to counts, shared with a snapshot or not: btrfs qgroups, zfs refquota), or
+   * null when it cannot (dir), with `diskLimitNote` saying so.
+   */
+  diskLimit: 'referenced' | null;
+  /** One sentence about disk limits on this driver, for `host check` and the docs. */
+  diskLimitNote: string;
 }
 
 /** Where the pool's bytes live. Recorded in DATA_DIR/pools/NAME.json. */
@@ -79,6 +87,14 @@ export interface SpaceUsage {
   exclusive: number;
 }
 
+/** A dataset's disk limit and what counts against it. */
+export interface DiskUse {
+  /** Bytes counted against the limit. */
+  used: number;
+  /** null: no limit set. */
+  limitBytes: number | null;
+}
+
 export interface SendStream {
   stream: Readable;
   /** Resolves when the sending tool exited successfully; rejects with ExecError otherwise. */
@@ -120,6 +136,14 @@ export interface StorageDriver {
 
   // space
   usage(target: string | SnapshotRef): Promise<SpaceUsage>;
+  /**
+   * Limits what the dataset may hold to `bytes` (null lifts the limit); a write past it fails
+   * with EDQUOT ("Disk quota exceeded"). Takes effect at once, also on a dataset in use.
+   * A DriverNotSupportedError where info.diskLimit is null.
+   */
+  setDiskLimit(ds: string, bytes: number | null): Promise<void>;
+  /** The dataset's limit and use as the file system accounts them (cheap: no walk of the files). */
+  diskUse(ds: string): Promise<DiskUse>;
 
   // migration
   /** A stream of the snapshot, incremental against `parent` where the driver can. */

@@ -83,8 +83,11 @@ export interface HostFacts {
 
 export interface CheckResult {
   name: string;
-  /** os: how the host's OS serves jails (os-view-checks.ts): never missing, at most a warning. */
-  kind: 'tool' | 'kernel' | 'os';
+  /**
+   * os: how the host's OS serves jails (os-view-checks.ts): never missing, at most a warning.
+   * pool: what a pool of this host can enforce (storage/checks.ts): at most a warning.
+   */
+  kind: 'tool' | 'kernel' | 'os' | 'pool';
   /** Part of the storage + jail core (see neededFor). */
   required: boolean;
   neededFor: NeededFor;

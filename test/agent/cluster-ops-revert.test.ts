@@ -210,6 +210,19 @@ test('init keeps the cluster range for the joins to come; a bad range changes no
   }
 });
 
+test('init keeps the disk overcommit ratio and default disk; bad ones change nothing', async () => {
+  const { r, ops, done } = await rig();
+  try {
+    await assert.rejects(ops.init({ advertise: '10.9.0.2', overcommit: '0.5' }), /--overcommit: invalid ratio "0.5"/);
+    await assert.rejects(ops.init({ advertise: '10.9.0.2', defaultDisk: '1M' }), /--default-disk: "1M" is too small/);
+    assert.deepEqual(r.events, []);
+    await ops.init({ advertise: '10.9.0.2', overcommit: '1.5', defaultDisk: '2G' });
+    assert.deepEqual(await r.store.getJson(K.settings), { jailRange: '10.77.0.0/16', overcommit: 1.5, defaultDisk: 2 * 1024 ** 3 });
+  } finally {
+    await done();
+  }
+});
+
 test('init and join refuse a host with stacks, before anything changes', async () => {
   const { r, ops, done } = await rig();
   try {

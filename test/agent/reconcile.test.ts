@@ -7,6 +7,7 @@ import type { Assignment } from '../../src/cluster/model.js';
 import { parseJailSpec } from '../../src/jail/model.js';
 import type { JailState, JailView } from '../../src/jail/service.js';
 import type { ServiceSpec } from '../../src/spec/types.js';
+import { specHash } from '../../src/cluster/stacks.js';
 
 // ---- builders ----
 
@@ -38,7 +39,7 @@ function input(o: Partial<ReconcileInput>): ReconcileInput {
 
 /** Actions as short strings: "create demo.site.0" */
 function short(actions: Action[]): string[] {
-  return actions.map((a) => `${a.kind} ${a.kind === 'pull' ? a.image : a.kind === 'create' || a.kind === 'replace' ? a.assignment.jail : a.jail}`);
+  return actions.map((a) => `${a.kind} ${a.kind === 'pull' ? a.image : a.kind === 'create' || a.kind === 'replace' || a.kind === 'resize' ? a.assignment.jail : a.jail}`);
 }
 
 const hashes = (...names: string[]): Map<string, string> => new Map(names.map((n) => [n, 'h1']));
@@ -206,6 +207,38 @@ test('actionKey: the jail, or pull:NAME:TAG', () => {
   assert.equal(actionKey({ kind: 'remove', jail: 'demo.site.3' }), 'demo.site.3');
 });
 
+// ---- disk raised in place ----
+
+test('a spec whose only change is a larger disk resizes the jail in place; anything else, or a smaller disk, replaces it', () => {
+  const G = 1024 ** 3;
+  const old: ServiceSpec = { ...spec('site'), diskBytes: 2 * G };
+  const withDisk = (j: JailView, limitBytes: number | null): JailView => ({ ...j, disk: { limitBytes, usedBytes: 0, enforced: true } });
+  const assign = (s: ServiceSpec): Assignment => ({ ...as('demo.site.0'), spec: s, specHash: specHash(s) });
+  const run = (s: ServiceSpec, limit: number | null, recorded = specHash(old), canResize = true) =>
+    reconcile(input({ assignments: [assign(s)], jails: [withDisk(jail('demo.site.0'), limit)], hashes: new Map([['demo.site.0', recorded]]), canResize }));
+
+  const raised = run({ ...old, diskBytes: 5 * G }, 2 * G);
+  assert.deepEqual(short(raised.actions), ['resize demo.site.0']);
+  assert.equal(raised.sentence, 'raise the disk limit of demo.site.0 to 5.00G in place');
+  assert.equal(actionKey(raised.actions[0]!), 'demo.site.0');
+  // from the default (no disk: in the file) to a larger one
+  const { diskBytes: _d, ...plain } = old;
+  assert.deepEqual(short(run({ ...plain, diskBytes: 3 * G }, G, specHash(plain)).actions), ['resize demo.site.0']);
+  // smaller: a rollout (the jail may hold more than the new limit)
+  assert.deepEqual(short(run({ ...old, diskBytes: G }, 2 * G).actions), ['replace demo.site.0']);
+  // disk and something else: a rollout
+  assert.deepEqual(short(run({ ...old, diskBytes: 5 * G, pids: 99 }, 2 * G).actions), ['replace demo.site.0']);
+  // a service that cannot resize, or a jail whose limit is unknown: a rollout
+  assert.deepEqual(short(run({ ...old, diskBytes: 5 * G }, 2 * G, specHash(old), false).actions), ['replace demo.site.0']);
+  assert.deepEqual(short(run({ ...old, diskBytes: 5 * G }, null).actions), ['replace demo.site.0']);
+  // cooling down after a failed resize: nothing now
+  const cooling = reconcile(input({
+    assignments: [assign({ ...old, diskBytes: 5 * G })], jails: [withDisk(jail('demo.site.0'), 2 * G)],
+    hashes: new Map([['demo.site.0', specHash(old)]]), canResize: true, cooldown: new Set(['demo.site.0']),
+  }));
+  assert.deepEqual(cooling.actions, []);
+});
+
 // ---- jailRequest ----
 
 test('jailRequest: the raw request, started at once', () => {
@@ -217,8 +250,10 @@ test('jailRequest: the raw request, started at once', () => {
   assert.deepEqual(jailRequest(a), {
     name: 'demo.site.0', image: 'site:v1', memory: '536870912', cpus: '0.5', pids: '256',
     env: ['LOG_LEVEL=info', 'URL=a=b'], user: '1000:100', rw: ['/srv/data', '/var/lib/app'], restart: 'on-failure',
-    command: ['/app/run', '--port', '8080'], start: true,
+    command: ['/app/run', '--port', '8080'], start: true, disk: String(1024 ** 3),
   });
+  // disk: always given, the service's or the default the scheduler counted
+  assert.equal(jailRequest({ ...a, spec: { ...a.spec, diskBytes: 5 * 1024 ** 3 } }).disk, String(5 * 1024 ** 3));
   // no limits: no memory or cpus
   const plain = jailRequest(as('demo.site.1'));
   assert.equal('memory' in plain, false);

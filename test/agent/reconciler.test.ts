@@ -11,7 +11,8 @@ import { Reconciler } from '../../src/agent/reconciler.js';
 import { type Assignment, type HostPlacements, type ObservedReplica } from '../../src/cluster/model.js';
 import { K } from '../../src/cluster/keys.js';
 import type { HealthSpec, ServiceSpec } from '../../src/spec/types.js';
-import type { JailView } from '../../src/jail/service.js';
+import type { JailService, JailView } from '../../src/jail/service.js';
+import { specHash } from '../../src/cluster/stacks.js';
 import { FakeJailService } from '../helpers/fake-jail-service.js';
 import { FakeLease, FakeStore, until } from './fake-store.js';
 
@@ -52,10 +53,10 @@ interface Rig {
 }
 
 /** A reconciler with a backstop pass every 10 ms and a clock the test moves. `running`: jails present, their spec hash recorded. */
-async function rig(running: JailView[] = [], intervalMs = 10): Promise<Rig> {
+async function rig(running: JailView[] = [], intervalMs = 10, hash: (jail: string) => string = () => 'h1'): Promise<Rig> {
   const dataDir = join(base, `d${n++}`);
   await mkdir(join(dataDir, 'cluster'), { recursive: true });
-  await writeFile(join(dataDir, 'cluster', 'replicas.json'), JSON.stringify(Object.fromEntries(running.map((j) => [j.name, 'h1']))));
+  await writeFile(join(dataDir, 'cluster', 'replicas.json'), JSON.stringify(Object.fromEntries(running.map((j) => [j.name, hash(j.name)]))));
   const store = new FakeStore();
   const jails = new FakeJailService();
   for (const v of running) jails.jails.set(v.name, { view: v, req: { name: v.name, image: v.image, command: v.command } });
@@ -131,6 +132,32 @@ test('a retry wait that ended, for an action no longer wanted, wakes nothing (no
     await sleep(300);
     assert.ok(calls(rg.jails, 'list') - passes <= 1, `passes in 300 ms without a change: ${calls(rg.jails, 'list') - passes}`);
     assert.equal(rg.pulls.length, 1);
+  } finally {
+    await rg.r.stop();
+  }
+});
+
+test('a larger disk, and nothing else, is applied to the running jail in place: no remove, no create', async () => {
+  const G = 1024 ** 3;
+  const old = assignment('demo.site.0');
+  old.spec = { ...old.spec, diskBytes: G };
+  const running: JailView = { ...view('demo.site.0', 'running'), disk: { limitBytes: G, usedBytes: 0, enforced: true } };
+  const rg = await rig([running], 10, () => specHash(old.spec));
+  const resized: [string, string][] = [];
+  (rg.jails as JailService).setDisk = async (name, disk) => {
+    resized.push([name, disk]);
+    const j = rg.jails.jails.get(name)!;
+    j.view.disk = { limitBytes: Number(disk), usedBytes: 0, enforced: true };
+    return j.view;
+  };
+  const bigger = { ...old.spec, diskBytes: 3 * G };
+  await rg.assign({ ...old, spec: bigger, specHash: specHash(bigger) });
+  await start(rg);
+  try {
+    await until(() => rg.observed('demo.site.0')?.specHash === specHash(bigger), 2000, 'the replica to be on the new spec');
+    assert.deepEqual(resized, [['demo.site.0', String(3 * G)]]);
+    assert.equal(calls(rg.jails, 'remove') + calls(rg.jails, 'create'), 0, 'the jail was neither removed nor made again');
+    assert.equal(rg.jails.jails.get('demo.site.0')!.view.pid, 42, 'the same process runs');
   } finally {
     await rg.r.stop();
   }

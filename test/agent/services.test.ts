@@ -3,6 +3,7 @@
  * delete, status, host ls, cordon/drain/uncordon and cluster status read and write.
  */
 import { test } from 'node:test';
+import { diskAllocated } from '../../src/cli/commands/host/ls.js';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { StackService, type ImageLookup } from '../../src/agent/services/stacks.js';
@@ -84,6 +85,20 @@ test('status joins services, placements and observed replicas (one stack or all)
   assert.equal((await stacks.status()).length, 2);
 });
 
+test('status says why a replica is unplaced: a disk larger than every host\'s pool names the shortfall', async () => {
+  const store = new MemoryStore();
+  const stacks = new StackService({ store, images: images(['site:v1']), log });
+  const G = 1024 ** 3;
+  await store.putJson(K.hostLive('h0'), {
+    name: 'h0', address: '10.9.0.1', apiPort: 7480, subnet: '10.77.0.0/24', capacity: { memoryBytes: 8 * G, cpus: 2, jails: 250, diskBytes: 2 * G },
+    etcd: 'member', version: 'dev', startedAt: 'x',
+  });
+  await stacks.apply('web', 'web.yml', stackOf(spec('site', { replicas: 1, diskBytes: 5 * G } as Partial<ServiceSpec>)));
+  const [st] = await stacks.status('web');
+  assert.deepEqual([st!.instances[0]!.phase, st!.instances[0]!.host], ['unplaced', null]);
+  assert.equal(st!.instances[0]!.message, 'unplaced: no ready host has 5.00G of disk free; most is 2.00G on h0');
+});
+
 test('host rows: state by the scheduler\'s rule, leader, replicas and their reserved resources', async () => {
   const store = new MemoryStore();
   const hosts = new HostService(store, () => new Date('2026-12-07T00:00:00Z'));
@@ -101,13 +116,32 @@ test('host rows: state by the scheduler\'s rule, leader, replicas and their rese
   assert.deepEqual(rows.map((r) => [r.name, r.state, r.leader, r.replicas, r.etcd]), [
     ['h0', 'cordoned', false, 0, 'member'], ['h1', 'ready', true, 2, 'member'], ['h2', 'down', false, 0, 'unknown'],
   ]);
-  assert.deepEqual(rows[1]!.usage, { memoryBytes: 512 << 20, cpus: 1 });
+  assert.deepEqual(rows[1]!.usage, { memoryBytes: 512 << 20, cpus: 1, diskBytes: 2 * 1024 ** 3 }, 'disk: the default limit of each replica');
+  assert.deepEqual([rows[1]!.diskFreeBytes, rows[1]!.overcommit], [null, 1]);
   assert.equal(rows[2]!.address, '10.9.0.3', 'a down host keeps its address from hostinfo');
   assert.deepEqual(await hosts.control('h0', 'uncordon'), { host: 'h0', state: 'ready' });
   assert.equal(await store.get(K.hostCtl('h0')), undefined);
   await assert.rejects(hosts.control('h9', 'drain'), /no host named h9/);
   await assert.rejects(hosts.control('h0', 'reboot'), /no host action "reboot"/);
   await assert.rejects(hosts.control('../x', 'drain'), /invalid host name/);
+});
+
+test('host rows: the pool\'s size, free space, the replicas\' disk limits and the cluster\'s overcommit ratio', async () => {
+  const store = new MemoryStore();
+  const hosts = new HostService(store);
+  const G = 1024 ** 3;
+  await store.putJson(K.settings, { jailRange: '10.77.0.0/16', overcommit: 1.5 });
+  await store.putJson(K.hostLive('h0'), {
+    name: 'h0', address: '10.9.0.1', apiPort: 7480, subnet: '10.77.0.0/24', capacity: { memoryBytes: 8 << 30, cpus: 2, jails: 250, diskBytes: 10 * G },
+    diskFreeBytes: 7 * G, etcd: 'member', version: 'dev', startedAt: 'x',
+  });
+  const s = spec('db', { diskBytes: 4 * G } as Partial<ServiceSpec>);
+  await store.putJson(K.placement('h0'), { host: 'h0', by: 'h0', at: 'x', assignments: [0, 1].map((n) => ({ stack: 'web', service: 'db', replica: n, jail: `web.db.${n}`, spec: s, specHash: 'h' })) });
+  const [row] = await hosts.rows();
+  assert.deepEqual([row!.capacity?.diskBytes, row!.usage.diskBytes, row!.diskFreeBytes, row!.overcommit], [10 * G, 8 * G, 7 * G, 1.5]);
+  assert.equal(diskAllocated(row!), '8.00G/10.0G x1.5');
+  assert.equal(diskAllocated({ ...row!, overcommit: 1 }), '8.00G/10.0G');
+  assert.equal(diskAllocated({ ...row!, capacity: null }), '8.00G/-');
 });
 
 test('cluster status lists etcd members by name, and still shows hosts when etcd cannot list members', async () => {

@@ -32,6 +32,7 @@ const BAD: Record<RouteName, Bad[]> = {
   jailInspect: [{ path: '/v1/jails/Bad!', at: 'params.name', says: /invalid jail name "Bad!"/ }, { path: '/v1/jails/db?x=1', at: 'query' }],
   jailStart: [{ path: '/v1/jails/..%2Fetc/start', body: {}, at: 'params.name' }, { path: '/v1/jails/db/start', body: { now: true }, at: 'body', says: /unknown field "now"/ }],
   jailStop: [{ path: '/v1/jails/db/stop', body: { timeoutSeconds: 'soon' }, at: 'body.timeoutSeconds', says: /expected a number/ }],
+  jailDisk: [{ path: '/v1/jails/db/disk', body: { disk: 5 }, at: 'body.disk', says: /expected a string/ }, { path: '/v1/jails/db/disk', body: {}, at: 'body.disk' }],
   jailRestart: [{ path: '/v1/jails/db/restart', body: { hard: true }, at: 'body', says: /unknown field "hard"/ }],
   jailRemove: [{ path: '/v1/jails/db?force=maybe', at: 'query.force', says: /expected 1 or 0/ }, { path: '/v1/jails/Bad!', at: 'params.name' }],
   jailExec: [{ path: '/v1/jails/db/exec', body: { command: 'ls' }, at: 'body.command', says: /expected an array/ }, { path: '/v1/jails/db/exec', body: { command: ['ls'], cwd: '/' }, at: 'body', says: /unknown field "cwd"/ }],

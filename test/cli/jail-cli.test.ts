@@ -30,12 +30,12 @@ describe('cellblock jail', { skip }, () => {
 
   test('create with every flag sends exactly that request', async () => {
     const r = await cellblock('jail', 'create', 'web', '--image', 'site:v1', '--ip', '10.77.0.9', '--memory', '256M', '--cpus', '0.5',
-      '--pids', '256', '--env', 'A=1', '--env', 'B=two words', '--user', '1000:1000', '--rw', '/var/lib/app', '--rw', '/srv/data',
+      '--pids', '256', '--disk', '2G', '--env', 'A=1', '--env', 'B=two words', '--user', '1000:1000', '--rw', '/var/lib/app', '--rw', '/srv/data',
       '--restart', 'always', '--start', '--', '/bin/sh', '-c', 'exec python3 -m http.server --bind 0.0.0.0', '--port', '80');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'created jail web (10.77.0.9, image site:v1, running as pid 4242)\n');
     assert.deepEqual(calls('create'), [[{
-      name: 'web', image: 'site:v1', ip: '10.77.0.9', memory: '256M', cpus: '0.5', pids: '256',
+      name: 'web', image: 'site:v1', ip: '10.77.0.9', memory: '256M', cpus: '0.5', pids: '256', disk: '2G',
       env: ['A=1', 'B=two words'], user: '1000:1000', rw: ['/var/lib/app', '/srv/data'], restart: 'always',
       command: ['/bin/sh', '-c', 'exec python3 -m http.server --bind 0.0.0.0', '--port', '80'], start: true,
     }]]);
@@ -73,12 +73,14 @@ describe('cellblock jail', { skip }, () => {
     assert.equal((await cellblock('jail', 'ls')).stdout, '(none)\n');
     await h.fake.create({ name: 'web', image: 'site:v1', command: ['/bin/true'], start: true });
     await h.fake.create({ name: 'db', image: 'pg:16', ip: '10.77.0.20', command: ['/bin/postgres'] });
+    h.fake.jails.get('web')!.view.disk = { limitBytes: 1024 ** 3, usedBytes: 12 * 1024 ** 2, enforced: true };
+    h.fake.jails.get('db')!.view.disk = { limitBytes: 5 * 1024 ** 3, usedBytes: null, enforced: false };
     const r = await cellblock('jail', 'ls');
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.split('\n'), [
-      'NAME  STATE    IP          IMAGE    RESTARTS  PID',
-      'web   running  10.77.0.2   site:v1  0         4242',
-      'db    created  10.77.0.20  pg:16    0         -',
+      'NAME  STATE    IP          IMAGE    RESTARTS  PID   DISK',
+      'web   running  10.77.0.2   site:v1  0         4242  12.0M / 1.00G',
+      'db    created  10.77.0.20  pg:16    0         -     ? / 5.00G (not enforced by this pool\'s driver)',
       '',
     ]);
     const j = await cellblock('jail', 'ls', '--json');
@@ -128,6 +130,9 @@ describe('cellblock jail', { skip }, () => {
     assert.deepEqual(h.fake.calls.map((c) => [c.method, ...c.args]), [
       ['start', 'web'], ['stop', 'web', { timeoutSeconds: 5 }], ['restart', 'web'], ['remove', 'web', { force: true }],
     ]);
+    await h.fake.create({ name: 'web', image: 'site:v1', command: ['/bin/true'] });
+    assert.equal((await cellblock('jail', 'disk', 'web', '5G')).stdout, 'disk limit of jail web is now 5.00G\n');
+    assert.deepEqual(h.fake.calls.at(-1), { method: 'setDisk', args: ['web', '5G'] });
     const bad = await cellblock('jail', 'stop', '--timeout', 'soon', 'web');
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /--timeout: expected a whole number, got "soon"/);

@@ -72,7 +72,7 @@ describe('cellblock pool with the dir driver', () => {
 
     const ls = await cellblock('pool', 'ls');
     assert.equal(ls.code, 0, ls.stderr);
-    assert.match(ls.stdout, /^d\s+dir\s+\S+pools\/d\s+\S+pools\/d\s+\S+\s+\S+\s+plain directories: every snapshot and clone is a full copy$/m);
+    assert.match(ls.stdout, /^d\s+dir\s+\S+pools\/d\s+\S+pools\/d\s+\S+\s+0B \(not enforced\)\s+\S+\s+\S+\s+plain directories: every snapshot and clone is a full copy$/m);
     const json = JSON.parse((await cellblock('--json', 'pool', 'ls')).stdout) as (PoolRecord & { note: string; size: number | null })[];
     assert.deepEqual(json.map((p) => [p.name, p.driver, p.mountpoint]), [['d', 'dir', join(dataDir, 'pools', 'd')], ['e', 'dir', where]]);
     assert.ok(json.every((p) => typeof p.size === 'number' && p.note.startsWith('plain directories')));

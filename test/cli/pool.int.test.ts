@@ -46,12 +46,14 @@ describe('cellblock pool', { skip }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^created pool p: btrfs on loop file .*p\.img \(512M, sparse\), mounted at .*pools\/p$/m);
     const ls = await cellblock('pool', 'ls');
-    assert.match(ls.stdout, /^NAME\s+DRIVER\s+SOURCE\s+MOUNTPOINT\s+SIZE\s+FREE\s+NOTE$/m);
-    assert.match(ls.stdout, /^p\s+btrfs\s+loop .*p\.img\s+.*pools\/p\s+512M\s+\S+\s+copy-on-write/m);
+    assert.match(ls.stdout, /^NAME\s+DRIVER\s+SOURCE\s+MOUNTPOINT\s+SIZE\s+ALLOCATED\s+USED\s+FREE\s+NOTE$/m);
+    assert.match(ls.stdout, /^p\s+btrfs\s+loop .*p\.img\s+.*pools\/p\s+512M\s+0B\s+\S+\s+\S+\s+copy-on-write/m);
     const json = JSON.parse((await cellblock('--json', 'pool', 'ls')).stdout) as (PoolRecord & { size: number })[];
     assert.equal(json.length, 1);
     assert.equal(json[0]!.name, 'p');
     assert.equal(json[0]!.size, 512 * 1024 ** 2);
+    const quota = await exec(['btrfs', 'qgroup', 'show', json[0]!.mountpoint]);
+    assert.match(quota.stdout, /^0\/5\s/m, 'quota groups are on from the start');
     assert.deepEqual(json[0]!.source, { kind: 'loop', file: join(dataDir, 'pools', 'p.img'), size: 512 * 1024 ** 2 });
     assert.equal((await mountsUnder(dataDir)).length, 1);
   });

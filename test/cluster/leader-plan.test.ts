@@ -197,3 +197,22 @@ test('assignments on hosts no longer in the cluster are placed again', () => {
   assert.deepEqual(layout(p), { a: 'demo.site.0@h1' });
   assert.equal(p.byHost.has('gone'), false);
 });
+
+test('disk: each replica counts its service\'s disk, else the cluster\'s default, else 1G; assignments carry it, the spec hash does not change', () => {
+  const G = 1024 ** 3;
+  const hs = hosts('a b').map((h) => ({ ...h, capacity: { ...h.capacity, diskBytes: 2 * G } }));
+  // the default 1G: two replicas per 2G host
+  assert.equal(plan(hs, [rec('demo', 'site', 4, 'h1')]).result.unplaced.length, 0);
+  assert.equal(plan(hs, [rec('demo', 'site', 5, 'h1')]).result.unplaced.length, 1);
+  // the cluster's default: 512M each
+  const small = planPlacements({ hosts: hs, services: [rec('demo', 'site', 8, 'h1')], current: new Map(), observed: [], defaultDiskBytes: G / 2 });
+  assert.equal(small.result.unplaced.length, 0);
+  const a = small.byHost.get('a')![0]!;
+  assert.equal(a.spec.diskBytes, G / 2, 'the assignment carries the disk the scheduler counted');
+  assert.equal(a.specHash, 'h1');
+  // the service's own disk wins over the default
+  const own = rec('demo', 'db', 1, 'h2');
+  own.spec = { ...own.spec, diskBytes: 3 * G };
+  const big = planPlacements({ hosts: hs, services: [own], current: new Map(), observed: [], defaultDiskBytes: G / 2 });
+  assert.deepEqual(big.result.unplaced.map((u) => u.reason), ['no ready host has 3.00G of disk free; most is 2.00G on a']);
+});

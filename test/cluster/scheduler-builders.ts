@@ -6,6 +6,8 @@ export interface HostOpts {
   mem?: string | number;
   cpus?: number;
   jails?: number;
+  /** Pool size (times the overcommit ratio); absent: not counted. */
+  disk?: string | number;
   state?: HostState;
   labels?: Record<string, string>;
 }
@@ -18,6 +20,7 @@ export function host(name: string, o: HostOpts = {}): Host {
     capacity: { memoryBytes: parseSize('mem', o.mem ?? '16G', { min: 0 }), cpus: o.cpus ?? 8, jails: o.jails ?? 100 },
   };
   if (o.labels) h.labels = o.labels;
+  if (o.disk !== undefined) h.capacity.diskBytes = parseSize('disk', o.disk, { min: 0 });
   return h;
 }
 
@@ -33,6 +36,8 @@ export const draining = (name: string, o: HostOpts = {}): Host => host(name, { .
 export interface SvcOpts {
   mem?: string | number;
   cpus?: number;
+  /** Disk limit per replica; absent: none counted. */
+  disk?: string | number;
   labels?: Record<string, string>;
 }
 
@@ -43,6 +48,7 @@ export function svc(name: string, replicas: number, o: SvcOpts = {}): ServiceDem
     resources: { memoryBytes: parseSize('mem', o.mem ?? '256M', { min: 0 }), cpus: o.cpus ?? 0.25 },
   };
   if (o.labels) s.hostLabels = o.labels;
+  if (o.disk !== undefined) s.resources.diskBytes = parseSize('disk', o.disk, { min: 0 });
   return s;
 }
 

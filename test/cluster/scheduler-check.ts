@@ -8,12 +8,13 @@ import type { Host, Placement, SchedulerInput, SchedulerResult, ServiceDemand } 
 const key = (p: { service: string; replica: number }): string => `${p.service}#${p.replica}`;
 const milli = (c: number): number => Math.round(c * 1000);
 
-interface Room { mem: number; milli: number; jails: number }
+interface Room { mem: number; milli: number; jails: number; disk: number }
 
 function roomOf(h: Host, on: Placement[], S: Map<string, ServiceDemand>): Room {
-  const r = { mem: h.capacity.memoryBytes, milli: milli(h.capacity.cpus), jails: h.capacity.jails };
+  const r = { mem: h.capacity.memoryBytes, milli: milli(h.capacity.cpus), jails: h.capacity.jails, disk: h.capacity.diskBytes ?? Infinity };
   for (const p of on) {
     const s = S.get(p.service)!;
+    r.disk -= s.resources.diskBytes ?? 0;
     r.mem -= s.resources.memoryBytes;
     r.milli -= milli(s.resources.cpus);
     r.jails -= 1;
@@ -21,7 +22,7 @@ function roomOf(h: Host, on: Placement[], S: Map<string, ServiceDemand>): Room {
   return r;
 }
 
-const fitsIn = (r: Room, s: ServiceDemand): boolean => r.mem >= s.resources.memoryBytes && r.milli >= milli(s.resources.cpus) && r.jails >= 1;
+const fitsIn = (r: Room, s: ServiceDemand): boolean => r.mem >= s.resources.memoryBytes && r.milli >= milli(s.resources.cpus) && r.jails >= 1 && r.disk >= (s.resources.diskBytes ?? 0);
 const matches = (s: ServiceDemand, h: Host): boolean => Object.entries(s.hostLabels ?? {}).every(([k, v]) => h.labels?.[k] === v);
 
 export function violations(input: SchedulerInput, r: SchedulerResult): string[] {
@@ -65,7 +66,7 @@ export function violations(input: SchedulerInput, r: SchedulerResult): string[] 
   for (const h of input.hosts) {
     const rm = roomOf(h, onHost.get(h.name) ?? [], S);
     room.set(h.name, rm);
-    if (rm.mem < 0 || rm.milli < 0 || rm.jails < 0) v.push(`host ${h.name} over capacity: ${JSON.stringify(rm)}`);
+    if (rm.mem < 0 || rm.milli < 0 || rm.jails < 0 || rm.disk < 0) v.push(`host ${h.name} over capacity: ${JSON.stringify(rm)}`);
   }
   const ready = input.hosts.filter((h) => h.state === 'ready');
 
@@ -118,7 +119,7 @@ export function violations(input: SchedulerInput, r: SchedulerResult): string[] 
       case 'labels': return h && !matches(s!, h) ? null : 'host has the labels';
       case 'over-capacity': {
         const rm = roomOf(h!, current.filter((c) => c.host === p.host && keepable(c)), S);
-        return rm.mem < 0 || rm.milli < 0 || rm.jails < 0 ? null : 'host was within capacity';
+        return rm.mem < 0 || rm.milli < 0 || rm.jails < 0 || rm.disk < 0 ? null : 'host was within capacity';
       }
       case 'spread': {
         const others = (ps: Placement[]): boolean => ps.some((c) => c.service === p.service && c.host === p.host && c.replica !== p.replica && desired(c));

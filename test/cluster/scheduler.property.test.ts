@@ -45,10 +45,12 @@ function randomHosts(rng: Rng, n: number, state: () => HostState): Host[] {
     const labels: Record<string, string> = {};
     if (rng.chance(0.5)) labels['disk'] = rng.pick(['ssd', 'hdd']);
     if (rng.chance(0.5)) labels['zone'] = rng.pick(['1', '2']);
-    return {
+    const h: Host = {
       name: `h${i}`, state: state(), labels,
       capacity: { memoryBytes: rng.int(1, 32) * 512 * M, cpus: rng.int(500, 16000) / 1000, jails: rng.int(0, 12) },
     };
+    if (rng.chance(0.7)) h.capacity.diskBytes = rng.int(0, 40) * 512 * M; // else: a host that publishes no pool size
+    return h;
   });
 }
 
@@ -59,6 +61,7 @@ function randomServices(rng: Rng, n: number, maxReplicas: number): ServiceDemand
       resources: { memoryBytes: rng.int(0, 16) * 128 * M + rng.int(0, 1000), cpus: rng.int(0, 2000) / 1000 },
     };
     if (rng.chance(0.2)) s.hostLabels = rng.pick<Record<string, string>>([{ disk: 'ssd' }, { zone: '1' }, { disk: 'ssd', zone: '2' }]);
+    if (rng.chance(0.6)) s.resources.diskBytes = rng.int(0, 16) * 256 * M + rng.int(0, 1000);
     return s;
   });
 }

@@ -154,6 +154,40 @@ test('capacity: memory, cpus and jail slots are never exceeded', () => {
   ]);
 });
 
+test('disk: each replica\'s limit counts against the host\'s pool; never exceeded', () => {
+  const r = sched([host('a', { disk: '10G' }), host('b', { disk: '4G' })], [svc('db', 3, { disk: '4G' })]);
+  assert.equal(counts(r), 'place 3, move 0, stop 0, keep 0, unplaced 0');
+  assert.deepEqual(perHost(r), { a: 2, b: 1 });
+  // more free disk wins when memory, cpus and jail slots tie
+  assert.equal(hostsOf(sched([host('a', { disk: '4G' }), host('b', { disk: '8G' })], [svc('s', 1, { disk: '1G' })]), 's'), 'b');
+  // a host that does not say its disk (an older agent) is not limited by it
+  assert.equal(counts(sched([host('a')], [svc('s', 2, { disk: '1T' })])), 'place 2, move 0, stop 0, keep 0, unplaced 0');
+  // a service without disk counts none
+  assert.equal(counts(sched([host('a', { disk: 0 })], [svc('s', 2)])), 'place 2, move 0, stop 0, keep 0, unplaced 0');
+});
+
+test('disk: replicas larger than every host\'s pool are unplaced with the shortfall named; nothing else moves', () => {
+  const hs = [host('a', { disk: '2G' }), host('b', { disk: '3G' })];
+  const first = sched(hs, [svc('web', 2, { disk: '1G' })]);
+  assert.equal(hostsOf(first, 'web'), 'b a');
+  const r = sched(hs, [svc('web', 2, { disk: '1G' }), svc('big', 2, { disk: '5G' })], first.placements);
+  assert.equal(counts(r), 'place 0, move 0, stop 0, keep 2, unplaced 2');
+  assert.deepEqual(r.unplaced.map((u) => [u.service, u.replica, u.code]), [['big', 0, 'no-capacity'], ['big', 1, 'no-capacity']]);
+  assert.equal(r.unplaced[0]!.reason, 'no ready host has 5.00G of disk free; most is 2.00G on b');
+  assert.deepEqual(r.decisions, [
+    'big#0: not placed: no ready host has 5.00G of disk free; most is 2.00G on b',
+    'big#1: not placed: no ready host has 5.00G of disk free; most is 2.00G on b',
+  ]);
+  // one that fits goes where the disk is; the rest of it is unplaced
+  const some = sched(hs, [svc('web', 2, { disk: '1G' }), svc('mid', 2, { disk: '2G' })], first.placements);
+  assert.equal(counts(some), 'place 1, move 0, stop 0, keep 2, unplaced 1');
+  assert.equal(hostsOf(some, 'mid'), 'b -');
+  assert.equal(some.unplaced[0]!.reason, 'no ready host has 2.00G of disk free; most is 1.00G on a');
+  // the demand and the room name disk only when counted
+  const mem = sched([host('a', { disk: '8G' })], [svc('s', 1, { mem: '32G', disk: '1G' })]);
+  assert.equal(mem.unplaced[0]!.reason, 'no ready host has room for 32.0G memory, 0.25 cpus, 1.00G disk and a jail slot; most free is a with 16.0G memory, 8 cpus, 100 jail slots, 8.00G disk free, short of memory');
+});
+
 test('no ready host: every replica unplaced with that reason', () => {
   const r = sched([down('a'), draining('b')], [svc('s', 2)]);
   assert.deepEqual(r.unplaced.map((u) => u.code), ['no-ready-hosts', 'no-ready-hosts']);

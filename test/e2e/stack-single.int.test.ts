@@ -2,7 +2,8 @@
  * The smallest useful stack file (examples/stack.yml, byte for byte the issue's) on a single
  * host with no set-up (a one-host lab, no cluster): the agent's one-member etcd holds the desired state, the three
  * replicas share the host (there is no other), each answers HTTP, apply again changes nothing,
- * a bad file changes nothing, and delete removes every replica.
+ * a bad file changes nothing, a replica whose disk exceeds the host's pool stays unplaced with
+ * the shortfall named while nothing else moves, and delete removes every replica.
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,6 +73,35 @@ describe('a stack file on a single host', { skip: !root && 'needs root (loop poo
     assert.equal(m.code, 1);
     assert.match(m.stderr, /image nope:v1 is on no host of the cluster/);
     assert.deepEqual((await h.json<ServiceStatus[]>(['status'])).map((x) => x.stack), ['stack'], 'the refused stack was not written');
+  });
+
+  test('disk: a replica larger than the pool stays unplaced, says why, and nothing else moves; host ls, jail ls and a bad disk: in a file', async () => {
+    const before0 = (await h.json<JailView[]>(['jail', 'ls'])).map((j) => [j.name, j.pid, j.disk?.limitBytes]);
+    assert.equal(before0.length, 3);
+    assert.ok(before0.every(([, , limit]) => limit === 1024 ** 3), `every replica has the default 1G limit: ${JSON.stringify(before0)}`);
+    const big = join(work, 'big.yml');
+    await writeFile(big, 'services:\n  db:\n    image: site:v1\n    disk: 5G\n    command: ["/usr/bin/sleep", "infinity"]\n');
+    await ok(['apply', '-f', big, '--no-wait']);
+    const st = await until('the db replica to be reported unplaced with its reason', async () => {
+      const [x] = await h.json<ServiceStatus[]>(['status', '--stack', 'big']);
+      return x?.instances[0]?.message ? x : undefined;
+    }, 30_000);
+    assert.equal(st.instances[0]!.phase, 'unplaced');
+    assert.match(st.instances[0]!.message!, /^unplaced: no ready host has 5\.00G of disk free; most is 1\.00G on \S+$/);
+    assert.deepEqual((await h.json<JailView[]>(['jail', 'ls'])).map((j) => [j.name, j.pid, j.disk?.limitBytes]), before0, 'nothing else moved or restarted');
+    const [host] = await h.json<{ capacity: { diskBytes?: number }; usage: { diskBytes: number }; diskFreeBytes: number | null; overcommit: number }[]>(['host', 'ls']);
+    assert.equal(host!.usage.diskBytes, 3 * 1024 ** 3);
+    assert.equal(host!.capacity.diskBytes, 4 * 1024 ** 3);
+    assert.equal(host!.overcommit, 1);
+    assert.ok(host!.diskFreeBytes !== null && host!.diskFreeBytes > 0);
+    assert.match(await ok(['host', 'ls']), /3\.00G\/4\.00G/);
+    await ok(['delete', '-f', big]);
+
+    const bad = join(work, 'bad-disk.yml');
+    await writeFile(bad, 'services:\n  db:\n    image: site:v1\n    disk: 1M\n    command: ["/bin/true"]\n');
+    const r = await h.cli(['apply', '-f', bad]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /bad-disk\.yml:4:11 services\.db\.disk: "1M" is too small; use at least 16\.0M/);
   });
 
   test('delete removes every replica', async () => {

@@ -12,7 +12,7 @@ export interface FakeCluster extends ClusterServices {
 const SUMMARY: ClusterSummary = { clusterId: 'c1', name: 'h0', role: 'member', address: '192.0.2.10', apiPort: 7480 };
 export const HOST: HostRow = {
   name: 'h0', address: '192.0.2.10', state: 'ready', etcd: 'member', leader: true, subnet: '10.77.0.0/24', replicas: 1,
-  capacity: { memoryBytes: 1 << 30, cpus: 2, jails: 250 }, usage: { memoryBytes: 0, cpus: 0 },
+  capacity: { memoryBytes: 1 << 30, cpus: 2, jails: 250, diskBytes: 10 * 2 ** 30 }, usage: { memoryBytes: 0, cpus: 0, diskBytes: 2 ** 30 }, diskFreeBytes: 8 * 2 ** 30, overcommit: 1,
 };
 export const STATUS: ServiceStatus = {
   stack: 'stack', service: 'site', image: 'site:v1', replicas: 1, specHash: 'abc', ready: 1,

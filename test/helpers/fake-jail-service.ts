@@ -77,6 +77,13 @@ export class FakeJailService implements JailService {
     return j.view;
   }
 
+  async setDisk(name: string, disk: string): Promise<JailView> {
+    this.record('setDisk', name, disk);
+    const j = this.get(name);
+    j.view.disk = { limitBytes: parseSize('disk', disk), usedBytes: 0, enforced: true };
+    return j.view;
+  }
+
   async remove(name: string, opts?: { force?: boolean }): Promise<void> {
     this.record('remove', name, opts);
     this.get(name);
@@ -98,6 +105,7 @@ export class FakeJailService implements JailService {
         memoryBytes: req.memory ? parseSize('memory', req.memory) : null,
         cpus: req.cpus ? Number(req.cpus) : null,
         pids: req.pids ? Number(req.pids) : 512,
+        diskBytes: req.disk ? parseSize('disk', req.disk) : 1024 ** 3,
         env: Object.fromEntries((req.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
         user: { uid: uid!, gid: gid ?? uid! },
         rw: req.rw ?? [],

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  checkRwPath, DEFAULT_PIDS, parseCpus, parseEnv, parseJailSpec, parsePids, parseUser, type JailInput,
+  checkRwPath, DEFAULT_DISK, DEFAULT_PIDS, parseCpus, parseEnv, parseJailSpec, parsePids, parseUser, type JailInput,
 } from '../../src/jail/model.js';
 import { UserError } from '../../src/sys/errors.js';
 
@@ -25,6 +25,7 @@ test('parseJailSpec with only the required input fills safe defaults', () => {
     imagePath: '/pool/images/site/v1',
     writablePath: '/pool/jails/web',
     pids: DEFAULT_PIDS,
+    diskBytes: DEFAULT_DISK,
     env: {},
     user: { uid: 0, gid: 0 },
     rw: [],
@@ -69,6 +70,18 @@ test('--memory uses sizes with units and a floor', () => {
   assert.equal(parseJailSpec({ ...base, memory: 64 * 1024 * 1024 }, ctx).memoryBytes, 64 * 1024 * 1024);
   assert.throws(() => parseJailSpec({ ...base, memory: 'lots' }, ctx), refused('--memory', /invalid size "lots"/));
   assert.throws(() => parseJailSpec({ ...base, memory: '1M' }, ctx), refused('--memory', /too small/));
+});
+
+test('--disk: a size from 16M up to the pool\'s size; the default from the context, else 1G', () => {
+  assert.equal(parseJailSpec({ ...base, disk: '2G' }, ctx).diskBytes, 2 * 1024 ** 3);
+  assert.equal(parseJailSpec({ ...base, disk: 64 * 1024 * 1024 }, ctx).diskBytes, 64 * 1024 * 1024);
+  assert.equal(parseJailSpec(base, { ...ctx, defaultDisk: 512 * 1024 ** 2 }).diskBytes, 512 * 1024 ** 2);
+  assert.equal(DEFAULT_DISK, 1024 ** 3);
+  assert.throws(() => parseJailSpec({ ...base, disk: 'big' }, ctx), refused('--disk', /invalid size "big"/));
+  assert.throws(() => parseJailSpec({ ...base, disk: '1M' }, ctx), refused('--disk', /too small/));
+  assert.throws(() => parseJailSpec({ ...base, disk: '5G' }, { ...ctx, poolBytes: 1024 ** 3 }), (e: unknown) =>
+    refused('--disk', /5\.00G is more than the pool's size \(1\.00G\)/)(e) && /at most 1\.00G/.test((e as UserError).fix ?? ''));
+  assert.equal(parseJailSpec({ ...base, disk: '1G' }, { ...ctx, poolBytes: 1024 ** 3 }).diskBytes, 1024 ** 3);
 });
 
 test('--cpus must be a number > 0, >= 0.01 and <= the host\'s CPUs', () => {

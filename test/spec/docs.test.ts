@@ -59,7 +59,7 @@ test('examples/stack-full.yml uses every field', async () => {
   const stack = await readStackFile(`${ROOT}examples/stack-full.yml`);
   const services = Object.values(stack.services);
   const used = new Set(services.flatMap((s) => Object.keys(s)));
-  for (const k of ['name', 'image', 'replicas', 'command', 'env', 'memoryBytes', 'cpus', 'pids', 'rw', 'etc', 'restart', 'user', 'port', 'health']) {
+  for (const k of ['name', 'image', 'replicas', 'command', 'env', 'memoryBytes', 'cpus', 'pids', 'diskBytes', 'rw', 'etc', 'restart', 'user', 'port', 'health']) {
     assert.ok(used.has(k), `stack-full.yml sets ${k}`);
   }
   assert.deepEqual(services.map((s) => s.health?.kind).sort(), ['command', 'http']);

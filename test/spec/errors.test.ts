@@ -49,7 +49,7 @@ test('missing required fields point at the key of the service', () => {
 
 test('unknown fields, with the allowed ones and a likely meaning', () => {
   assert.deepEqual(errors(web('replica: 3')), [
-    'stack.yml:5:5 services.web.replica: unknown field; did you mean "replicas"? allowed fields: image, replicas, command, env, memory, cpus, pids, rw, etc, restart, user, port, health',
+    'stack.yml:5:5 services.web.replica: unknown field; did you mean "replicas"? allowed fields: image, replicas, command, env, memory, cpus, pids, disk, rw, etc, restart, user, port, health',
   ]);
   assert.deepEqual(errors(['version: "3"', ...web()]), ['stack.yml:1:1 version: unknown field; allowed fields: services']);
   assert.deepEqual(errors(['service:', '  web: {}']), [
@@ -96,6 +96,13 @@ test('limits: size, cpus, pids, by the jail\'s own rules', () => {
   assert.deepEqual(errors(web('cpus: 0')), ['stack.yml:5:11 services.web.cpus: invalid value "0"; give a number of CPUs greater than 0, for example 0.5 or 2']);
   assert.deepEqual(errors(web('cpus: [1]')), ['stack.yml:5:11 services.web.cpus: expected a number of CPUs, got a list; write it as 0.5 or 2']);
   assert.deepEqual(errors(web('pids: 0')), ['stack.yml:5:11 services.web.pids: invalid value "0"; give a whole number of processes from 1 to 4194304, for example 256']);
+});
+
+test('disk: not a size, below what a jail needs to start', () => {
+  assert.deepEqual(errors(web('disk: lots')), ['stack.yml:5:11 services.web.disk: invalid size "lots"; write a number with an optional unit K, M, G or T, for example 512M or 20G']);
+  assert.deepEqual(errors(web('disk: 1M')), ['stack.yml:5:11 services.web.disk: "1M" is too small; use at least 16.0M']);
+  assert.deepEqual(errors(web('disk: [2G]')), ['stack.yml:5:11 services.web.disk: expected a size, got a list; write it as 2G']);
+  assert.equal(parseStack(web('disk: 2G').join('\n'), 'stack.yml').services.web!.diskBytes, 2 * 1024 ** 3);
 });
 
 test('env: bad variable name, a list as value', () => {

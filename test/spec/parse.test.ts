@@ -53,6 +53,7 @@ test('every field: sizes in bytes, durations in ms, env values as text, rw sorte
     '    memory: 512M',
     '    cpus: 1.5',
     '    pids: 256',
+    '    disk: 2G',
     '    rw: [/srv/b, /srv/a, /srv/b]',
     '    restart: on-failure',
     '    user: "1000:100"',
@@ -66,7 +67,7 @@ test('every field: sizes in bytes, durations in ms, env values as text, rw sorte
   assert.deepEqual(stack.services.api, {
     name: 'api', image: { name: 'api', tag: 'v7' }, replicas: 2, command: ['/app/api'],
     env: { LOG_LEVEL: 'info', WORKERS: '4', DEBUG: 'false', RATIO: '0.5', EMPTY: '' },
-    memoryBytes: 512 * 1024 * 1024, cpus: 1.5, pids: 256, rw: ['/srv/a', '/srv/b'], restart: 'on-failure',
+    memoryBytes: 512 * 1024 * 1024, cpus: 1.5, pids: 256, diskBytes: 2 * 1024 ** 3, rw: ['/srv/a', '/srv/b'], restart: 'on-failure',
     user: { uid: 1000, gid: 100 }, port: 9000,
     health: { kind: 'command', command: ['/app/check', '--quick'], intervalMs: 90_000, timeoutMs: 500, threshold: 2 },
   });

@@ -11,7 +11,7 @@ import { classifiedRun, classifier, isKind } from '../../src/storage/classify.js
 import { ancestors, atPathIn, checkRef, datasetPathIn, formatRef, isDirectory, pathExists, removeEmptyParents, snapshotPathIn, withParents } from '../../src/storage/paths.js';
 import { ToolCheck } from '../../src/storage/tools.js';
 
-const INFO: DriverInfo = { name: 'dir', copyOnWrite: false, incrementalSend: false, streamFormat: 'tar', snapshotsOutliveDataset: true, note: 'test' };
+const INFO: DriverInfo = { name: 'dir', copyOnWrite: false, incrementalSend: false, streamFormat: 'tar', snapshotsOutliveDataset: true, note: 'test', diskLimit: null, diskLimitNote: 'no limits here' };
 const POOL: PoolRecord = { name: 'p', driver: 'dir', mountpoint: '/pools/p', source: { kind: 'path', path: '/pools/p' }, mountedByUs: false, createdAt: '2026-01-01T00:00:00.000Z' };
 const CTX: PoolContext = { exec: async () => { throw new Error('no command expected'); }, dataDir: '/data' };
 

@@ -9,6 +9,8 @@ import type { HostState } from '../../cluster/scheduler-types.js';
 import type { Member, Store } from '../../cluster/store.js';
 import { NotFoundError, UserError } from '../../sys/errors.js';
 import { checkName } from '../../sys/names.js';
+import { DEFAULT_DISK } from '../../jail/model.js';
+import { DEFAULT_OVERCOMMIT } from '../../cluster/subnets.js';
 
 export interface HostRow {
   name: string;
@@ -18,8 +20,14 @@ export interface HostRow {
   leader: boolean;
   subnet: string;
   replicas: number;
+  /** As the agent published it: capacity.diskBytes is the pool's size, before overcommit. */
   capacity: HostLive['capacity'] | null;
-  usage: { memoryBytes: number; cpus: number };
+  /** What the placed replicas reserve; diskBytes: the sum of their disk limits (allocated). */
+  usage: { memoryBytes: number; cpus: number; diskBytes: number };
+  /** Free bytes of the host's pool (its file system's word); null when unknown. */
+  diskFreeBytes: number | null;
+  /** The cluster's disk overcommit ratio: the scheduler offers capacity.diskBytes times it. */
+  overcommit: number;
 }
 
 export type HostAction = 'cordon' | 'drain' | 'uncordon';
@@ -63,7 +71,12 @@ export class HostService {
         subnet: l?.subnet ?? i?.subnet ?? '',
         replicas: as.length,
         capacity: l?.capacity ?? null,
-        usage: { memoryBytes: as.reduce((n, x) => n + (x.spec.memoryBytes ?? 0), 0), cpus: as.reduce((n, x) => n + (x.spec.cpus ?? 0), 0) },
+        usage: {
+          memoryBytes: as.reduce((n, x) => n + (x.spec.memoryBytes ?? 0), 0), cpus: as.reduce((n, x) => n + (x.spec.cpus ?? 0), 0),
+          diskBytes: as.reduce((n, x) => n + (x.spec.diskBytes ?? DEFAULT_DISK), 0),
+        },
+        diskFreeBytes: l?.diskFreeBytes ?? null,
+        overcommit: s.settings?.overcommit ?? DEFAULT_OVERCOMMIT,
       };
     });
     return { hosts, leader: s.leader };

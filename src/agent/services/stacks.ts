@@ -5,11 +5,13 @@
  */
 import type { Logger } from 'pino';
 import { K } from '../../cluster/keys.js';
-import type { HostPlacements, ObservedReplica, ServiceRecord, StackRecord } from '../../cluster/model.js';
+import { replicaJailName, type ServiceRecord, type StackRecord } from '../../cluster/model.js';
 import { applyWrites, checkStackName, diffStack, serviceRecords, serviceStatus, type ServiceDiff, type ServiceStatus } from '../../cluster/stacks.js';
 import type { Store } from '../../cluster/store.js';
 import type { Stack } from '../../spec/types.js';
 import { NotFoundError } from '../../sys/errors.js';
+import { defaultDiskOf, readSnapshot, hostsOf, type ClusterSnapshot } from '../../cluster/snapshot.js';
+import { planPlacements } from '../../cluster/leader-plan.js';
 import { formatImageRef, type ImageRef } from '../../sys/names.js';
 
 /** What stacks need of images: is one here, and who else holds it. */
@@ -76,12 +78,26 @@ export class StackService {
   }
 
   async status(stack?: string): Promise<ServiceStatus[]> {
-    const s = this.d.store;
-    const [services, placements, observed] = await Promise.all([
-      s.listJson<ServiceRecord>(stack !== undefined ? K.servicesOf(checkStackName(stack)) : K.services),
-      s.listJson<HostPlacements>(K.placements),
-      s.listJson<ObservedReplica>(K.observedAll),
-    ]);
-    return serviceStatus(services.map((e) => e.value), placements.map((e) => e.value), observed.map((e) => e.value));
+    const name = stack !== undefined ? checkStackName(stack) : undefined;
+    const snap = await readSnapshot(this.d.store);
+    const services = name === undefined ? snap.services : snap.services.filter((r) => r.stack === name);
+    return serviceStatus(services, [...snap.placements.values()], snap.observed, unplacedReasons(snap));
   }
+}
+
+/**
+ * Why each unplaced replica is unplaced, by jail name: the scheduler run on the same snapshot
+ * the leader reads (pure), so `status` says "no ready host has 5.00G of disk free" where the
+ * leader only logged it.
+ */
+function unplacedReasons(snap: ClusterSnapshot): Map<string, string> {
+  const current = new Map([...snap.placements].map(([h, p]) => [h, p.assignments]));
+  const plan = planPlacements({ hosts: hostsOf(snap), services: snap.services, current, observed: snap.observed, ...defaultDiskOf(snap) });
+  const byKey = new Map(snap.services.map((r) => [`${r.stack}/${r.spec.name}`, r]));
+  const out = new Map<string, string>();
+  for (const u of plan.result.unplaced) {
+    const r = byKey.get(u.service);
+    if (r) out.set(replicaJailName(r.stack, r.spec.name, u.replica), `unplaced: ${u.reason}`);
+  }
+  return out;
 }

@@ -11,7 +11,7 @@ export const clusterSummary = z.object({
 });
 export type ClusterSummary = z.infer<typeof clusterSummary>;
 
-const capacity = z.object({ memoryBytes: z.number(), cpus: z.number(), jails: z.number() });
+const capacity = z.object({ memoryBytes: z.number(), cpus: z.number(), jails: z.number(), diskBytes: z.number().optional() });
 
 export const hostRow = z.object({
   name: z.string(),
@@ -22,7 +22,9 @@ export const hostRow = z.object({
   subnet: z.string(),
   replicas: z.number(),
   capacity: capacity.nullable(),
-  usage: z.object({ memoryBytes: z.number(), cpus: z.number() }),
+  usage: z.object({ memoryBytes: z.number(), cpus: z.number(), diskBytes: z.number() }),
+  diskFreeBytes: z.number().nullable(),
+  overcommit: z.number(),
 });
 export type HostRow = z.infer<typeof hostRow>;
 
@@ -31,7 +33,7 @@ export const etcdMember = z.object({ name: z.string(), peerURLs: z.array(z.strin
 export const clusterStatus = clusterSummary.extend({ leader: z.string().nullable(), members: z.array(etcdMember), hosts: z.array(hostRow) });
 export type ClusterStatus = z.infer<typeof clusterStatus>;
 
-export const initRequest = z.strictObject({ advertise: z.string().optional(), name: z.string().optional(), apiPort: port.optional(), joinPort: port.optional(), range: z.string().optional() });
+export const initRequest = z.strictObject({ advertise: z.string().optional(), name: z.string().optional(), apiPort: port.optional(), joinPort: port.optional(), range: z.string().optional(), overcommit: z.string().optional(), defaultDisk: z.string().optional() });
 export type InitRequest = z.infer<typeof initRequest>;
 export const joinRequest = z.strictObject({ address: z.string(), token: z.string(), advertise: z.string().optional(), name: z.string().optional(), joinPort: port.optional(), apiPort: port.optional(), subnet: z.string().optional() });
 export type JoinRequest = z.infer<typeof joinRequest>;
@@ -50,7 +52,7 @@ const control = (action: HostAction, doc: string) =>
 
 export const CLUSTER_ROUTES = {
   clusterStatus: route({ method: 'GET', path: '/v1/cluster', params: {}, query: noQuery, body: null, reply: clusterStatus, doc: '`{clusterId, name, role, address, apiPort, leader, members, hosts}`' }),
-  clusterInit: route({ method: 'POST', path: '/v1/cluster/init', params: {}, query: noQuery, body: initRequest, reply: clusterSummary, doc: '`{advertise?, name?, apiPort?, joinPort?, range?}` -> `ClusterSummary`' }),
+  clusterInit: route({ method: 'POST', path: '/v1/cluster/init', params: {}, query: noQuery, body: initRequest, reply: clusterSummary, doc: '`{advertise?, name?, apiPort?, joinPort?, range?, overcommit?, defaultDisk?}` -> `ClusterSummary`' }),
   clusterJoin: route({ method: 'POST', path: '/v1/cluster/join', params: {}, query: noQuery, body: joinRequest, reply: clusterSummary.extend({ members: z.number() }), doc: '`{address, token, advertise?, name?, joinPort?, apiPort?, subnet?}` -> `ClusterSummary` and `members`' }),
   clusterLeave: route({ method: 'POST', path: '/v1/cluster/leave', params: {}, query: noQuery, body: noBody, reply: clusterSummary, doc: '`{}` -> `ClusterSummary`' }),
   clusterToken: route({ method: 'POST', path: '/v1/cluster/token', params: {}, query: noQuery, body: z.strictObject({ ttlSeconds: z.number().int().min(1).optional() }), reply: tokenReply, doc: '`{ttlSeconds?}` -> `{token, expiresAt}`' }),

@@ -15,6 +15,8 @@ export const jailCreateRequest = z.strictObject({
   memory: z.string().optional(),
   cpus: z.string().optional(),
   pids: z.string().optional(),
+  /** Size limit of the jail's writable dataset (512M, 2G). */
+  disk: z.string().optional(),
   env: strings.optional(),
   user: z.string().optional(),
   rw: strings.optional(),
@@ -45,12 +47,14 @@ export const jailView = z.object({
   command: strings,
   createdAt: z.string(),
   startedAt: z.string().nullable(),
+  /** Disk limit and use: in `jail ls` and `jail inspect`. */
+  disk: z.object({ limitBytes: z.number().nullable(), usedBytes: z.number().nullable(), enforced: z.boolean() }).optional(),
 });
 export type JailView = z.infer<typeof jailView>;
 
 const num = z.number().nullable();
 export const jailInspect = jailView.extend({
-  spec: z.object({ memoryBytes: num, cpus: num, pids: z.number(), env: z.record(z.string(), z.string()), user: z.object({ uid: z.number(), gid: z.number() }), rw: strings }),
+  spec: z.object({ memoryBytes: num, cpus: num, pids: z.number(), diskBytes: num, env: z.record(z.string(), z.string()), user: z.object({ uid: z.number(), gid: z.number() }), rw: strings }),
   usage: z.object({
     memory: z.object({ limitBytes: num, usageBytes: num, oomKills: num }),
     cpu: z.object({ cpus: num, usageSeconds: num }),
@@ -73,6 +77,7 @@ export const JAIL_ROUTES = {
   jailInspect: route({ method: 'GET', path: '/v1/jails/:name', params: jail, query: noQuery, body: null, reply: jailInspect, doc: '`JailInspect`' }),
   jailStart: route({ method: 'POST', path: '/v1/jails/:name/start', params: jail, query: noQuery, body: noBody, reply: jailView, doc: 'none or `{}` -> `JailView`' }),
   jailStop: route({ method: 'POST', path: '/v1/jails/:name/stop', params: jail, query: noQuery, body: z.strictObject({ timeoutSeconds: z.number().int().min(0).optional() }), reply: jailView, doc: '`{timeoutSeconds?}` -> `JailView`' }),
+  jailDisk: route({ method: 'POST', path: '/v1/jails/:name/disk', params: jail, query: noQuery, body: z.strictObject({ disk: z.string() }), reply: jailView, doc: '`{disk}` -> `JailView`: the disk limit changed in place' }),
   jailRestart: route({ method: 'POST', path: '/v1/jails/:name/restart', params: jail, query: noQuery, body: noBody, reply: jailView, doc: 'none or `{}` -> `JailView`' }),
   jailRemove: route({ method: 'DELETE', path: '/v1/jails/:name', params: jail, query: z.strictObject({ force: flag.optional() }), body: null, reply: z.object({ removed: z.string() }), doc: '`?force=1` -> `{removed}`' }),
   jailExec: route({ method: 'POST', path: '/v1/jails/:name/exec', params: jail, query: noQuery, body: execRequest, reply: execOutput, doc: '`ExecRequest` -> `ExecOutput`' }),

@@ -84,3 +84,21 @@ export function mount(source: string, target: string, o: { type?: string; option
 export function umount(target: string): string[] {
   return ['umount', target];
 }
+
+/** Turns on quota groups for the filesystem holding `path` (a no-op when they are on). */
+export function quotaEnable(path: string): string[] {
+  return btrfs('quota', 'enable', path);
+}
+
+/**
+ * Limits the referenced size of the subvolume at `path` to `bytes` ("none" lifts it). Referenced,
+ * not exclusive: what the dataset holds counts whether or not a snapshot shares it.
+ */
+export function qgroupLimit(bytes: number | 'none', path: string): string[] {
+  return btrfs('qgroup', 'limit', String(bytes), path);
+}
+
+/** The quota group of the subvolume at `path` only (`-f`), with limits (`-r`), in bytes. */
+export function qgroupShow(path: string): string[] {
+  return btrfs('qgroup', 'show', '-r', '-f', '--raw', path);
+}

@@ -11,13 +11,13 @@ import type { Readable } from 'node:stream';
 import { ExistsError, NotFoundError, UserError } from '../../sys/errors.js';
 import { checkDataset, type SnapshotRef } from '../../sys/names.js';
 import { StorageDriverBase } from '../base.js';
-import type { DatasetInfo, DriverInfo, SendStream, SnapshotInfo, SpaceUsage } from '../driver.js';
+import type { DatasetInfo, DiskUse, DriverInfo, SendStream, SnapshotInfo, SpaceUsage } from '../driver.js';
 import { checkRef, formatRef as fmt, withParents } from '../paths.js';
 import { noSnapshot, noDataset, datasetTaken, snapshotTaken, CLONE_FIX, RECEIVE_FIX } from '../messages.js';
 import * as argv from './argv.js';
 import { classify, isKind, run } from './classify.js';
 import * as layout from './layout.js';
-import { parseFilesystemDu, parseSubvolumeList, parseSubvolumeShow, type SubvolumeListEntry } from './parse.js';
+import { parseFilesystemDu, parseQgroupShow, parseSubvolumeList, parseSubvolumeShow, type SubvolumeListEntry } from './parse.js';
 import { receiveSnapshot } from './receive.js';
 
 export const BTRFS_INFO: DriverInfo = {
@@ -27,6 +27,8 @@ export const BTRFS_INFO: DriverInfo = {
   streamFormat: 'btrfs-send',
   snapshotsOutliveDataset: true,
   note: 'copy-on-write: snapshots and clones are instant and share blocks',
+  diskLimit: 'referenced',
+  diskLimitNote: 'btrfs enforces a disk limit with a quota group on the dataset (its referenced size)',
 };
 
 export type { Spawn } from '../base.js';
@@ -51,6 +53,8 @@ async function mapLimit<T, U>(items: readonly T[], limit: number, fn: (t: T) => 
 export class BtrfsDriver extends StorageDriverBase {
   readonly info = BTRFS_INFO;
   private prefix: Promise<string> | undefined;
+  /** `btrfs quota enable`, run once per open pool before the first limit (a pool made before quotas). */
+  private quota: Promise<unknown> | undefined;
 
   override snapshotPath(ref: SnapshotRef): string {
     return layout.snapshotPath(this.root, checkRef(ref));
@@ -199,6 +203,33 @@ export class BtrfsDriver extends StorageDriverBase {
     const row = parseFilesystemDu((await run(this.ctx.exec, argv.filesystemDu(path), { timeoutMs: DU_TIMEOUT_MS })).stdout)[0];
     if (!row) throw new Error(`btrfs filesystem du printed nothing for ${path}`);
     return { referenced: row.total, exclusive: row.exclusive };
+  }
+
+  override async setDiskLimit(ds: string, bytes: number | null): Promise<void> {
+    const path = this.datasetPath(ds);
+    if (!(await layout.isSubvolume(path))) throw noDataset(ds);
+    await this.ensureQuota();
+    await run(this.ctx.exec, argv.qgroupLimit(bytes ?? 'none', path));
+  }
+
+  override async diskUse(ds: string): Promise<DiskUse> {
+    const path = this.datasetPath(ds);
+    if (!(await layout.isSubvolume(path))) throw noDataset(ds);
+    await this.ensureQuota();
+    const row = parseQgroupShow((await run(this.ctx.exec, argv.qgroupShow(path))).stdout)[0];
+    if (!row) throw new Error(`btrfs qgroup show printed no quota group for ${path}`);
+    return { used: row.referenced, limitBytes: row.maxReferenced };
+  }
+
+  /** Quota groups on for this pool's filesystem (pools made before disk limits have them off). */
+  private async ensureQuota(): Promise<void> {
+    this.quota ??= run(this.ctx.exec, argv.quotaEnable(this.root));
+    try {
+      await this.quota;
+    } catch (e) {
+      this.quota = undefined;
+      throw e;
+    }
   }
 
   // --- migration ---

@@ -149,3 +149,30 @@ export function parseMounts(text: string): MountEntry[] {
     return [{ source: unescape(f[0]!), target: unescape(f[1]!), fstype: f[2]!, options: f[3]!.split(',') }];
   });
 }
+
+export interface QgroupRow {
+  /** "0/256" */
+  qgroupid: string;
+  referenced: number;
+  exclusive: number;
+  /** Limit of the referenced size; null: none. */
+  maxReferenced: number | null;
+}
+
+/**
+ * `btrfs qgroup show -r -f --raw PATH` (btrfs-progs 6.2):
+ * ```
+ * Qgroupid    Referenced    Exclusive  Max referenced   Path
+ * --------    ----------    ---------  --------------   ----
+ * 0/256         52412416     52412416        52428800   a
+ * ```
+ * Rows of level-0 groups only (those of subvolumes); a limit of "none" is null.
+ */
+export function parseQgroupShow(stdout: string): QgroupRow[] {
+  const out: QgroupRow[] = [];
+  for (const line of stdout.split('\n')) {
+    const m = /^\s*(0\/\d+)\s+(\d+)\s+(\d+)\s+(\d+|none)\b/.exec(line);
+    if (m) out.push({ qgroupid: m[1]!, referenced: Number(m[2]), exclusive: Number(m[3]), maxReferenced: m[4] === 'none' ? null : Number(m[4]) });
+  }
+  return out;
+}

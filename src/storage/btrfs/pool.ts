@@ -78,6 +78,8 @@ async function createLoopPool(ctx: PoolContext, name: string, size: number | und
     await run(ctx.exec, argv.mount(device, mountpoint, { type: 'btrfs' }));
     r.add(`unmount ${mountpoint}`, async () => { await run(ctx.exec, argv.umount(mountpoint)); });
     await mkdir(snapshotsRoot(mountpoint));
+    // quota groups from the start: jails' disk limits (README "Disk limits"); cheap on an empty filesystem
+    await run(ctx.exec, argv.quotaEnable(mountpoint));
     return {
       name,
       driver: 'btrfs',

@@ -30,6 +30,8 @@ export const DIR_INFO: DriverInfo = {
   streamFormat: 'tar',
   snapshotsOutliveDataset: true,
   note: 'plain directories: every snapshot and clone is a full copy',
+  diskLimit: null,
+  diskLimitNote: 'the dir driver cannot enforce a disk limit: a jail on it can fill the file system; use a btrfs or zfs pool for limits',
 };
 
 export type { Spawn } from '../base.js';

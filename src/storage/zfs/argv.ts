@@ -95,3 +95,12 @@ export function receiveAbort(name: string): string[] {
 export function zpoolList(pool?: string): string[] {
   return ['zpool', 'list', '-H', '-p', '-o', 'name,size,allocated,free,health', ...(pool !== undefined ? [pool] : [])];
 }
+
+/**
+ * `zfs set refquota=BYTES NAME` ("none" lifts it): a limit on what the dataset itself refers
+ * to, not counting its snapshots or children (`quota` would count them, so a snapshot of a full
+ * jail would stop its writes).
+ */
+export function refquota(name: string, bytes: number | null): string[] {
+  return set(name, { refquota: bytes === null ? 'none' : String(bytes) });
+}

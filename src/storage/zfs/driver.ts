@@ -16,7 +16,7 @@ import type { Readable } from 'node:stream';
 import { ExistsError, UserError } from '../../sys/errors.js';
 import { checkDataset, type SnapshotRef } from '../../sys/names.js';
 import { StorageDriverBase, type Spawn } from '../base.js';
-import type { DatasetInfo, DriverInfo, PoolContext, PoolRecord, SendStream, SnapshotInfo, SpaceUsage } from '../driver.js';
+import type { DatasetInfo, DiskUse, DriverInfo, PoolContext, PoolRecord, SendStream, SnapshotInfo, SpaceUsage } from '../driver.js';
 import { formatRef as fmt } from '../paths.js';
 import { noSnapshot, noDataset, datasetTaken, snapshotTaken, CLONE_FIX } from '../messages.js';
 import * as argv from './argv.js';
@@ -33,6 +33,8 @@ export const ZFS_INFO: DriverInfo = {
   streamFormat: 'zfs-send',
   snapshotsOutliveDataset: false,
   note: 'copy-on-write ZFS datasets',
+  diskLimit: 'referenced',
+  diskLimitNote: 'zfs enforces a disk limit with the refquota of the dataset',
 };
 
 export type { Spawn } from '../base.js';
@@ -241,6 +243,17 @@ export class ZfsDriver extends StorageDriverBase {
     const row = await this.row(this.fullSnap(target), 'snapshot', ['name', 'used', 'referenced']);
     if (!row) throw noSnapshot(target);
     return { referenced: row.referenced ?? 0, exclusive: row.used ?? 0 };
+  }
+
+  override async setDiskLimit(ds: string, bytes: number | null): Promise<void> {
+    if (!(await this.datasetExists(ds))) throw noDataset(ds);
+    await run(this.ctx.exec, argv.refquota(this.full(ds), bytes));
+  }
+
+  override async diskUse(ds: string): Promise<DiskUse> {
+    const row = (await this.datasetExists(ds)) ? await this.row(this.full(ds), 'filesystem', ['name', 'referenced', 'refquota']) : undefined;
+    if (!row) throw noDataset(ds);
+    return { used: row.referenced ?? 0, limitBytes: row.refquota ? row.refquota : null };
   }
 
   // --- migration ---

@@ -12,6 +12,8 @@ export interface ListRow {
   usedbydataset?: number;
   referenced?: number;
   available?: number;
+  /** Limit of what the dataset itself refers to; 0: none (zfsprops(7)). */
+  refquota?: number;
   /** Seconds since the epoch. */
   creation?: number;
   /** Transaction group of creation: orders snapshots made within one second. */
@@ -34,6 +36,7 @@ const COLUMNS: Record<string, Kind> = {
   usedbydataset: 'number',
   referenced: 'number',
   available: 'number',
+  refquota: 'number',
   creation: 'number',
   createtxg: 'number',
   origin: 'string',

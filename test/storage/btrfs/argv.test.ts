@@ -41,3 +41,10 @@ test('mkfs, losetup, mount, umount', () => {
 test('paths with spaces and dashes stay single arguments', () => {
   assert.deepEqual(argv.subvolumeCreate('/my pools/-x'), ['btrfs', 'subvolume', 'create', '/my pools/-x']);
 });
+
+test('quota groups: enable, limit a subvolume\'s referenced size, show one group', () => {
+  assert.deepEqual(argv.quotaEnable('/d/pools/x'), ['btrfs', 'quota', 'enable', '/d/pools/x']);
+  assert.deepEqual(argv.qgroupLimit(1073741824, '/d/pools/x/jails/web'), ['btrfs', 'qgroup', 'limit', '1073741824', '/d/pools/x/jails/web']);
+  assert.deepEqual(argv.qgroupLimit('none', '/d/pools/x/jails/web'), ['btrfs', 'qgroup', 'limit', 'none', '/d/pools/x/jails/web']);
+  assert.deepEqual(argv.qgroupShow('/d/pools/x/jails/web'), ['btrfs', 'qgroup', 'show', '-r', '-f', '--raw', '/d/pools/x/jails/web']);
+});

@@ -14,6 +14,8 @@ test('the factory says what btrfs can do and which tools it needs', () => {
     streamFormat: 'btrfs-send',
     snapshotsOutliveDataset: true,
     note: 'copy-on-write: snapshots and clones are instant and share blocks',
+    diskLimit: 'referenced',
+    diskLimitNote: 'btrfs enforces a disk limit with a quota group on the dataset (its referenced size)',
   });
   assert.deepEqual(btrfsDriver.tools.map((t) => `${t.tool}:${t.pkg}`), ['btrfs:btrfs-progs', 'mkfs.btrfs:btrfs-progs', 'losetup:mount', 'mount:mount', 'umount:mount']);
 });

@@ -90,3 +90,16 @@ test('/proc/self/mounts with an escaped space', () => {
     { source: '/dev/loop0', target: '/tmp/cap-ttzN/mnt x', fstype: 'btrfs', options: ['rw', 'relatime', 'discard=async', 'space_cache=v2', 'subvolid=5', 'subvol=/'] },
   ]);
 });
+
+test('parseQgroupShow reads btrfs-progs 6.2 output of qgroup show -r -f --raw', () => {
+  const limited = [
+    'Qgroupid    Referenced    Exclusive  Max referenced   Path ',
+    '--------    ----------    ---------  --------------   ---- ',
+    '0/256            16384        16384        50000000   a',
+    '',
+  ].join('\n');
+  assert.deepEqual(parse.parseQgroupShow(limited), [{ qgroupid: '0/256', referenced: 16384, exclusive: 16384, maxReferenced: 50000000 }]);
+  const none = 'Qgroupid    Referenced    Exclusive  Max referenced   Path \n--------    ----------    ---------  --------------   ---- \n0/257         52412416     52412416            none   jails/web\n';
+  assert.deepEqual(parse.parseQgroupShow(none), [{ qgroupid: '0/257', referenced: 52412416, exclusive: 52412416, maxReferenced: null }]);
+  assert.deepEqual(parse.parseQgroupShow(''), []);
+});

@@ -84,7 +84,7 @@ describe('dir pools', () => {
       source: { kind: 'path', path: join(tmp, 'data', 'pools', 'a') }, mountedByUs: false, createdAt: '',
     });
     assert.equal(recB.mountpoint, join(tmp, 'elsewhere', 'b'));
-    assert.deepEqual(dirDriver.info, { name: 'dir', copyOnWrite: false, incrementalSend: false, streamFormat: 'tar', snapshotsOutliveDataset: true, note: 'plain directories: every snapshot and clone is a full copy' });
+    assert.deepEqual(dirDriver.info, { name: 'dir', copyOnWrite: false, incrementalSend: false, streamFormat: 'tar', snapshotsOutliveDataset: true, note: 'plain directories: every snapshot and clone is a full copy', diskLimit: null, diskLimitNote: 'the dir driver cannot enforce a disk limit: a jail on it can fill the file system; use a btrfs or zfs pool for limits' });
   });
 
   test('refuses a non-empty directory, another pool\'s directory and a path inside a pool; changes nothing', async () => {

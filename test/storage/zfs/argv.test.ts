@@ -44,3 +44,8 @@ test('zpool list', () => {
   assert.deepEqual(argv.zpoolList(), ['zpool', 'list', '-H', '-p', '-o', 'name,size,allocated,free,health']);
   assert.deepEqual(argv.zpoolList('tank'), ['zpool', 'list', '-H', '-p', '-o', 'name,size,allocated,free,health', 'tank']);
 });
+
+test('refquota: a limit on what the dataset itself refers to, or none', () => {
+  assert.deepEqual(argv.refquota('tank/cb/cellblock-p/jails/web', 1073741824), ['zfs', 'set', 'refquota=1073741824', 'tank/cb/cellblock-p/jails/web']);
+  assert.deepEqual(argv.refquota('tank/cb/cellblock-p/jails/web', null), ['zfs', 'set', 'refquota=none', 'tank/cb/cellblock-p/jails/web']);
+});

@@ -165,3 +165,20 @@ test('receive refuses an existing target and a missing parent before reading the
   await assert.rejects(d.receive(input, { dataset: 'a', snapshot: 's2' }, { dataset: 'a', snapshot: 's0' }), NotFoundError);
   assert.equal(input.readableFlowing, null);
 });
+
+test('a disk limit is the dataset\'s refquota; its use is what the dataset refers to', async () => {
+  const { exec, calls } = scripted({
+    [FS(`${R}/jails/web`)]: `${R}/jails/web\tjails/web\toff\n`,
+    [`zfs set refquota=1073741824 ${R}/jails/web`]: '',
+    [`zfs set refquota=none ${R}/jails/web`]: '',
+    [`zfs list -H -p -o name,referenced,refquota -t filesystem ${R}/jails/web`]: [`${R}/jails/web\t98304\t1073741824\n`, `${R}/jails/web\t98304\t0\n`],
+    [FS(`${R}/gone`)]: missing(`${R}/gone`),
+  });
+  const d = new ZfsDriver({ exec, dataDir: '/data' }, record);
+  await d.setDiskLimit('jails/web', 1073741824);
+  assert.deepEqual(await d.diskUse('jails/web'), { used: 98304, limitBytes: 1073741824 });
+  await d.setDiskLimit('jails/web', null);
+  assert.deepEqual(await d.diskUse('jails/web'), { used: 98304, limitBytes: null });
+  await assert.rejects(d.setDiskLimit('gone', 1), NotFoundError);
+  assert.ok(!calls.some((c) => c.includes(`${R}/gone`) && c.startsWith('zfs set')));
+});

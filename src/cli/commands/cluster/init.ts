@@ -12,6 +12,8 @@ export default function register(group: Command, deps: CliDeps): void {
     .option('--name <name>', 'this host\'s name in the cluster (default: its etcd member name, from the hostname)')
     .option('--api-port <port>', 'TCP port of the mutual-TLS agent API (default 7480)')
     .option('--join-port <port>', 'TCP port of the token-authenticated join listener (default 7481)')
+    .option('--overcommit <ratio>', 'disk overcommit: hosts are offered their pool size times this ratio (default 1: never more disk than the pool has)')
+    .option('--default-disk <size>', 'disk limit of each replica whose service sets no disk: (default 1G)')
     .option('--range <cidr>', 'the range joining hosts get their jail subnets from, a /24 each (default 10.77.0.0/16)')
     .addHelpText('after', [
       '',
@@ -22,7 +24,7 @@ export default function register(group: Command, deps: CliDeps): void {
       '  cellblock cluster init --advertise 192.0.2.10',
       '  cellblock cluster token          # then, on the next host: cellblock cluster join 192.0.2.10 --token ...',
     ].join('\n'))
-    .action(async (opts: { advertise?: string; name?: string; apiPort?: string; joinPort?: string; range?: string }, cmd: Command) => {
+    .action(async (opts: { advertise?: string; name?: string; apiPort?: string; joinPort?: string; range?: string; overcommit?: string; defaultDisk?: string }, cmd: Command) => {
       const { ctx, api } = clientFor(cmd, deps);
       const body = {
         ...(opts.advertise ? { advertise: opts.advertise } : {}),
@@ -30,6 +32,8 @@ export default function register(group: Command, deps: CliDeps): void {
         ...(opts.apiPort ? { apiPort: portOption('--api-port', opts.apiPort) } : {}),
         ...(opts.joinPort ? { joinPort: portOption('--join-port', opts.joinPort) } : {}),
         ...(opts.range ? { range: opts.range } : {}),
+        ...(opts.overcommit ? { overcommit: opts.overcommit } : {}),
+        ...(opts.defaultDisk ? { defaultDisk: opts.defaultDisk } : {}),
       };
       const r = await api.call('clusterInit', { body });
       printResult(ctx, `cluster ${r.clusterId} initialised: host ${r.name} at ${r.address} is its first etcd member\nnext: cellblock cluster token, then cellblock cluster join ${r.address} --token TOKEN on each other host`, r);

@@ -5,6 +5,8 @@ import { printJson, printTable } from '../../output.js';
 import { evaluateHost, missingRequired, type CheckResult } from '../../../sys/host-checks.js';
 import { gatherFacts, realFactSource } from '../../../sys/host-facts.js';
 import { UserError } from '../../../sys/errors.js';
+import { diskLimitChecks } from '../../../storage/checks.js';
+import { listPoolRecords } from '../../../storage/pools.js';
 
 /** STATUS cell: required and missing shouts; missing for later says what for. */
 export function statusCell(r: CheckResult): string {
@@ -44,7 +46,7 @@ export default function register(group: Command, deps: CliDeps): void {
     .action(async (_opts: unknown, cmd: Command) => {
       const ctx = contextFrom(cmd, deps);
       const facts = await gatherFacts(realFactSource(ctx.exec));
-      const results = evaluateHost(facts);
+      const results = [...evaluateHost(facts), ...diskLimitChecks(await listPoolRecords(ctx.dataDir))];
       const missing = missingRequired(results);
       if (ctx.json) {
         printJson(ctx, { ok: missing.length === 0, kernelRelease: facts.kernelRelease, missingRequired: missing.map((r) => r.name), checks: results });

@@ -20,6 +20,7 @@ export default function register(group: Command, deps: CliDeps): void {
     .option('--memory <size>', 'memory limit, e.g. 256M')
     .option('--cpus <n>', 'CPU limit in CPUs, e.g. 0.5')
     .option('--pids <n>', 'limit on processes and threads')
+    .option('--disk <size>', 'limit of the jail\'s writable files (/tmp, /var, --rw dirs), e.g. 2G (default: host.json defaultDisk, else 1G)')
     .option('--env <K=V>', 'environment variable (repeatable)', collect)
     .option('--user <USER[:GROUP]>', 'user to run the command as: a name of the host (www-data, postgres:postgres) or UID[:GID]')
     .option('--rw <dir>', 'directory inside the jail that is writable and kept (repeatable)', collect)
@@ -33,7 +34,7 @@ export default function register(group: Command, deps: CliDeps): void {
       const req: JailCreateRequest = {
         name,
         image: opts.image,
-        ...given({ ip: opts.ip, memory: opts.memory, cpus: opts.cpus, pids: opts.pids, env: opts.env, user: opts.user, rw: opts.rw, etc: opts.etc, restart: opts.restart }),
+        ...given({ ip: opts.ip, memory: opts.memory, cpus: opts.cpus, pids: opts.pids, disk: opts.disk, env: opts.env, user: opts.user, rw: opts.rw, etc: opts.etc, restart: opts.restart }),
         command: argv,
         ...(opts.start ? { start: true } : {}),
       };

@@ -18,7 +18,7 @@ export function inspectLines(j: JailInspect): [string, string][] {
     ['memory', `${size(u.memory.usageBytes)} / ${j.spec.memoryBytes === null ? 'unlimited' : formatSize(j.spec.memoryBytes)}${u.memory.oomKills ? ` (${u.memory.oomKills} OOM kill${u.memory.oomKills === 1 ? '' : 's'})` : ''}`],
     ['cpu', `${u.cpu.usageSeconds === null ? '?' : `${round(u.cpu.usageSeconds)}s used`}, limit ${j.spec.cpus === null ? 'none' : `${j.spec.cpus} CPU${j.spec.cpus === 1 ? '' : 's'}`}`],
     ['pids', `${u.pids.current ?? '?'} / ${j.spec.pids}`],
-    ['disk', `${size(u.diskExclusiveBytes)} written (exclusive)`],
+    ['disk', diskText(j)],
     ['env', Object.entries(j.spec.env).map(([k, v]) => `${k}=${v}`).join(' ') || '-'],
     ['rw', j.spec.rw.join(' ') || '-'],
     ['created', j.createdAt],
@@ -48,4 +48,12 @@ function round(n: number): string {
 /** Quotes an argument for display only; nothing is ever run through a shell. */
 function quote(a: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+/** "12.3M / 1.00G", with what the limit is and whether the pool enforces it. */
+export function diskText(j: { disk?: { limitBytes: number | null; usedBytes: number | null; enforced: boolean } }): string {
+  const d = j.disk;
+  if (!d) return '?';
+  if (d.limitBytes === null) return `${size(d.usedBytes)} / no limit`;
+  return `${size(d.usedBytes)} / ${formatSize(d.limitBytes)}${d.enforced ? '' : ' (not enforced by this pool\'s driver)'}`;
 }
