@@ -11,7 +11,7 @@ import type { ClusterServices } from './http/services.js';
 export function clusterServices(rt: () => ClusterRuntime, ops: ClusterOps): ClusterServices {
   return {
     stacks: {
-      apply: (name, file, stack) => rt().stacks.apply(name, file, stack),
+      apply: (name, file, stack, text) => rt().stacks.apply(name, file, stack, text),
       diff: (name, stack) => rt().stacks.diff(name, stack),
       remove: (name) => rt().stacks.remove(name),
       status: (stack) => rt().stacks.status(stack),

@@ -58,6 +58,18 @@ export async function readStackFile(path: string): Promise<Stack> {
   return parseStack(await readStackText(path), path);
 }
 
+/**
+ * A StackError for problems found after parsing (by the agent, which knows the cluster: a
+ * disk larger than any host's pool), each located in the file's text like a schema error.
+ */
+export function stackErrorAt(text: string, file: string, problems: readonly { path: PropertyKey[]; message: string; fix?: string }[]): StackError {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
+  return new StackError(file, sorted(problems.map((p) => ({
+    file, ...lines.linePos(locate(doc, p.path, 'value')), path: formatPath(p.path), message: p.message, ...(p.fix ? { fix: p.fix } : {}),
+  }))));
+}
+
 /** `file` is only used in messages. Throws StackError; returns a Stack only when there is no error at all. */
 export function parseStack(text: string, file: string): Stack {
   const lines = new LineCounter();

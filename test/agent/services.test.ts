@@ -85,18 +85,23 @@ test('status joins services, placements and observed replicas (one stack or all)
   assert.equal((await stacks.status()).length, 2);
 });
 
-test('status says why a replica is unplaced: a disk larger than every host\'s pool names the shortfall', async () => {
+test('status says why a replica is unplaced: a disk more than any host has left names the shortfall', async () => {
   const store = new MemoryStore();
   const stacks = new StackService({ store, images: images(['site:v1']), log });
   const G = 1024 ** 3;
   await store.putJson(K.hostLive('h0'), {
-    name: 'h0', address: '10.9.0.1', apiPort: 7480, subnet: '10.77.0.0/24', capacity: { memoryBytes: 8 * G, cpus: 2, jails: 250, diskBytes: 2 * G },
+    name: 'h0', address: '10.9.0.1', apiPort: 7480, subnet: '10.77.0.0/24', capacity: { memoryBytes: 8 * G, cpus: 2, jails: 250, diskBytes: 4 * G },
     etcd: 'member', version: 'dev', startedAt: 'x',
   });
-  await stacks.apply('web', 'web.yml', stackOf(spec('site', { replicas: 1, diskBytes: 5 * G } as Partial<ServiceSpec>)));
+  // 3G of the 4G pool are promised to a replica already placed there
+  await stacks.apply('db', 'db.yml', stackOf(spec('pg', { replicas: 1, diskBytes: 3 * G } as Partial<ServiceSpec>)));
+  const [pg] = serviceRecords('db', stackOf(spec('pg', { replicas: 1, diskBytes: 3 * G } as Partial<ServiceSpec>)));
+  await store.putJson(K.placement('h0'), { host: 'h0', by: 'h0', at: 'x', assignments: [{ stack: 'db', service: 'pg', replica: 0, jail: 'db.pg.0', spec: pg!.spec, specHash: pg!.specHash }] });
+  // fits the pool, not what is left of it
+  await stacks.apply('web', 'web.yml', stackOf(spec('site', { replicas: 1, diskBytes: 2 * G } as Partial<ServiceSpec>)));
   const [st] = await stacks.status('web');
   assert.deepEqual([st!.instances[0]!.phase, st!.instances[0]!.host], ['unplaced', null]);
-  assert.equal(st!.instances[0]!.message, 'unplaced: no ready host has 5.00G of disk free; most is 2.00G on h0');
+  assert.equal(st!.instances[0]!.message, 'unplaced: no ready host has 2.00G of disk free; most is 1.00G on h0');
 });
 
 test('host rows: state by the scheduler\'s rule, leader, replicas and their reserved resources', async () => {
@@ -158,4 +163,22 @@ test('cluster status lists etcd members by name, and still shows hosts when etcd
   const st2 = await hosts.clusterStatus(summary);
   assert.deepEqual(st2.members, []);
   assert.equal(st2.hosts.length, 1);
+});
+
+test('apply refuses a replica whose disk is more than any host\'s pool offers, at its line; overcommit counts', async () => {
+  const store = new MemoryStore();
+  const stacks = new StackService({ store, images: images(['site:v1']), log });
+  const cap = (disk: number) => ({ memoryBytes: 8 << 30, cpus: 2, jails: 250, diskBytes: disk });
+  await store.putJson(K.hostLive('h0'), { name: 'h0', address: '10.9.0.1', apiPort: 7480, subnet: '10.77.0.0/24', capacity: cap(4 * 1024 ** 3), etcd: 'member', version: 'dev', startedAt: 'x' });
+  await store.putJson(K.hostLive('h1'), { name: 'h1', address: '10.9.0.2', apiPort: 7480, subnet: '10.77.1.0/24', capacity: cap(2 * 1024 ** 3), etcd: 'member', version: 'dev', startedAt: 'x' });
+  const text = 'services:\n  db:\n    image: site:v1\n    disk: 5G\n    command: ["/bin/true"]\n';
+  const big = stackOf(spec('db', { diskBytes: 5 * 1024 ** 3 } as Partial<ServiceSpec>));
+  await assert.rejects(stacks.apply('db', 'db.yml', big, text), (e: Error & { fix?: string }) =>
+    /db\.yml:4:11 services\.db\.disk: 5\.00G is more than any host's pool offers \(the largest: 4\.00G on h0\)/.test(e.message) && /cellblock stack validate/.test(e.fix ?? ''));
+  await assert.rejects(stacks.apply('db', 'db.yml', big), /db\.yml: services\.db\.disk: 5\.00G is more than any host's pool offers/);
+  assert.equal((await store.getPrefix('stacks/')).kvs.length, 0, 'nothing applied');
+  // 4G fits the largest pool (placed or reported unplaced later, by the scheduler)
+  await stacks.apply('db', 'db.yml', stackOf(spec('db', { diskBytes: 4 * 1024 ** 3 } as Partial<ServiceSpec>)), text);
+  await store.putJson(K.settings, { jailRange: '10.77.0.0/16', overcommit: 2 });
+  await stacks.apply('db', 'db.yml', big, text);
 });

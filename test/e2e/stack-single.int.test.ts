@@ -2,7 +2,8 @@
  * The smallest useful stack file (examples/stack.yml, byte for byte the issue's) on a single
  * host with no set-up (a one-host lab, no cluster): the agent's one-member etcd holds the desired state, the three
  * replicas share the host (there is no other), each answers HTTP, apply again changes nothing,
- * a bad file changes nothing, a replica whose disk exceeds the host's pool stays unplaced with
+ * a bad file changes nothing, a replica whose disk exceeds the host's pool is refused at its line,
+ * one that exceeds what is left stays unplaced with
  * the shortfall named while nothing else moves, and delete removes every replica.
  */
 import { describe, test, before, after } from 'node:test';
@@ -75,19 +76,27 @@ describe('a stack file on a single host', { skip: !root && 'needs root (loop poo
     assert.deepEqual((await h.json<ServiceStatus[]>(['status'])).map((x) => x.stack), ['stack'], 'the refused stack was not written');
   });
 
-  test('disk: a replica larger than the pool stays unplaced, says why, and nothing else moves; host ls, jail ls and a bad disk: in a file', async () => {
+  test('disk: a replica that does not fit the free disk stays unplaced, says why, and nothing else moves; one larger than the pool is refused at its line; host ls, jail ls and a bad disk: in a file', async () => {
     const before0 = (await h.json<JailView[]>(['jail', 'ls'])).map((j) => [j.name, j.pid, j.disk?.limitBytes]);
     assert.equal(before0.length, 3);
     assert.ok(before0.every(([, , limit]) => limit === 1024 ** 3), `every replica has the default 1G limit: ${JSON.stringify(before0)}`);
     const big = join(work, 'big.yml');
-    await writeFile(big, 'services:\n  db:\n    image: site:v1\n    disk: 5G\n    command: ["/usr/bin/sleep", "infinity"]\n');
+    // larger than the host's pool (4G): it could never be placed, so apply refuses it, at its line
+    const huge = join(work, 'huge.yml');
+    await writeFile(huge, 'services:\n  db:\n    image: site:v1\n    disk: 5G\n    command: ["/usr/bin/sleep", "infinity"]\n');
+    const refused = await h.cli(['apply', '-f', huge]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /huge\.yml:4:11 services\.db\.disk: 5\.00G is more than any host's pool offers \(the largest: 4\.00G on \S+\); give at most 4\.00G/);
+    assert.deepEqual((await h.json<ServiceStatus[]>(['status'])).map((x) => x.stack), ['stack'], 'the refused stack was not written');
+    // within the pool, but more than the 1G left beside the three 1G replicas: unplaced, with why
+    await writeFile(big, 'services:\n  db:\n    image: site:v1\n    disk: 2G\n    command: ["/usr/bin/sleep", "infinity"]\n');
     await ok(['apply', '-f', big, '--no-wait']);
     const st = await until('the db replica to be reported unplaced with its reason', async () => {
       const [x] = await h.json<ServiceStatus[]>(['status', '--stack', 'big']);
       return x?.instances[0]?.message ? x : undefined;
     }, 30_000);
     assert.equal(st.instances[0]!.phase, 'unplaced');
-    assert.match(st.instances[0]!.message!, /^unplaced: no ready host has 5\.00G of disk free; most is 1\.00G on \S+$/);
+    assert.match(st.instances[0]!.message!, /^unplaced: no ready host has 2\.00G of disk free; most is 1\.00G on \S+$/);
     assert.deepEqual((await h.json<JailView[]>(['jail', 'ls'])).map((j) => [j.name, j.pid, j.disk?.limitBytes]), before0, 'nothing else moved or restarted');
     const [host] = await h.json<{ capacity: { diskBytes?: number }; usage: { diskBytes: number }; diskFreeBytes: number | null; overcommit: number }[]>(['host', 'ls']);
     assert.equal(host!.usage.diskBytes, 3 * 1024 ** 3);

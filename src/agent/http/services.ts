@@ -13,7 +13,8 @@ import type { ImageRef } from '../../sys/names.js';
 
 export interface StackApi {
   /** Writes the stack's desired state once every image it names is on some host. */
-  apply(name: string, file: string, stack: Stack): Promise<ApplyResult>;
+  /** `text`: the file's text, to point a refusal found against the cluster at its line. */
+  apply(name: string, file: string, stack: Stack, text?: string): Promise<ApplyResult>;
   diff(name: string, stack: Stack): Promise<ServiceDiff[]>;
   remove(name: string): Promise<DeleteResult>;
   status(stack?: string): Promise<ServiceStatus[]>;

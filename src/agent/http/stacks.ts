@@ -12,7 +12,7 @@ type Routes = Pick<ClusterHandlers, 'stackDiff' | 'stackApply' | 'stackDelete' |
 export function stackHandlers(stacks: StackApi): Routes {
   return {
     stackDiff: ({ params, body }) => stacks.diff(params.name, parseStack(body.text, body.file)),
-    stackApply: ({ params, body }) => stacks.apply(params.name, body.file, parseStack(body.text, body.file)),
+    stackApply: ({ params, body }) => stacks.apply(params.name, body.file, parseStack(body.text, body.file), body.text),
     stackDelete: ({ params }) => stacks.remove(params.name),
     status: ({ query }) => stacks.status(query.stack),
   };

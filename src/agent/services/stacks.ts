@@ -5,11 +5,14 @@
  */
 import type { Logger } from 'pino';
 import { K } from '../../cluster/keys.js';
-import { replicaJailName, type ServiceRecord, type StackRecord } from '../../cluster/model.js';
+import { replicaJailName, type HostLive, type ServiceRecord, type StackRecord } from '../../cluster/model.js';
 import { applyWrites, checkStackName, diffStack, serviceRecords, serviceStatus, type ServiceDiff, type ServiceStatus } from '../../cluster/stacks.js';
 import type { Store } from '../../cluster/store.js';
 import type { Stack } from '../../spec/types.js';
-import { NotFoundError } from '../../sys/errors.js';
+import { NotFoundError, UserError } from '../../sys/errors.js';
+import { formatSize } from '../../sys/size.js';
+import { stackErrorAt } from '../../spec/parse.js';
+import { DEFAULT_OVERCOMMIT, type ClusterSettings } from '../../cluster/subnets.js';
 import { defaultDiskOf, readSnapshot, hostsOf, type ClusterSnapshot } from '../../cluster/snapshot.js';
 import { planPlacements } from '../../cluster/leader-plan.js';
 import { formatImageRef, type ImageRef } from '../../sys/names.js';
@@ -49,10 +52,11 @@ export class StackService {
   }
 
   /** Writes the stack in one transaction, after checking that each image is on some host. */
-  async apply(name: string, file: string, stack: Stack): Promise<ApplyResult> {
+  async apply(name: string, file: string, stack: Stack, text?: string): Promise<ApplyResult> {
     const stackName = checkStackName(name);
     const current = await this.current(stackName);
     const next = serviceRecords(stackName, stack);
+    await this.checkDiskFits(file, text, next);
     await this.d.images.announce();
     for (const svc of next) {
       const ref = svc.spec.image;
@@ -65,6 +69,29 @@ export class StackService {
     const r = await this.d.store.batch(applyWrites(stackName, file, current, next, at));
     this.d.log.info({ stack: stackName, changes: diff.filter((x) => x.change !== 'none').map((x) => `${x.service}: ${x.change}`) }, 'stack applied');
     return { stack: stackName, diff, revision: r.revision, services: next.map((s) => ({ service: s.spec.name, specHash: s.specHash })) };
+  }
+
+  /**
+   * A replica whose disk limit is larger than what every host's pool offers (its size times
+   * the cluster's overcommit) could never be placed: refused at its line, nothing applied.
+   * (One that fits a pool but not the free space left is placed later or reported unplaced.)
+   */
+  private async checkDiskFits(file: string, text: string | undefined, next: readonly ServiceRecord[]): Promise<void> {
+    const wants = next.filter((r) => r.spec.diskBytes !== undefined);
+    if (wants.length === 0) return;
+    const [live, settings] = await Promise.all([this.d.store.mapJson<HostLive>(K.hostsLive), this.d.store.getJson<ClusterSettings>(K.settings)]);
+    const ratio = settings?.overcommit ?? DEFAULT_OVERCOMMIT;
+    const pools = [...live.values()].filter((h) => h.capacity.diskBytes !== undefined).map((h) => ({ host: h.name, bytes: Math.floor(h.capacity.diskBytes! * ratio) }));
+    if (pools.length === 0) return; // no host has said its pool's size yet: the scheduler decides
+    const largest = pools.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+    const problems = wants.filter((r) => r.spec.diskBytes! > largest.bytes).map((r) => ({
+      path: ['services', r.spec.name, 'disk'],
+      message: `${formatSize(r.spec.diskBytes!)} is more than any host's pool offers (the largest: ${formatSize(largest.bytes)} on ${largest.host}${ratio !== 1 ? `, overcommit ${ratio}` : ''})`,
+      fix: `give at most ${formatSize(largest.bytes)}, or add a host with a larger pool${ratio === 1 ? ' (or allow overcommit: cluster init --overcommit RATIO)' : ''}`,
+    }));
+    if (problems.length === 0) return;
+    if (text !== undefined) throw stackErrorAt(text, file, problems);
+    throw new UserError(`${file}: ${problems.map((p) => `services.${p.path[1]}.disk: ${p.message}`).join('; ')}`, problems[0]!.fix);
   }
 
   async remove(name: string): Promise<{ stack: string; removed: string[] }> {
