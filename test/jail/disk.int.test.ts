@@ -9,17 +9,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, statfs, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { exec, whichTool, type Exec } from '../../src/sys/exec.js';
+import { statfs } from 'node:fs/promises';
+import { whichTool, type Exec } from '../../src/sys/exec.js';
 import { UserError } from '../../src/sys/errors.js';
-import { parseImageRef } from '../../src/sys/names.js';
-import { createPool, destroyPool, openPool } from '../../src/storage/pools.js';
-import { buildImage } from '../../src/storage/images/build.js';
-import { JailManager } from '../../src/jail/manager.js';
-import { cleanupDataDir, stateOf } from '../helpers/loop-pools.js';
+import { openPool } from '../../src/storage/pools.js';
+import type { JailManager } from '../../src/jail/manager.js';
+import { nsManager, type NsManager } from '../helpers/ns-manager.js';
+import { stateOf } from '../helpers/loop-pools.js';
 
 async function skipReason(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'needs root (a loop device, btrfs, a network namespace)';
@@ -28,40 +24,20 @@ async function skipReason(): Promise<string | undefined> {
 }
 
 const skip = await skipReason();
-const ns = `cbdisk-${randomBytes(3).toString('hex')}`;
-const inNs: Exec = (argv, opts) => (argv[0] === 'ip' ? exec(['nsenter', `--net=/run/netns/${ns}`, ...argv], opts) : exec(argv, opts));
 const MB = 1024 * 1024;
+let fx: NsManager | undefined;
 let dataDir: string | undefined;
 let m: JailManager | undefined;
-let nsMade = false;
+let inNs: Exec;
 
 before(async () => {
   if (skip) return;
-  await exec(['ip', 'netns', 'add', ns]);
-  nsMade = true;
-  dataDir = await mkdtemp(join(tmpdir(), 'cbdisk-'));
-  const ctx = { exec: inNs, dataDir };
-  await createPool(ctx, { driver: 'btrfs', size: 512 * MB });
-  const app = join(dataDir, 'app');
-  await mkdir(app);
-  await writeFile(join(app, 'hello.txt'), 'hello\n');
-  await buildImage({ exec: inNs, dataDir, driver: await openPool(ctx), ref: parseImageRef('app:v1', 'image'), dir: app });
-  m = new JailManager({ exec: inNs, dataDir, subnet: '10.231.207.0/24', intervalMs: 60_000 });
+  fx = await nsManager({ prefix: 'cbdisk', subnet: '10.231.207.0/24', pool: { driver: 'btrfs', size: 512 * MB } });
+  ({ dataDir, m, inNs } = fx);
 });
 
 after(async () => {
-  const step = async (what: string, fn: () => Promise<unknown>) => {
-    try { await fn(); } catch (e) { console.error(`teardown: ${what} failed:`, e); }
-  };
-  if (m) {
-    for (const j of await m.list().catch(() => [])) await step(`remove jail ${j.name}`, () => m!.remove(j.name, { force: true }));
-    await step('close the manager (removes the bridge)', () => m!.close());
-  }
-  if (dataDir) {
-    await step('destroy the pool', () => destroyPool({ exec: inNs, dataDir: dataDir! }));
-    await step('unmount and detach what is left, remove the data dir', () => cleanupDataDir(dataDir!));
-  }
-  if (nsMade) await step(`delete namespace ${ns}`, () => exec(['ip', 'netns', 'del', ns]));
+  await fx?.teardown();
 });
 
 /** dd of `mb` MiB of zeros to PATH in the jail, synced; its exit code and stderr. */

@@ -8,16 +8,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { exec, whichTool, type Exec } from '../../src/sys/exec.js';
+import { readFile } from 'node:fs/promises';
+import { whichTool, type Exec } from '../../src/sys/exec.js';
 import { UserError } from '../../src/sys/errors.js';
-import { parseImageRef } from '../../src/sys/names.js';
-import { createPool, destroyPool, openPool } from '../../src/storage/pools.js';
-import { buildImage } from '../../src/storage/images/build.js';
-import { JailManager } from '../../src/jail/manager.js';
+import type { JailManager } from '../../src/jail/manager.js';
+import { nsManager, type NsManager } from '../helpers/ns-manager.js';
 import { hostConfigPath, readHostConfig } from '../../src/jail/host-config.js';
 import { leaseFilePath } from '../../src/jail/leases.js';
 import { addrShow, linkShow, parseAddrShow, parseLinkShow } from '../../src/jail/net.js';
@@ -29,42 +24,21 @@ async function skipReason(): Promise<string | undefined> {
 }
 
 const skip = await skipReason();
-const ns = `cbsub-${randomBytes(3).toString('hex')}`;
-/** `ip` inside the test's namespace; every other tool as it is. */
-const inNs: Exec = (argv, opts) => (argv[0] === 'ip' ? exec(['nsenter', `--net=/run/netns/${ns}`, ...argv], opts) : exec(argv, opts));
 const OLD = '10.231.201.0/24';
 const NEW = '10.231.202.0/28';
+let fx: NsManager | undefined;
 let dataDir: string | undefined;
 let m: JailManager | undefined;
-let nsMade = false;
+let inNs: Exec;
 
 before(async () => {
   if (skip) return;
-  await exec(['ip', 'netns', 'add', ns]);
-  nsMade = true;
-  dataDir = await mkdtemp(join(tmpdir(), 'cbsubnet-'));
-  const ctx = { exec: inNs, dataDir };
-  await createPool(ctx, { driver: 'dir' });
-  const app = join(dataDir, 'app');
-  await mkdir(app);
-  await writeFile(join(app, 'hello.txt'), 'hello\n');
-  await buildImage({ exec: inNs, dataDir, driver: await openPool(ctx), ref: parseImageRef('app:v1', 'image'), dir: app });
-  m = new JailManager({ exec: inNs, dataDir, subnet: OLD, intervalMs: 60_000 });
+  fx = await nsManager({ prefix: 'cbsubnet', subnet: OLD, pool: { driver: 'dir' } });
+  ({ dataDir, m, inNs } = fx);
 });
 
 after(async () => {
-  const step = async (what: string, fn: () => Promise<unknown>) => {
-    try { await fn(); } catch (e) { console.error(`teardown: ${what} failed:`, e); }
-  };
-  if (m) {
-    for (const j of await m.list().catch(() => [])) await step(`remove jail ${j.name}`, () => m!.remove(j.name, { force: true }));
-    await step('close the manager (removes the bridge)', () => m!.close());
-  }
-  if (dataDir) {
-    await step('destroy the pool', () => destroyPool({ exec: inNs, dataDir: dataDir! }));
-    await step('remove the data dir', () => rm(dataDir!, { recursive: true, force: true }));
-  }
-  if (nsMade) await step(`delete namespace ${ns}`, () => exec(['ip', 'netns', 'del', ns]));
+  await fx?.teardown();
 });
 
 async function bridgeAddrs(bridge: string): Promise<string[] | undefined> {
