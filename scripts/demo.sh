@@ -43,7 +43,7 @@ trap cleanup EXIT
 for d in "$a" "$b"; do ./bin/cellblock --data-dir "$d" pool destroy --yes >/dev/null 2>&1 || true; done
 
 echo "== 1. a copy-on-write pool: btrfs on a sparse loop file"
-cb --data-dir "$a" pool create --size 2G
+cb --data-dir "$a" pool create --size 4G
 cb --data-dir "$a" pool ls
 
 echo; echo "== 2. an application image from examples/site"

@@ -162,11 +162,14 @@ for (const kind of KINDS) {
       const flipped = Buffer.from(good);
       flipped[Math.floor(good.length / 2)]! ^= 0xff;
       await writeFile(s('half.cbi'), good.subarray(0, good.length >> 1));
+      await writeFile(s('early.cbi'), good.subarray(0, Math.max(600, good.length >> 4)));
       await writeFile(s('flipped.cbi'), flipped);
       await writeFile(s('no-trailer.cbi'), good.subarray(0, good.length - 48));
       await writeFile(s('garbage.cbi'), randomBytes(1024 ** 2));
       const imp = (file: string, pool = 'q') => () => B('image', 'import', file, '--pool', pool);
       await refused(stateB, imp(s('half.cbi')), /the image stream is truncated/, 'a truncated stream');
+      // short enough to be read whole before the pool's driver listens: its verdict must not crash the CLI
+      await refused(stateB, imp(s('early.cbi')), /the image stream is truncated/, 'a stream cut early');
       await refused(stateB, imp(s('flipped.cbi')), /corrupted/, 'a stream with one byte flipped');
       await refused(stateB, imp(s('no-trailer.cbi')), /the image stream is truncated: it ends before its trailer/, 'a stream without its trailer');
       await refused(stateB, imp(s('garbage.cbi')), /this is not a cellblock image stream \(bad magic bytes\)/, 'random bytes');

@@ -97,6 +97,9 @@ export async function refused(
   const before = await state();
   const r = await run();
   assert.equal(r.code, 1, `${what}: ${r.stderr}`);
+  // the CLI's own refusal, not a crash (an uncaught error also exits 1 and prints the message)
+  assert.match(r.stderr, /^error: /, `${what}: printed as a refusal`);
+  assert.doesNotMatch(r.stderr, /Unhandled|\n\s+at /, `${what}: no crash, no stack`);
   assert.match(r.stderr, message, what);
   assert.match(r.stderr, /^ {2}fix: \S/m, `${what} says what to do`);
   assert.equal(r.stdout, '', what);

@@ -129,6 +129,10 @@ export async function importImage(o: ImportOptions): Promise<ImageRecord> {
     throw e;
   }
   const verifier = new TrailerVerifier(o.onProgress);
+  // A short stream can end, and the verifier give its verdict, before the driver listens (it
+  // checks its pool first): the verdict is kept in verifier.errored and reported below, so an
+  // 'error' event with no listener yet must not crash the process.
+  verifier.on('error', () => undefined);
   const target = imageSnapshot(ref);
   head.payload.on('error', (e) => verifier.destroy(e));
   head.payload.pipe(verifier);
