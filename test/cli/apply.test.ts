@@ -18,6 +18,8 @@ test('apply prints a line per replica only when its host, phase or health change
     'web/site#1 on a: healthy',
   ]);
   assert.deepEqual(progressLines(seen, [svc([{ host: 'b', current: false }])]).slice(0, 1), ['web/site#0 on b: running (old spec)']);
+  // a new replica is created (or its image pulled) with the new spec: no "old spec" then
+  assert.deepEqual(progressLines(new Map(), [svc([{ host: 'c', current: false, phase: 'creating' }, { current: false, phase: 'pulling' }])]), ['web/site#0 on c: creating', 'web/site#1 on a: pulling']);
 });
 
 test('ready means every replica of every service healthy on the current spec', () => {

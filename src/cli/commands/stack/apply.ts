@@ -10,13 +10,18 @@ import { printDiff } from './diff.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Phases of a replica that runs no spec yet. */
+const NO_SPEC_YET: ReadonlySet<string> = new Set(['unplaced', 'pending', 'pulling', 'creating']);
+
 /** One line per replica whose host, phase or health changed since the last poll. */
 export function progressLines(prev: Map<string, string>, services: ServiceStatus[]): string[] {
   const out: string[] = [];
   for (const s of services) {
     for (const i of s.instances) {
       const id = `${s.stack}/${s.service}#${i.replica}`;
-      const state = i.host === null ? 'not placed' : `on ${i.host}: ${i.healthy ? 'healthy' : i.phase}${i.current || i.phase === 'unplaced' || i.phase === 'pending' ? '' : ' (old spec)'}${i.message && !i.healthy ? ` - ${i.message}` : ''}`;
+      // a replica being pulled for or created gets the new spec: "old spec" only for one that runs another
+      const onNewSpec = i.current || NO_SPEC_YET.has(i.phase);
+      const state = i.host === null ? 'not placed' : `on ${i.host}: ${i.healthy ? 'healthy' : i.phase}${onNewSpec ? '' : ' (old spec)'}${i.message && !i.healthy ? ` - ${i.message}` : ''}`;
       if (prev.get(id) !== state) out.push(`${id} ${state}`);
       prev.set(id, state);
     }
