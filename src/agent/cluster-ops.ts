@@ -369,7 +369,7 @@ export class ClusterOps {
   private async forget(store: Store, name: string, known?: HostInfo): Promise<void> {
     const info = known ?? (await store.getJson<HostInfo>(K.hostInfo(name)));
     const writes = [{ delete: K.hostInfo(name) }, { delete: K.hostCtl(name) }, { delete: K.placement(name) }, { delete: K.hostLive(name) }];
-    if (info) writes.push({ delete: K.subnet(info.subnet.split('/')[0]!) });
+    if (info) writes.push({ delete: K.subnet(subnetKeyOf(info.subnet)) });
     await store.batch(writes);
     await store.deletePrefix(K.observedOf(name));
   }

@@ -15,6 +15,8 @@ import { K } from '../cluster/keys.js';
 import type { HostLease } from '../cluster/lease.js';
 import type { Store } from '../cluster/store.js';
 import { ApiClient } from '../api/client.js';
+import type { HostPull, PullResult } from '../api/contract.js';
+import type { PushProgress } from './http/services.js';
 import type { TlsMaterial } from '../api/peer.js';
 import { openPool, DEFAULT_POOL } from '../storage/pools.js';
 import { exportImage, importImage } from '../storage/images/transfer.js';
@@ -24,16 +26,7 @@ import { NotFoundError, UserError } from '../sys/errors.js';
 import type { Exec } from '../sys/exec.js';
 import { formatImageRef, parseImageRef, type ImageRef } from '../sys/names.js';
 
-export interface PullResult {
-  image: string;
-  /** The host it came from; null when it was here already. */
-  from: string | null;
-  /** NAME:TAG the stream was incremental against, or null for a full stream. */
-  since: string | null;
-  /** Payload bytes received. */
-  bytes: number;
-  seconds: number;
-}
+export type { HostPull, PullResult } from '../api/contract.js';
 
 export interface ImageServiceOptions {
   store: Store;
@@ -43,14 +36,6 @@ export interface ImageServiceOptions {
   log: Logger;
   /** This host's TLS material; undefined on a single host (nothing to pull from). */
   tls: TlsMaterial | undefined;
-}
-
-/** One host's answer to `image push`. */
-export type HostPull = PullResult & { host: string; error: string | null };
-
-export interface PushProgress {
-  onTargets?: (hosts: string[]) => void;
-  onHost?: (h: HostPull) => void;
 }
 
 /** How long after the last change of DATA_DIR/images the holder keys are rewritten. */

@@ -125,11 +125,11 @@ async function answerJoin(o: JoinServiceOptions, req: JoinRequest, name: string,
 /** The subnet a joining host gets: the one it asks for if no host overlaps it, else the next free /24 of the range. */
 async function subnetFor(store: Store, wanted: string | undefined, address: string): Promise<string> {
   const [infos, keys, settings] = await Promise.all([store.listJson<HostInfo>(K.hostsInfo), store.getPrefix(K.subnets), store.getJson<ClusterSettings>(K.settings)]);
-  const taken = [...infos.map((e) => e.value.subnet), ...keys.kvs.map((kv) => `${kv.key.slice(K.subnets.length)}/${HOST_PREFIX}`)];
-  const addresses = [address, ...infos.map((e) => e.value.address)];
-  if (wanted === undefined) return nextFreeSubnet(settings?.jailRange ?? DEFAULT_CLUSTER_RANGE, taken, addresses);
-  const w = parseSubnet('--subnet', wanted);
+  // subnet CIDR -> the host holding it (a reserved key without hostinfo yet counts as a /24)
   const owners = new Map([...infos.map((e) => [e.value.subnet, e.value.name] as const), ...keys.kvs.map((kv) => [`${kv.key.slice(K.subnets.length)}/${HOST_PREFIX}`, kv.value] as const)]);
+  const addresses = [address, ...infos.map((e) => e.value.address)];
+  if (wanted === undefined) return nextFreeSubnet(settings?.jailRange ?? DEFAULT_CLUSTER_RANGE, [...owners.keys()], addresses);
+  const w = parseSubnet('--subnet', wanted);
   for (const [cidr, owner] of owners) {
     if (overlaps(parseSubnet('subnet', cidr), w)) {
       throw new UserError(`jail subnet ${w.cidr} is already used by host ${owner} (${cidr})`, 'join without --subnet (the cluster hands out a free one; the host must have no jails yet), or pick one no other host uses');

@@ -12,7 +12,7 @@
  * bundle of a stopped jail refreshes config.json, its /etc files and the masks from the
  * host as it is now, and keeps the writable data).
  */
-import { chmod, chown, lstat, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathExists, writeJsonAtomic } from '../sys/fsutil.js';
 import { renderEtc, type Resolver } from './etc.js';

@@ -1,5 +1,4 @@
 /** What every `jail` command shares: option helpers (the client comes from cli/agent-client.ts). */
-import type { Command } from 'commander';
 import { UserError } from '../../../sys/errors.js';
 
 /** For repeatable options: `--env A=1 --env B=2` -> ['A=1', 'B=2']. */
