@@ -16,9 +16,13 @@
  *   tokens/<id>                     JoinToken       single-use join tokens (etcd lease = expiry)
  *   removed/<host>                  {at}            taken out by `cluster remove`: may not come back
  *   config                          ClusterSettings cluster-wide settings (the jail range)
+ *   lb                              LbRecord        the cluster's `lb:` settings and the stack that set them
+ *   certs/<stack>/<service>         CertRecord      a published service's certificate and key (secret)
+ *   lbstate/<host>                  LbHostState     that host's HAProxy rotation and figures, on its lease
+ *   rollouts/<stack>/<service>      RolloutRecord   the service's current or last rollout, and its history
  *   leader                          the leader's name, on its lease (election.ts)
  *
- * (Record types: model.ts.)
+ * (Record types: model.ts; the load balancer's: lb/model.ts.)
  */
 import { UserError } from '../sys/errors.js';
 import { checkName, NAME_RE } from '../sys/names.js';
@@ -62,6 +66,13 @@ export const K = {
   token: (id: string) => `tokens/${segment('token id', id)}`,
   removed: (h: string) => `removed/${host(h)}`,
   settings: 'config',
+  lb: 'lb',
+  cert: (s: string, svc: string) => `certs/${stack(s)}/${checkName('service', svc)}`,
+  certs: 'certs/',
+  lbState: (h: string) => `lbstate/${host(h)}`,
+  lbStates: 'lbstate/',
+  rollout: (s: string, svc: string) => `rollouts/${stack(s)}/${checkName('service', svc)}`,
+  rollouts: 'rollouts/',
   leader: LEADER_KEY,
 } as const;
 

@@ -21,6 +21,12 @@ export interface HostLive {
   etcd: 'member' | 'client' | 'single';
   version: string;
   startedAt: string;
+  /**
+   * The network of the interface that carries `address` (CIDR, e.g. 10.0.0.0/24) and that
+   * interface's name: where a floating address (lb.vip) may go. Absent from older agents.
+   */
+  network?: string;
+  interface?: string;
 }
 
 /** Persistent host record: the cluster remembers a host while it is down. */
@@ -62,6 +68,11 @@ export interface Assignment {
   jail: string;
   spec: ServiceSpec;
   specHash: string;
+  /**
+   * Set by the leader while a rollout takes this replica out: every host's HAProxy puts it in
+   * drain (no new requests, in-flight ones finish) until the leader stops or replaces it.
+   */
+  drain?: boolean;
 }
 
 /** placements/<host>, written by the leader. */

@@ -20,9 +20,13 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** 16 hex chars of sha256 over the canonical spec, without `replicas` (scaling is no rollout). */
+/**
+ * 16 hex chars of sha256 over the canonical spec, without what changes no jail: `replicas`
+ * (scaling is no rollout), `publish` (the load balancer follows it live) and `deploy` (how a
+ * rollout goes). A change of the rest is a rollout.
+ */
 export function specHash(spec: ServiceSpec): string {
-  const { replicas: _r, ...rest } = spec;
+  const { replicas: _r, publish: _p, deploy: _d, ...rest } = spec;
   return createHash('sha256').update(canonicalJson(rest)).digest('hex').slice(0, 16);
 }
 

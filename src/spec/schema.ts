@@ -12,7 +12,7 @@ import { DEFAULT_PIDS, parseRw } from '../jail/model.js';
 import { checkEtcMap, type EtcSpec } from '../jail/etc-spec.js';
 import * as f from './fields.js';
 import { formatDuration } from './duration.js';
-import { DEFAULT_REPLICAS, DEFAULT_SERVICE_RESTART, HEALTH_DEFAULTS, type HealthSpec, type ServiceSpec, type Stack } from './types.js';
+import { DEFAULT_REPLICAS, DEFAULT_SERVICE_RESTART, DEPLOY_DEFAULTS, HEALTH_DEFAULTS, type HealthSpec, type ServiceSpec, type Stack } from './types.js';
 
 export interface IssueParams { fix?: string; on?: 'key' | 'value' }
 
@@ -193,6 +193,7 @@ const service = map('a map of fields', '{ image: site:v1, command: [...] }', str
   rw: s.rw ?? [],
   ...(s.etc !== undefined && Object.keys(s.etc).length > 0 ? { etc: s.etc } : {}),
   restart: s.restart ?? DEFAULT_SERVICE_RESTART,
+  deploy: { ...DEPLOY_DEFAULTS },
   user: s.user ?? { uid: 0, gid: 0 },
   ...(s.port !== undefined ? { port: s.port } : {}),
   ...(s.health !== undefined ? { health: s.health } : {}),

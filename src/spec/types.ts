@@ -18,7 +18,54 @@ export interface ServiceUser { uid: number | string; gid: number | string }
 export interface Stack {
   /** By service name, in the order of the file. */
   services: Record<string, ServiceSpec>;
+  /** The cluster-wide load balancer settings (`lb:`), when the file has the section. */
+  lb?: LbSpec;
 }
+
+/**
+ * `lb:`: one per cluster. The first stack that sets it owns it; another stack whose `lb:`
+ * differs is refused. Absent everywhere: ports 80 and 443, no floating address.
+ */
+export interface LbSpec {
+  /** The floating address keepalived moves between hosts (IPv4, in the hosts' network); absent: none. */
+  vip?: string;
+  /** The HTTP port of every host (and the VIP); default 80. */
+  http: number;
+  /** The HTTPS port; default 443. Only listened on when a published service has `tls`. */
+  https: number;
+}
+
+export const LB_DEFAULTS = { http: 80, https: 443 } as const;
+
+/** `publish:`: how the load balancer exposes a service. Either virtual hosts (http) or a TCP port. */
+export interface PublishSpec {
+  /** Host names routed to the service on the http (and https) ports, lowercase, in file order. */
+  http?: string[];
+  /**
+   * Certificate and key files as written in the stack file (relative to its directory). Their
+   * contents are read by the CLI at apply, checked by the agent and stored in the cluster
+   * (lb/model.ts CertRecord); the spec keeps only the names.
+   */
+  tls?: { cert: string; key: string };
+  /** A TCP port on every host and on the VIP, forwarded to the service's port. */
+  tcp?: number;
+}
+
+/** `deploy:`: how a change of the spec rolls out (see the rollout in cluster/leader-plan.ts). */
+export interface DeploySpec {
+  /** Extra replicas started on the new spec before old ones stop; default 1. */
+  maxSurge: number;
+  /** Replicas that may be out of rotation during the rollout; default 0. */
+  maxUnavailable: number;
+  /** New replicas not healthy in every host's HAProxy within this (ms): rolled back; default 120 s. */
+  deadlineMs: number;
+  /** An old replica gets no new requests and this long (ms) for in-flight ones before it stops; default 10 s. */
+  drainMs: number;
+  /** A share (0..1) of failed responses from new replicas, over at least 20 requests, that rolls back; default 0.1. */
+  maxErrorRate: number;
+}
+
+export const DEPLOY_DEFAULTS: DeploySpec = { maxSurge: 1, maxUnavailable: 0, deadlineMs: 120_000, drainMs: 10_000, maxErrorRate: 0.1 };
 
 export interface ServiceSpec {
   name: string;
@@ -52,6 +99,10 @@ export interface ServiceSpec {
   etc?: EtcSpec;
   /** The port the load balancer sends traffic to; absent means not balanced. */
   port?: number;
+  /** Published through the load balancer (needs `port`); absent: no frontend. Not part of the spec hash. */
+  publish?: PublishSpec;
+  /** Rollout settings; defaults filled in (DEPLOY_DEFAULTS). Not part of the spec hash. */
+  deploy: DeploySpec;
   /** Absent means "running is healthy". */
   health?: HealthSpec;
 }

@@ -1,5 +1,6 @@
 // The leader loop on an in-memory store: a pass as soon as it is elected, a pass when a host's
 // lease goes, one election (watches, timer) per lease, and each unplaced replica said once.
+import { DEPLOY_DEFAULTS } from '../../src/spec/types.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
@@ -33,7 +34,7 @@ async function addHost(s: FakeStore, name: string, lease: FakeLease): Promise<vo
 async function addService(s: FakeStore, replicas: number, memoryBytes = 64 * MiB): Promise<void> {
   const spec: ServiceSpec = {
     name: 'site', image: { name: 'site', tag: 'v1' }, replicas, command: ['/app/run'], env: {}, memoryBytes, pids: 64, rw: [],
-    restart: 'always', user: { uid: 0, gid: 0 },
+    restart: 'always', deploy: { ...DEPLOY_DEFAULTS }, user: { uid: 0, gid: 0 },
   };
   const rec: ServiceRecord = { stack: 'demo', spec, specHash: `h${replicas}` };
   await s.putJson(K.service('demo', 'site'), rec);

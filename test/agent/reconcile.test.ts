@@ -1,3 +1,4 @@
+import { DEPLOY_DEFAULTS } from '../../src/spec/types.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -13,7 +14,7 @@ import { specHash } from '../../src/cluster/stacks.js';
 
 function spec(name: string, tag = 'v1'): ServiceSpec {
   return {
-    name, image: { name, tag }, replicas: 3, command: ['/app/run'], env: {}, pids: 1024, rw: [], restart: 'always',
+    name, image: { name, tag }, replicas: 3, command: ['/app/run'], env: {}, pids: 1024, rw: [], restart: 'always', deploy: { ...DEPLOY_DEFAULTS },
     user: { uid: 0, gid: 0 },
   };
 }

@@ -1,6 +1,7 @@
 // The reconciler loop on an in-memory store and a fake jail service: failed actions back off
 // (and are retried by the backstop pass when their time comes), an unhealthy replica's
 // observed message says why, phases of jails gone are dropped, stop() ends health checks first.
+import { DEPLOY_DEFAULTS } from '../../src/spec/types.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -28,7 +29,7 @@ function assignment(jail: string, health?: HealthSpec): Assignment {
   const [stack, service, replica] = jail.split('.') as [string, string, string];
   const spec: ServiceSpec = {
     name: service, image: { name: service, tag: 'v1' }, replicas: 1, command: ['/app/run'], env: {}, pids: 64, rw: [],
-    restart: 'always', user: { uid: 0, gid: 0 }, ...(health ? { health } : {}),
+    restart: 'always', deploy: { ...DEPLOY_DEFAULTS }, user: { uid: 0, gid: 0 }, ...(health ? { health } : {}),
   };
   return { stack, service, replica: Number(replica), jail, spec, specHash: 'h1' };
 }

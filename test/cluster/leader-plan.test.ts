@@ -1,3 +1,4 @@
+import { DEPLOY_DEFAULTS } from '../../src/spec/types.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planPlacements, type LeaderPlan } from '../../src/cluster/leader-plan.js';
@@ -11,7 +12,7 @@ import { down, hosts } from './scheduler-builders.js';
 function spec(name: string, replicas: number, tag = 'v1'): ServiceSpec {
   return {
     name, image: { name, tag }, replicas, command: ['/app/run'], env: {}, memoryBytes: 256 * 1024 * 1024, cpus: 0.25,
-    pids: 1024, rw: [], restart: 'always', user: { uid: 0, gid: 0 },
+    pids: 1024, rw: [], restart: 'always', deploy: { ...DEPLOY_DEFAULTS }, user: { uid: 0, gid: 0 },
   };
 }
 

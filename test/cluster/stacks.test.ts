@@ -1,3 +1,4 @@
+import { DEPLOY_DEFAULTS } from '../../src/spec/types.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyWrites, canonicalJson, checkStackName, diffStack, serviceRecords, serviceStatus, specHash } from '../../src/cluster/stacks.js';
@@ -6,7 +7,7 @@ import type { HostPlacements, ObservedReplica } from '../../src/cluster/model.js
 
 const spec = (over: Partial<ServiceSpec> = {}): ServiceSpec => ({
   name: 'site', image: { name: 'site', tag: 'v1' }, replicas: 3, command: ['/usr/bin/python3', '-m', 'http.server'],
-  env: {}, pids: 512, rw: [], restart: 'always', user: { uid: 0, gid: 0 }, ...over,
+  env: {}, pids: 512, rw: [], restart: 'always', deploy: { ...DEPLOY_DEFAULTS }, user: { uid: 0, gid: 0 }, ...over,
 });
 const stack = (...specs: ServiceSpec[]): Stack => ({ services: Object.fromEntries(specs.map((s) => [s.name, s])) });
 

@@ -1,3 +1,4 @@
+import { DEPLOY_DEFAULTS } from '../../src/spec/types.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseStack } from '../../src/spec/parse.js';
@@ -25,7 +26,7 @@ test('the smallest stack file parses to the normalized stack, every default fill
         env: {},
         pids: 1024,
         rw: [],
-        restart: 'always',
+        restart: 'always', deploy: { ...DEPLOY_DEFAULTS },
         user: { uid: 0, gid: 0 },
         health: { kind: 'http', port: 8080, path: '/index.html', expectStatus: 200, intervalMs: 5000, timeoutMs: 2000, threshold: 3 },
       },
@@ -38,7 +39,7 @@ test('a service without health or optional fields: one replica, restart always, 
   const stack = parseStack('services:\n  w:\n    image: w:v1\n    command: [/app/w]\n', 'stack.yml');
   assert.deepEqual(stack.services.w, {
     name: 'w', image: { name: 'w', tag: 'v1' }, replicas: 1, command: ['/app/w'], env: {}, pids: 1024, rw: [],
-    restart: 'always', user: { uid: 0, gid: 0 },
+    restart: 'always', deploy: { ...DEPLOY_DEFAULTS }, user: { uid: 0, gid: 0 },
   });
 });
 
