@@ -9,10 +9,11 @@ cd "$(dirname "$0")/.."
 # the software the jail tests run inside jails as the host has it (test/jail/software.int.test.ts,
 # test/jail/os-view.int.test.ts): Debian's own servers, the CA bundle, the time zone data
 PKGS=(btrfs-progs runc conmon tini iproute2 rsync tar util-linux mount python3 acl etcd-server etcd-client openssl
-  nginx gunicorn python3-flask postgresql-15 postgresql-client-15 ca-certificates tzdata media-types netbase)
+  nginx gunicorn python3-flask postgresql-15 postgresql-client-15 ca-certificates tzdata media-types netbase
+  haproxy keepalived wrk curl)
 # Debian starts (and enables) a service for each of these when it installs them; cellblock's
 # tests run them inside jails only, and a host copy would hold their ports
-SERVICES=(etcd nginx postgresql)
+SERVICES=(etcd nginx postgresql haproxy keepalived)
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
