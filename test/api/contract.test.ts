@@ -53,6 +53,11 @@ const BAD: Record<RouteName, Bad[]> = {
   ],
   stackApply: [{ path: '/v1/stacks/s', body: { file: 's.yml' }, at: 'body.text', says: /missing \(expected a string\)/ }, { path: '/v1/stacks/s', body: { file: 's.yml', text: 7 }, at: 'body.text' }],
   stackDelete: [{ path: '/v1/stacks/S', at: 'params.name' }],
+  lbPorts: [
+    { path: '/v1/lb/ports', body: { ports: [0] }, at: 'body.ports[0]', says: /expected number to be >=1|>=1/ },
+    { path: '/v1/lb/ports', body: { ports: [] }, at: 'body.ports' },
+    { path: '/v1/lb/ports', body: { ports: [80], host: 'h1' }, at: 'body', says: /unknown field "host"/ },
+  ],
   status: [{ path: '/v1/status?stak=web', at: 'query', says: /unknown query parameter "stak"/ }, { path: '/v1/status?stack=a.b', at: 'query.stack', says: /invalid stack name "a.b"/ }],
   imageStream: [{ path: '/v1/images/site/v1/stream', body: { have: 'site:v0' }, at: 'body.have', says: /expected an array/ }, { path: '/v1/images/site/v1/stream', body: {}, at: 'body.have' }],
   imagePull: [{ path: '/v1/images/site/V1/pull', body: {}, at: 'params.tag', says: /invalid tag name "V1"/ }],

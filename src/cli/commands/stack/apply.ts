@@ -49,7 +49,7 @@ export default function register(program: Command, deps: CliDeps): void {
       const { ctx, api } = clientFor(cmd, deps);
       const timeout = wholeNumberOption('--timeout', opts.timeout) ?? 300;
       const input = await readStackInput(opts);
-      const r = await api.call('stackApply', { params: { name: input.name }, body: { file: input.file, text: input.text } });
+      const r = await api.call('stackApply', { params: { name: input.name }, body: { file: input.file, text: input.text, ...(Object.keys(input.files).length ? { files: input.files } : {}) } });
       if (!ctx.json) printDiff(ctx.stdout, input.name, r.diff);
       if (!opts.wait) { if (ctx.json) printJson(ctx, r); return; }
       const seen = new Map<string, string>();
