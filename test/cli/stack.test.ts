@@ -45,7 +45,7 @@ test('stack validate: a bad file exits 1 with every located error and how to che
   assert.equal(r.stderr, [
     `error: ${file} is not a valid stack file (2 errors):`,
     `  ${file}:5:15 services.web.replicas: expected a whole number >= 1, got "three"; write a whole number, for example 3`,
-    `  ${file}:6:5 services.web.colour: unknown field; allowed fields: image, replicas, command, env, memory, cpus, pids, disk, rw, etc, restart, user, port, health`,
+    `  ${file}:6:5 services.web.colour: unknown field; allowed fields: image, replicas, command, env, memory, cpus, pids, disk, rw, etc, restart, user, port, publish, health, deploy`,
     `  fix: correct them, then check the file again with: cellblock stack validate -f ${file}`,
     '',
   ].join('\n'));

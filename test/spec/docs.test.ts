@@ -59,13 +59,17 @@ test('examples/stack-full.yml uses every field', async () => {
   const stack = await readStackFile(`${ROOT}examples/stack-full.yml`);
   const services = Object.values(stack.services);
   const used = new Set(services.flatMap((s) => Object.keys(s)));
-  for (const k of ['name', 'image', 'replicas', 'command', 'env', 'memoryBytes', 'cpus', 'pids', 'diskBytes', 'rw', 'etc', 'restart', 'user', 'port', 'health']) {
+  for (const k of ['name', 'image', 'replicas', 'command', 'env', 'memoryBytes', 'cpus', 'pids', 'diskBytes', 'rw', 'etc', 'restart', 'user', 'port', 'publish', 'health', 'deploy']) {
     assert.ok(used.has(k), `stack-full.yml sets ${k}`);
   }
   assert.deepEqual(services.map((s) => s.health?.kind).sort(), ['command', 'http']);
   // the raw file names every field at each level, including the ones whose default it repeats
   const raw = readFileSync(`${ROOT}examples/stack-full.yml`, 'utf8');
-  for (const k of [...FIELDS.service, ...FIELDS.health, ...FIELDS.http]) assert.match(raw, new RegExp(`^\\s+${k}:`, 'm'), `stack-full.yml writes ${k}:`);
+  assert.ok(stack.lb, 'stack-full.yml has lb:');
+  for (const k of [...FIELDS.service, ...FIELDS.health, ...FIELDS.http, ...FIELDS.lb, ...FIELDS.deploy]) assert.match(raw, new RegExp(`^\\s+${k}:`, 'm'), `stack-full.yml writes ${k}:`);
+  // tls needs files beside the stack file, so `stack validate` of the example would fail: it is shown commented out
+  for (const k of FIELDS.publish) assert.match(raw, new RegExp(`^\\s+(?:# )?${k}:|[{,] ${k}:`, 'm'), `stack-full.yml writes ${k}:`);
+  for (const k of FIELDS.tls) assert.match(raw, new RegExp(`\\b${k}: certs/`), `stack-full.yml shows ${k}:`);
 });
 
 test('every ```yaml block of docs/stack-files.md parses', () => {
@@ -98,6 +102,10 @@ test('the docs have a table row for every field', () => {
     ...[...FIELDS.top, ...FIELDS.reserved, ...FIELDS.service, ...FIELDS.health.filter((k) => k !== 'http')].map((k) => `| \`${k}\` |`),
     '| `http` |',
     ...FIELDS.http.map((k) => `| \`http.${k}\` |`),
+    ...FIELDS.lb.map((k) => `| \`lb.${k}\` |`),
+    ...FIELDS.publish.map((k) => `| \`publish.${k}\` |`),
+    ...FIELDS.tls.map((k) => `| \`tls.${k}\` |`),
+    ...FIELDS.deploy.map((k) => `| \`deploy.${k}\` |`),
   ];
   for (const r of rows) assert.ok(DOC.includes(r), `docs/stack-files.md has a row ${r}`);
 });
