@@ -14,7 +14,8 @@ let site: TestPair;
 let other: TestPair;
 let wild: TestPair;
 let encrypted: string;
-const NOW = new Date();
+/** Set once the certificates exist: one made a moment after a clock read at import would not be valid yet. */
+let NOW: Date;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cb-certs-'));
@@ -24,6 +25,7 @@ before(async () => {
     makeCert(dir, 'wild', ['*.example.com']),
   ]);
   encrypted = await encryptKey(site.key, join(dir, 'enc.key'));
+  NOW = new Date(Date.now() + 1000);
 });
 after(async () => { await rm(dir, { recursive: true, force: true }); });
 
