@@ -110,7 +110,10 @@ export function clusterClaimProblems(stack: Stack, v: ClusterView): ClaimProblem
   if (vip !== undefined && !rec) {
     // hosts of an older agent say no network: they are left out; with none left, nothing is checked
     const nets = v.hosts.filter((h) => h.network !== undefined).map((h) => ({ host: h.name, network: h.network! }));
-    if (nets.length > 0 && !nets.some((n) => inNetwork(vip, n.network))) {
+    const taken = v.hosts.find((h) => h.address === vip);
+    if (taken) {
+      out.push({ path: ['lb', 'vip'], message: `${vip} is the address of host ${taken.name}`, fix: 'choose a free address of the hosts\' network: the floating address moves between hosts and may belong to none of them' });
+    } else if (nets.length > 0 && !nets.some((n) => inNetwork(vip, n.network))) {
       const list = [...new Set(nets.map((n) => n.network))].sort();
       out.push({
         path: ['lb', 'vip'],

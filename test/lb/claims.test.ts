@@ -52,6 +52,8 @@ test('the VIP must be in some live host\'s network; hosts that say none are skip
   assert.equal(p[0]!.fix, 'choose a free address in the hosts\' network, for example 10.231.0.200');
   assert.deepEqual(clusterClaimProblems(s, { stack: 'blog', others: [], hosts: [host('h1', '10.9.0.0/16')] }), []);
   assert.deepEqual(clusterClaimProblems(s, { stack: 'blog', others: [], hosts: [host('h1')] }), [], 'no host says its network: not checked');
+  const own = stackOf([svc('site')], { vip: '10.231.0.2', http: 80, https: 443 });
+  assert.deepEqual(fmt(clusterClaimProblems(own, { stack: 'blog', others: [], hosts: [{ ...host('h1', '10.231.0.0/24'), address: '10.231.0.2' }] })), ['lb.vip: 10.231.0.2 is the address of host h1']);
   assert.ok(inNetwork('10.231.0.100', '10.231.0.0/24'));
   assert.ok(!inNetwork('10.231.1.100', '10.231.0.0/24'));
   assert.ok(inNetwork('192.168.7.9', '0.0.0.0/0'));
