@@ -308,3 +308,18 @@ test('diff: a change of publish or deploy only is "config": no new spec hash, no
   const d = await stacks.diff('shop', parseStack(text, 'shop.yml'), { file: 'shop.yml', text });
   assert.deepEqual(d.map((x) => [x.service, x.change, x.details.join('; ')]), [['api', 'none', ''], ['site', 'config', 'deploy changed; publish changed']]);
 });
+
+test('lb: the apply transaction is guarded by the lb record as read: a record set meanwhile refuses it, nothing written', async () => {
+  const store = new MemoryStore();
+  const stacks = lbService(store);
+  // another agent sets the record between this apply's read and its write (the image check awaits in between)
+  const slow = new StackService({
+    store, log, now: () => SOON,
+    images: { announce: async () => { await store.putJson(K.lb, { spec: { http: 81, https: 443 }, stack: 'other', at: 'x' }); }, isLocal: async () => true, holders: async () => [] },
+  });
+  const rev = store.revision;
+  await assert.rejects(applyText(slow, 'shop', LB_TEXT({ lb: ['http: 80'] })), /the cluster's lb: changed while stack shop was being applied/);
+  assert.equal(BigInt(store.revision), BigInt(rev) + 1n, 'only the other write');
+  assert.equal(await store.get(K.stack('shop')), undefined);
+  await assert.rejects(applyText(stacks, 'shop', LB_TEXT({ lb: ['http: 80'] })), StackError, 'and now it differs');
+});

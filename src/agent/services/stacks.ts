@@ -87,7 +87,9 @@ export class StackService {
     }
     const diff = diffStack(current, next);
     const at = (this.d.now?.() ?? new Date()).toISOString();
-    const r = await this.d.store.batch([...applyWrites(stackName, file, current, next, at), ...lbWrites(stackName, stack, lb.rec, lb.certs, current, at)]);
+    // guarded by the lb record as it was read: two stacks applied at once cannot both set it
+    const r = await this.d.store.txn([{ key: K.lb, target: 'Mod', op: '==', value: lb.recRevision }], [...applyWrites(stackName, file, current, next, at), ...lbWrites(stackName, stack, lb.rec, lb.certs, current, at)]);
+    if (!r.succeeded) throw new UserError(`the cluster's lb: changed while stack ${stackName} was being applied (another apply at the same time)`, 'apply again: nothing was applied');
     this.d.log.info({ stack: stackName, changes: diff.filter((x) => x.change !== 'none').map((x) => `${x.service}: ${x.change}`) }, 'stack applied');
     return { stack: stackName, diff, revision: r.revision, services: next.map((s) => ({ service: s.spec.name, specHash: s.specHash })) };
   }
@@ -121,22 +123,23 @@ export class StackService {
    * certificate records to write.
    */
   private async checkLb(stackName: string, stack: Stack, src: StackSource, probe: boolean) {
-    const [all, rec, live] = await Promise.all([
+    const [all, recKv, live] = await Promise.all([
       this.d.store.listJson<ServiceRecord>(K.services).then((l) => l.map((e) => e.value)),
-      this.d.store.getJson<LbRecord>(K.lb),
+      this.d.store.get(K.lb),
       this.d.store.mapJson<HostLive>(K.hostsLive).then((m) => [...m.values()]),
     ]);
+    const rec = recKv ? JSON.parse(recKv.value) as LbRecord : undefined;
     const others = all.filter((r) => r.stack !== stackName);
     const problems: ClaimProblem[] = clusterClaimProblems(stack, { stack: stackName, others, ...(rec ? { lb: rec } : {}), hosts: live });
     const certs = checkCerts(stack, src.files ?? {}, this.d.now?.() ?? new Date());
     problems.push(...certs.problems);
     if (problems.length === 0 && probe && this.d.ports) {
-      const after = effectiveLb(stackName, stack, rec ?? undefined);
-      const ports = portsToProbe({ services: all.map((r) => r.spec), lb: lbOf(rec ?? undefined) }, { services: [...others.map((r) => r.spec), ...Object.values(stack.services)], lb: after });
+      const after = effectiveLb(stackName, stack, rec);
+      const ports = portsToProbe({ services: all.map((r) => r.spec), lb: lbOf(rec) }, { services: [...others.map((r) => r.spec), ...Object.values(stack.services)], lb: after });
       if (ports.length > 0) problems.push(...portProblems(stack, after, await this.d.ports.inUse(ports)));
     }
     if (problems.length > 0) throw refusal(src.file ?? `stack ${stackName}`, src.text, problems);
-    return { rec: rec ?? undefined, certs: certs.records };
+    return { rec, recRevision: recKv?.modRevision ?? '0', certs: certs.records };
   }
 
   /** This host's answer to `POST /v1/lb/ports`. */
