@@ -11,9 +11,9 @@ import type { ClaimProblem } from './claims.js';
 import type { CertRecord } from './model.js';
 
 /** Largest certificate or key file sent with a stack file (a long chain is a few KiB). */
-export const MAX_TLS_FILE_BYTES = 256 * 1024;
+export const MAX_TLS_FILE_BYTES = 64 * 1024;
 /** Most files sent with one stack file (two per published service with tls). */
-export const MAX_TLS_FILES = 128;
+export const MAX_TLS_FILES = 64;
 
 /** How to make a certificate for `name`, for the fixes. */
 export const opensslHint = (name: string, cert: string, key: string): string =>

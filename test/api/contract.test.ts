@@ -54,7 +54,7 @@ const BAD: Record<RouteName, Bad[]> = {
   stackApply: [
     { path: '/v1/stacks/s', body: { file: 's.yml' }, at: 'body.text', says: /missing \(expected a string\)/ }, { path: '/v1/stacks/s', body: { file: 's.yml', text: 7 }, at: 'body.text' },
     { path: '/v1/stacks/s', body: { file: 's.yml', text: '', files: { 'certs/site.crt': 7 } }, at: 'body.files.certs/site.crt', says: /expected a string/ },
-    { path: '/v1/stacks/s', body: { file: 's.yml', text: '', files: { 'certs/site.crt': 'x'.repeat(256 * 1024 + 1) } }, at: 'body.files.certs/site.crt' },
+    { path: '/v1/stacks/s', body: { file: 's.yml', text: '', files: { 'certs/site.crt': 'x'.repeat(64 * 1024 + 1) } }, at: 'body.files.certs/site.crt' },
   ],
   stackDelete: [{ path: '/v1/stacks/S', at: 'params.name' }],
   lbPorts: [

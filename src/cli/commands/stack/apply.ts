@@ -40,6 +40,7 @@ export default function register(program: Command, deps: CliDeps): void {
       '',
       'The file is validated first; a bad file changes nothing. Changed services roll one replica at a time.',
       'Images are taken from the hosts that hold them (build them on one host; the others pull incrementally).',
+      'The cert and key files of publish.tls are read relative to the stack file, checked, and sent with it.',
       '',
       'Examples:',
       '  cellblock apply -f stack.yml',

@@ -4,6 +4,7 @@ import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parseStack, readStackText, stackErrorAt } from '../../../spec/parse.js';
 import { checkCerts, MAX_TLS_FILE_BYTES, tlsFilesOf } from '../../../lb/certs.js';
+import { MAX_BODY_BYTES } from '../../../api/http.js';
 import type { Stack } from '../../../spec/types.js';
 import { checkStackName } from '../../../cluster/stacks.js';
 import { UserError } from '../../../sys/errors.js';
@@ -38,6 +39,11 @@ export async function readCheckedStack(file: string, now = new Date()): Promise<
   const { files, unreadable } = await readTlsFiles(stack, file);
   const { problems } = checkCerts(stack, files, now, unreadable);
   if (problems.length > 0) throw stackErrorAt(text, file, problems);
+  // the agent takes requests up to MAX_BODY_BYTES: say so here rather than get a bare 413
+  const bytes = JSON.stringify({ file, text, files }).length;
+  if (bytes > MAX_BODY_BYTES - 4096) {
+    throw new UserError(`${file} and the tls files it names are ${Math.ceil(bytes / 1024)} KiB together, more than the agent takes (${MAX_BODY_BYTES / 1024} KiB)`, 'split the stack into smaller stack files, or use certificates without long chains');
+  }
   return { file, text, stack, files };
 }
 
