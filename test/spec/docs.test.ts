@@ -109,3 +109,28 @@ test('the docs have a table row for every field', () => {
   ];
   for (const r of rows) assert.ok(DOC.includes(r), `docs/stack-files.md has a row ${r}`);
 });
+
+test('the stack file of docs/load-balancing.md parses, and its refusals are the messages cellblock prints', () => {
+  const lb = readFileSync(`${ROOT}docs/load-balancing.md`, 'utf8');
+  const blocks = fencedBlocks(lb);
+  const yaml = blocks.filter((b) => b.info === 'yaml');
+  assert.equal(yaml.length, 1);
+  const stack = parseStack(yaml[0]!.text, 'docs/load-balancing.md');
+  assert.deepEqual(stack.lb, { vip: '10.231.0.100', http: 80, https: 443 });
+  assert.deepEqual(stack.services.api!.publish, { tcp: 9000 });
+  // each refusal of the file-only kind, written again as a file, gives exactly the documented line
+  const web = (...extra: string[]) => ['services:', '  web:', '    image: web:v1', '    command: [/app/web]', '    port: 8080', ...extra.map((l) => `    ${l}`)].join('\n') + '\n';
+  for (const [text, line] of [
+    [web('publish: { http: [a.example.com], tcp: 9000 }'), 'stack.yml:6:14 services.web.publish: has both http and tcp;'],
+    [web('publish: { http: [Site.example.com] }'), 'stack.yml:6:23 services.web.publish.http[0]: invalid host name "Site.example.com";'],
+    [web('deploy: { max_surge: 0 }'), 'stack.yml:6:26 services.web.deploy.max_surge: max_surge and max_unavailable are both 0'],
+  ] as const) {
+    assert.throws(() => parseStack(text, 'stack.yml'), (e: unknown) => {
+      assert.ok(e instanceof StackError);
+      const got = formatIssue(e.issues[0]!);
+      assert.ok(got.startsWith(line), got);
+      assert.ok(lb.includes(got), `docs/load-balancing.md shows ${got}`);
+      return true;
+    });
+  }
+});
