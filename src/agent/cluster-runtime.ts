@@ -40,6 +40,7 @@ import { Reconciler } from './reconciler.js';
 import { RouteSync } from './routes.js';
 import { HostService } from './services/hosts.js';
 import { StackService } from './services/stacks.js';
+import { portProbe } from '../lb/port-probe.js';
 
 export interface RuntimeDeps {
   dataDir: string;
@@ -247,7 +248,8 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
     };
     return {
       name, config, tls, subnet, store, membership, leader, reconciler, images, routes, live, stop,
-      stacks: new StackService({ store, images, log: log.child({ component: 'stacks' }) }),
+      // lb (issue 9, spec): apply asks every live host whether a port it would publish is taken
+      stacks: new StackService({ store, images, log: log.child({ component: 'stacks' }), ports: portProbe({ store, host: name, tls }) }),
       hosts: new HostService(store),
     };
   });

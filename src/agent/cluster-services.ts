@@ -11,8 +11,9 @@ import type { ClusterServices } from './http/services.js';
 export function clusterServices(rt: () => ClusterRuntime, ops: ClusterOps): ClusterServices {
   return {
     stacks: {
-      apply: (name, file, stack, text) => rt().stacks.apply(name, file, stack, text),
-      diff: (name, stack) => rt().stacks.diff(name, stack),
+      apply: (name, file, stack, text, files) => rt().stacks.apply(name, file, stack, text, files),
+      diff: (name, stack, src) => rt().stacks.diff(name, stack, src),
+      portsHere: (ports) => rt().stacks.portsHere(ports),
       remove: (name) => rt().stacks.remove(name),
       status: (stack) => rt().stacks.status(stack),
     },

@@ -36,8 +36,9 @@ export function serviceRecords(stack: string, s: Stack): ServiceRecord[] {
 
 export interface ServiceDiff {
   service: string;
-  change: 'add' | 'update' | 'scale' | 'remove' | 'none';
-  /** Fields that differ (update), or the replica counts (scale). */
+  /** `config`: only publish or deploy differ, which roll nothing out (the load balancer follows them live). */
+  change: 'add' | 'update' | 'scale' | 'config' | 'remove' | 'none';
+  /** Fields that differ (update, config), or the replica counts (scale, with config fields after them). */
   details: string[];
 }
 
@@ -54,7 +55,8 @@ export function diffStack(current: readonly ServiceRecord[], next: readonly Serv
     const fields = changedFields(a.spec, b.spec);
     const scaled = a.spec.replicas !== b.spec.replicas ? [`replicas ${a.spec.replicas} -> ${b.spec.replicas}`] : [];
     if (a.specHash !== b.specHash) out.push({ service: name, change: 'update', details: [...fields, ...scaled] });
-    else if (scaled.length) out.push({ service: name, change: 'scale', details: scaled });
+    else if (scaled.length) out.push({ service: name, change: 'scale', details: [...scaled, ...fields] });
+    else if (fields.length) out.push({ service: name, change: 'config', details: fields });
     else out.push({ service: name, change: 'none', details: [] });
   }
   return out;

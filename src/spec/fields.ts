@@ -149,3 +149,54 @@ export function httpPath(v: unknown): string {
   }
   return v;
 }
+
+/** An IPv4 address in dotted form, each part 0-255 without leading zeros (the floating address). */
+export function ipv4(v: unknown): string {
+  if (typeof v !== 'string') throw new UserError(`expected an IPv4 address, got ${describe(v)}`, 'write an address of the hosts\' network, for example 10.231.0.100');
+  const parts = v.split('.');
+  if (parts.length !== 4 || !parts.every((p) => /^(?:0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255)) {
+    throw new UserError(`invalid IPv4 address ${JSON.stringify(v)}`, 'write four numbers from 0 to 255 separated by dots, for example 10.231.0.100');
+  }
+  return v;
+}
+
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const HOST_NAME_RE = new RegExp(`^(?:\\*\\.)?(?:${LABEL}\\.)*${LABEL}$`);
+
+/** A virtual host of `publish.http`: a lowercase DNS name, or a wildcard `*.example.com` (one label). */
+export function hostName(v: unknown): string {
+  if (typeof v !== 'string') throw new UserError(`expected a host name, got ${describe(v)}`, 'write a DNS name, for example site.example.com');
+  if (v.length > 253 || !HOST_NAME_RE.test(v) || (v.startsWith('*.') && !v.slice(2).includes('.'))) {
+    const lower = v.toLowerCase();
+    const fix = lower !== v && HOST_NAME_RE.test(lower)
+      ? `write it in lowercase: ${lower}`
+      : 'use lowercase letters, digits and "-" in dot-separated labels, for example site.example.com, or *.example.com for every name of one level under example.com';
+    throw new UserError(`invalid host name ${JSON.stringify(v)}`, fix);
+  }
+  return v;
+}
+
+/** A path of `publish.tls` (cert or key), relative to the stack file's directory or absolute. */
+export function tlsFile(v: unknown): string {
+  if (typeof v !== 'string' || v.trim() === '') throw new UserError(`expected a file name, got ${describe(v)}`, 'write the path of a PEM file, relative to the stack file, for example certs/site.crt');
+  if (v.includes('\0') || v.length > 4096) throw new UserError(`invalid file name ${JSON.stringify(v.slice(0, 64))}`, 'write the path of a PEM file, for example certs/site.crt');
+  return v;
+}
+
+/** `max_surge`, `max_unavailable`: how many replicas, 0 allowed. */
+export const replicaCount = (v: unknown): number => wholeNumber(v, 0, undefined, 1);
+
+/** `max_error_rate`: "5%" or a share from 0 to 1, normalized to the share. */
+export function errorRate(v: unknown): number {
+  const fix = 'write a percentage such as "5%" or a share from 0 to 1 such as 0.05';
+  if (typeof v === 'number') {
+    if (Number.isFinite(v) && v >= 0 && v <= 1) return v;
+    throw new UserError(`expected a share from 0 to 1, got ${v}`, v > 1 && v <= 100 ? `write it as a percentage: "${v}%", or as a share: ${v / 100}` : fix);
+  }
+  if (typeof v === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(v);
+    if (m && Number(m[1]) <= 100) return Number(m[1]) / 100;
+    throw new UserError(`invalid error rate ${JSON.stringify(v)}`, fix);
+  }
+  throw new UserError(`expected a percentage or a share, got ${describe(v)}`, fix);
+}

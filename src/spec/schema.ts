@@ -12,7 +12,8 @@ import { DEFAULT_PIDS, parseRw } from '../jail/model.js';
 import { checkEtcMap, type EtcSpec } from '../jail/etc-spec.js';
 import * as f from './fields.js';
 import { formatDuration } from './duration.js';
-import { DEFAULT_REPLICAS, DEFAULT_SERVICE_RESTART, DEPLOY_DEFAULTS, HEALTH_DEFAULTS, type HealthSpec, type ServiceSpec, type Stack } from './types.js';
+import { DEFAULT_REPLICAS, DEFAULT_SERVICE_RESTART, DEPLOY_DEFAULTS, HEALTH_DEFAULTS, LB_DEFAULTS, type DeploySpec, type HealthSpec, type LbSpec, type PublishSpec, type ServiceSpec, type Stack } from './types.js';
+import { fileClaimProblems } from '../lb/claims.js';
 
 export interface IssueParams { fix?: string; on?: 'key' | 'value' }
 
@@ -165,6 +166,67 @@ const etc = map('a map of path under /etc: source', '{ nginx/nginx.conf: /app/et
     }
   });
 
+/** `publish.http`: a non-empty list of host names, each once. */
+const hostNames = shaped(Array.isArray, 'a list of host names', () => 'write it as a list, for example [site.example.com, www.example.com]', z.array(field(f.hostName, 'give a host name')))
+  .transform((names, ctx) => {
+    if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'the list is empty', input: names, params: { fix: 'give at least one host name, for example [site.example.com], or remove http:' } });
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', message: `${n} is listed twice`, input: n, path: [i], params: { fix: 'give each host name once' } });
+    });
+    return names as string[];
+  });
+
+const tlsShape = {
+  cert: field(f.tlsFile, 'add cert: the certificate file (PEM), for example certs/site.crt'),
+  key: field(f.tlsFile, 'add key: the private key file (PEM), for example certs/site.key'),
+};
+const tls = map('a map with cert and key', '{ cert: certs/site.crt, key: certs/site.key }', strict(tlsShape));
+
+const publishShape = {
+  http: hostNames.optional(),
+  tls: tls.optional(),
+  tcp: field(f.port),
+};
+const publish = map('a map with http or tcp', '{ http: [site.example.com] } or { tcp: 9000 }', strict(publishShape).superRefine((p, ctx) => {
+  const raw: unknown = p;
+  if (!isMap(raw)) return;
+  const has = (k: string) => raw[k] !== undefined;
+  if (has('http') && has('tcp')) {
+    ctx.addIssue({ code: 'custom', message: 'has both http and tcp', input: p, params: { fix: 'keep one of them: a service is published either by host name on the http/https ports or on a TCP port of its own' } });
+  } else if (!has('http') && !has('tcp')) {
+    ctx.addIssue({ code: 'custom', message: 'has neither http nor tcp', input: p, params: { fix: 'add http: [site.example.com] (virtual hosts) or tcp: 9000 (a port of its own), or remove publish:' } });
+  } else if (has('tls') && !has('http')) {
+    ctx.addIssue({ code: 'custom', message: 'tls needs http', input: raw.tls, path: ['tls'], params: { fix: 'tls serves the host names of http: on the https port: publish with http: [site.example.com], or remove tls (a tcp: port is forwarded as it is)' } });
+  }
+}, { when: () => true }).transform((p): PublishSpec => ({
+  ...(p.http !== undefined ? { http: p.http } : {}),
+  ...(p.tls !== undefined ? { tls: { cert: p.tls.cert, key: p.tls.key } } : {}),
+  ...(p.tcp !== undefined ? { tcp: p.tcp } : {}),
+})));
+
+const deployShape = {
+  max_surge: field(f.replicaCount),
+  max_unavailable: field(f.replicaCount),
+  deadline: field(f.duration),
+  drain: field(f.duration),
+  max_error_rate: field(f.errorRate),
+};
+const deploy = map('a map of rollout settings', '{ max_surge: 1, max_unavailable: 0, deadline: 60s, drain: 10s }', strict(deployShape).transform((d, ctx): DeploySpec => {
+  const out: DeploySpec = {
+    maxSurge: d.max_surge ?? DEPLOY_DEFAULTS.maxSurge,
+    maxUnavailable: d.max_unavailable ?? DEPLOY_DEFAULTS.maxUnavailable,
+    deadlineMs: d.deadline ?? DEPLOY_DEFAULTS.deadlineMs,
+    drainMs: d.drain ?? DEPLOY_DEFAULTS.drainMs,
+    maxErrorRate: d.max_error_rate ?? DEPLOY_DEFAULTS.maxErrorRate,
+  };
+  if (out.maxSurge === 0 && out.maxUnavailable === 0) {
+    ctx.addIssue({ code: 'custom', message: 'max_surge and max_unavailable are both 0: a rollout could neither start a new replica first nor stop an old one', input: d,
+      path: [d.max_surge !== undefined ? 'max_surge' : 'max_unavailable'],
+      params: { fix: 'allow max_surge: 1 (start a new replica before an old one stops) or max_unavailable: 1 (stop an old one first)' } });
+  }
+  return out;
+}));
+
 const serviceShape = {
   image: field(f.image, 'add image: NAME:TAG, for example site:v1'),
   replicas: field(f.replicas),
@@ -179,9 +241,17 @@ const serviceShape = {
   restart: field(f.restart),
   user: field(f.user),
   port: field(f.port),
+  publish: publish.optional(),
   health: health.optional(),
+  deploy: deploy.optional(),
 };
-const service = map('a map of fields', '{ image: site:v1, command: [...] }', strict(serviceShape).transform((s): Omit<ServiceSpec, 'name'> => ({
+const service = map('a map of fields', '{ image: site:v1, command: [...] }', strict(serviceShape).superRefine((s, ctx) => {
+  const raw: unknown = s;
+  if (isMap(raw) && raw.publish !== undefined && raw.port === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'publish needs port', input: raw.publish, path: ['publish'],
+      params: { fix: 'add port: the port the service listens on in its jail, for example port: 8080; the load balancer sends its traffic there', on: 'key' } });
+  }
+}, { when: () => true }).transform((s): Omit<ServiceSpec, 'name'> => ({
   image: s.image,
   replicas: s.replicas ?? DEFAULT_REPLICAS,
   command: s.command,
@@ -193,9 +263,10 @@ const service = map('a map of fields', '{ image: site:v1, command: [...] }', str
   rw: s.rw ?? [],
   ...(s.etc !== undefined && Object.keys(s.etc).length > 0 ? { etc: s.etc } : {}),
   restart: s.restart ?? DEFAULT_SERVICE_RESTART,
-  deploy: { ...DEPLOY_DEFAULTS },
+  deploy: s.deploy ?? { ...DEPLOY_DEFAULTS },
   user: s.user ?? { uid: 0, gid: 0 },
   ...(s.port !== undefined ? { port: s.port } : {}),
+  ...(s.publish !== undefined ? { publish: s.publish } : {}),
   ...(s.health !== undefined ? { health: s.health } : {}),
 })));
 
@@ -225,16 +296,40 @@ const reserved = (key: string) => z.unknown().transform((v, ctx): undefined => {
     params: { fix: `remove the ${key}: section, or use a cellblock version that supports it`, on: 'key' } });
 }).optional();
 
-/** The whole file. The top level lists only `services` as allowed: the others are refused by name. */
+const lbShape = {
+  vip: field(f.ipv4),
+  http: field(f.port),
+  https: field(f.port),
+};
+/** `lb:`: the cluster's ports and floating address; defaults filled in. */
+const lb = map('a map with vip, http and https', '{ vip: 10.231.0.100, http: 80, https: 443 }', strict(lbShape).transform((l, ctx): LbSpec => {
+  const out: LbSpec = { ...(l.vip !== undefined ? { vip: l.vip } : {}), http: l.http ?? LB_DEFAULTS.http, https: l.https ?? LB_DEFAULTS.https };
+  if (out.http === out.https) {
+    const at = l.https !== undefined ? 'https' : 'http';
+    ctx.addIssue({ code: 'custom', message: `http and https are both port ${out.http}`, input: out.https, path: [at],
+      params: { fix: `give https a port of its own, for example ${out.http === 443 ? 8443 : 443}` } });
+  }
+  return out;
+}));
+
+/** The whole file. The top level lists `lb` and `services` as allowed: the reserved ones are refused by name. */
 export const stackSchema = map('a map with a services: section', 'services: { site: { image: site:v1, ... } }',
-  strict({ services, databases: reserved('databases'), backups: reserved('backups') }, ['services'])
-    .transform((s): Stack => ({ services: s.services })));
+  strict({ lb: lb.optional(), services, databases: reserved('databases'), backups: reserved('backups') }, ['lb', 'services'])
+    .transform((s): Stack => ({ ...(s.lb !== undefined ? { lb: s.lb } : {}), services: s.services }))
+    // claims between the services of the file: a host name or TCP port published twice, a TCP port of the lb's own
+    .superRefine((s, ctx) => {
+      for (const p of fileClaimProblems(s)) ctx.addIssue({ code: 'custom', message: p.message, input: undefined, path: p.path, params: { fix: p.fix } });
+    }));
 
 /** The fields each level allows, in the order the docs list them (docs and tests check against these). */
 export const FIELDS = {
-  top: ['services'],
+  top: ['lb', 'services'],
   reserved: ['databases', 'backups'],
+  lb: Object.keys(lbShape),
   service: Object.keys(serviceShape),
   health: Object.keys(healthShape),
   http: Object.keys(httpShape),
+  publish: Object.keys(publishShape),
+  tls: Object.keys(tlsShape),
+  deploy: Object.keys(deployShape),
 } as const;

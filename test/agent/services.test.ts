@@ -14,6 +14,11 @@ import type { HostPlacements, ObservedReplica } from '../../src/cluster/model.js
 import { serviceRecords } from '../../src/cluster/stacks.js';
 import type { ServiceSpec, Stack } from '../../src/spec/types.js';
 import { formatImageRef } from '../../src/sys/names.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatIssue, parseStack, StackError } from '../../src/spec/parse.js';
+import { makeCert } from '../helpers/certs.js';
 
 const log = pino({ level: 'silent' });
 
@@ -181,4 +186,140 @@ test('apply refuses a replica whose disk is more than any host\'s pool offers, a
   await stacks.apply('db', 'db.yml', stackOf(spec('db', { diskBytes: 4 * 1024 ** 3 } as Partial<ServiceSpec>)), text);
   await store.putJson(K.settings, { jailRange: '10.77.0.0/16', overcommit: 2 });
   await stacks.apply('db', 'db.yml', big, text);
+});
+
+// ---- the load balancer's part of apply (issue 9): claims, lb record, certificates, ports ----
+
+const LB_TEXT = (o: { lb?: string[]; site?: string[]; api?: string[] } = {}) => [
+  ...(o.lb ? ['lb:', ...o.lb.map((l) => `  ${l}`)] : []),
+  'services:',
+  '  site:',
+  '    image: site:v1',
+  '    command: [/app/site]',
+  '    port: 8080',
+  ...(o.site ?? ['    publish: { http: [site.example.com] }']),
+  '  api:',
+  '    image: site:v1',
+  '    command: [/app/api]',
+  '    port: 9000',
+  ...(o.api ?? ['    publish: { tcp: 9000 }']),
+].join('\n') + '\n';
+
+/** A minute from now: certificates made by the tests are valid then. */
+const SOON = new Date(Date.now() + 60_000);
+function lbService(store: MemoryStore, inUse: { host: string; port: number; process?: string }[] = [], asked: number[][] = []) {
+  return new StackService({
+    store, images: images(['site:v1']), log, now: () => SOON,
+    ports: { here: async () => ({ host: 'h0', inUse: [] }), inUse: async (ports) => { asked.push(ports); return inUse.filter((u) => ports.includes(u.port)); } },
+  });
+}
+async function applyText(stacks: StackService, name: string, text: string, files?: Record<string, string>) {
+  return stacks.apply(name, `${name}.yml`, parseStack(text, `${name}.yml`), text, files);
+}
+async function refusal(p: Promise<unknown>): Promise<string> {
+  return p.then(() => assert.fail('refused'), (e: unknown) => {
+    assert.ok(e instanceof StackError, String(e));
+    return e.issues.map(formatIssue).join('\n');
+  });
+}
+
+test('lb: the first stack writes the lb record in the apply transaction; a second stack with another lb: is refused at its line, naming the first', async () => {
+  const store = new MemoryStore();
+  const stacks = lbService(store);
+  const before = store.revision;
+  const r = await applyText(stacks, 'shop', LB_TEXT({ lb: ['vip: 10.231.0.100', 'http: 80'] }));
+  assert.equal(BigInt(r.revision), BigInt(before) + 1n, 'one transaction');
+  assert.deepEqual(await store.getJson(K.lb), { spec: { vip: '10.231.0.100', http: 80, https: 443 }, stack: 'shop', at: SOON.toISOString() });
+  const rev = store.revision;
+  const other = LB_TEXT({ lb: ['http: 8080'], site: ['    publish: { http: [blog.example.com] }'], api: [] });
+  assert.equal(await refusal(applyText(stacks, 'blog', other)), 'blog.yml:2:3 lb: differs from the cluster\'s lb (vip 10.231.0.100, http 80, https 443), set by stack shop; write the same lb: as stack shop, or remove lb: from this file (the cluster\'s applies to every stack); to change it, change it in stack shop');
+  assert.equal(store.revision, rev, 'nothing written');
+  // without lb: (or with the same) it applies
+  await applyText(stacks, 'blog', LB_TEXT({ site: ['    publish: { http: [blog.example.com] }'], api: [] }));
+  // the owner drops lb: -> the record goes; deleting the stack too
+  await applyText(stacks, 'shop', LB_TEXT());
+  assert.equal(await store.get(K.lb), undefined);
+  await applyText(stacks, 'shop', LB_TEXT({ lb: ['http: 80'] }));
+  assert.ok(await store.get(K.lb));
+  await stacks.remove('shop');
+  assert.equal(await store.get(K.lb), undefined);
+});
+
+test('lb: another stack\'s host name or TCP port, and a VIP outside the hosts\' network, refused at their lines; nothing written', async () => {
+  const store = new MemoryStore();
+  await store.putJson(K.hostLive('h1'), { name: 'h1', address: '10.231.0.2', apiPort: 7480, subnet: '10.77.1.0/24', network: '10.231.0.0/24', capacity: { memoryBytes: 1, cpus: 1, jails: 1 }, etcd: 'member', version: 'dev', startedAt: 'x' });
+  const stacks = lbService(store);
+  await applyText(stacks, 'shop', LB_TEXT());
+  const rev = store.revision;
+  assert.equal(await refusal(applyText(stacks, 'blog', LB_TEXT({ lb: ['vip: 10.9.0.100'] }))), [
+    'blog.yml:2:8 lb.vip: 10.9.0.100 is outside every host\'s network (10.231.0.0/24); choose a free address in the hosts\' network, for example 10.231.0.200',
+    'blog.yml:8:23 services.site.publish.http[0]: site.example.com is already published by stack shop, service site; publish each host name from one service only: remove it here, or from stack shop first',
+    'blog.yml:13:21 services.api.publish.tcp: port 9000 is already published by stack shop, service api; publish the service on another TCP port, or remove it from stack shop first',
+  ].join('\n'));
+  assert.equal(store.revision, rev);
+  // re-applying the same stack claims nothing from itself
+  await applyText(stacks, 'shop', LB_TEXT());
+});
+
+test('lb: a port a program listens on, on any live host, refused at the field that publishes it; ports the cluster holds are not asked again', async () => {
+  const store = new MemoryStore();
+  const asked: number[][] = [];
+  const stacks = lbService(store, [{ host: 'h2', port: 9000, process: 'redis-server' }, { host: 'h1', port: 80, process: 'nginx' }], asked);
+  assert.equal(await refusal(applyText(stacks, 'shop', LB_TEXT())), [
+    'shop.yml:6:22 services.site.publish.http: port 80 is already in use on h1 (nginx); stop that program or move it to another port, or choose another port for lb.http (add lb: { http: 8080, https: 8443 } to the file that sets the cluster\'s lb)',
+    'shop.yml:11:21 services.api.publish.tcp: port 9000 is already in use on h2 (redis-server); stop that program or move it to another port, or choose another port for services.api.publish.tcp',
+  ].join('\n'));
+  assert.deepEqual(asked, [[80, 9000]]);
+  assert.equal((await store.getPrefix('')).kvs.length, 0, 'nothing written');
+  const free = lbService(store, [], asked);
+  await applyText(free, 'shop', LB_TEXT({ lb: ['http: 8080', 'https: 8443'] }));
+  // applied again: the lb already listens on 8080 and 9000, nothing new to ask
+  asked.length = 0;
+  await applyText(free, 'shop', LB_TEXT({ lb: ['http: 8080', 'https: 8443'] }));
+  assert.deepEqual(asked, []);
+});
+
+test('lb: certificates checked at apply and stored under certs/STACK/SERVICE; a bad key changes nothing; a service that loses tls loses its record', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cb-svc-certs-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const [good, other] = await Promise.all([makeCert(dir, 'good', ['site.example.com']), makeCert(dir, 'other', ['site.example.com'])]);
+  const store = new MemoryStore();
+  const stacks = lbService(store);
+  const text = LB_TEXT({ site: ['    publish:', '      http: [site.example.com]', '      tls: { cert: certs/site.crt, key: certs/site.key }'] });
+  assert.equal(await refusal(applyText(stacks, 'shop', text, { 'certs/site.crt': good.certPem, 'certs/site.key': other.keyPem })),
+    'shop.yml:8:41 services.site.publish.tls.key: certs/site.key does not match the certificate certs/site.crt; give the key the certificate was made with (compare openssl x509 -noout -pubkey -in certs/site.crt with openssl pkey -pubout -in certs/site.key)');
+  assert.equal((await store.getPrefix('')).kvs.length, 0, 'nothing written');
+  assert.match(await refusal(applyText(stacks, 'shop', text)), /^shop.yml:8:20 services.site.publish.tls.cert: certs\/site.crt was not sent with the stack file; /);
+  // diff checks them too
+  await assert.rejects(stacks.diff('shop', parseStack(text, 'shop.yml'), { file: 'shop.yml', text }), StackError);
+  await applyText(stacks, 'shop', text, { 'certs/site.crt': good.certPem, 'certs/site.key': good.keyPem });
+  const c = await store.getJson<{ keyPem: string; names: string[] }>(K.cert('shop', 'site'));
+  assert.equal(c?.keyPem, good.keyPem);
+  assert.deepEqual(c?.names, ['site.example.com']);
+  await applyText(stacks, 'shop', LB_TEXT());
+  assert.equal(await store.get(K.cert('shop', 'site')), undefined);
+});
+
+test('diff: a change of publish or deploy only is "config": no new spec hash, nothing rolls', async () => {
+  const store = new MemoryStore();
+  const stacks = lbService(store);
+  await applyText(stacks, 'shop', LB_TEXT());
+  const text = LB_TEXT({ site: ['    publish: { http: [site.example.com, www.example.com] }', '    deploy: { drain: 30s }'] });
+  const d = await stacks.diff('shop', parseStack(text, 'shop.yml'), { file: 'shop.yml', text });
+  assert.deepEqual(d.map((x) => [x.service, x.change, x.details.join('; ')]), [['api', 'none', ''], ['site', 'config', 'deploy changed; publish changed']]);
+});
+
+test('lb: the apply transaction is guarded by the lb record as read: a record set meanwhile refuses it, nothing written', async () => {
+  const store = new MemoryStore();
+  const stacks = lbService(store);
+  // another agent sets the record between this apply's read and its write (the image check awaits in between)
+  const slow = new StackService({
+    store, log, now: () => SOON,
+    images: { announce: async () => { await store.putJson(K.lb, { spec: { http: 81, https: 443 }, stack: 'other', at: 'x' }); }, isLocal: async () => true, holders: async () => [] },
+  });
+  const rev = store.revision;
+  await assert.rejects(applyText(slow, 'shop', LB_TEXT({ lb: ['http: 80'] })), /the cluster's lb: changed while stack shop was being applied/);
+  assert.equal(BigInt(store.revision), BigInt(rev) + 1n, 'only the other write');
+  assert.equal(await store.get(K.stack('shop')), undefined);
+  await assert.rejects(applyText(stacks, 'shop', LB_TEXT({ lb: ['http: 80'] })), StackError, 'and now it differs');
 });

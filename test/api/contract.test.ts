@@ -51,8 +51,17 @@ const BAD: Record<RouteName, Bad[]> = {
     { path: '/v1/stacks/a.b/diff', body: { file: 's.yml', text: '' }, at: 'params.name', says: /invalid stack name "a.b"/ },
     { path: '/v1/stacks/s/diff', body: { file: 's.yml', stack: { services: {} } }, at: 'body', says: /unknown field "stack"/ },
   ],
-  stackApply: [{ path: '/v1/stacks/s', body: { file: 's.yml' }, at: 'body.text', says: /missing \(expected a string\)/ }, { path: '/v1/stacks/s', body: { file: 's.yml', text: 7 }, at: 'body.text' }],
+  stackApply: [
+    { path: '/v1/stacks/s', body: { file: 's.yml' }, at: 'body.text', says: /missing \(expected a string\)/ }, { path: '/v1/stacks/s', body: { file: 's.yml', text: 7 }, at: 'body.text' },
+    { path: '/v1/stacks/s', body: { file: 's.yml', text: '', files: { 'certs/site.crt': 7 } }, at: 'body.files.certs/site.crt', says: /expected a string/ },
+    { path: '/v1/stacks/s', body: { file: 's.yml', text: '', files: { 'certs/site.crt': 'x'.repeat(64 * 1024 + 1) } }, at: 'body.files.certs/site.crt' },
+  ],
   stackDelete: [{ path: '/v1/stacks/S', at: 'params.name' }],
+  lbPorts: [
+    { path: '/v1/lb/ports', body: { ports: [0] }, at: 'body.ports[0]', says: /expected number to be >=1|>=1/ },
+    { path: '/v1/lb/ports', body: { ports: [] }, at: 'body.ports' },
+    { path: '/v1/lb/ports', body: { ports: [80], host: 'h1' }, at: 'body', says: /unknown field "host"/ },
+  ],
   status: [{ path: '/v1/status?stak=web', at: 'query', says: /unknown query parameter "stak"/ }, { path: '/v1/status?stack=a.b', at: 'query.stack', says: /invalid stack name "a.b"/ }],
   imageStream: [{ path: '/v1/images/site/v1/stream', body: { have: 'site:v0' }, at: 'body.have', says: /expected an array/ }, { path: '/v1/images/site/v1/stream', body: {}, at: 'body.have' }],
   imagePull: [{ path: '/v1/images/site/V1/pull', body: {}, at: 'params.tag', says: /invalid tag name "V1"/ }],
@@ -127,9 +136,10 @@ describe('the API contract', () => {
     let image = '';
     for await (const c of await api.stream('imageStream', { params: { name: 'site', tag: 'v2' }, body: { have: ['site:v1'] } })) image += String(c);
     assert.equal(image, 'IMAGE');
+    assert.deepEqual(await api.call('lbPorts', { body: { ports: [80, 443] } }), { host: HOST.name, inUse: [{ port: 80, process: 'nginx' }] });
     assert.deepEqual(fake.calls.map((c) => c.method), [
       'cluster.status', 'cluster.init', 'cluster.join', 'cluster.leave', 'cluster.token', 'cluster.remove', 'hosts.rows', 'hosts.control',
-      'stacks.status', 'stacks.remove', 'images.pull', 'stacks.apply', 'stacks.diff', 'images.push', 'images.serve',
+      'stacks.status', 'stacks.remove', 'images.pull', 'stacks.apply', 'stacks.diff', 'images.push', 'images.serve', 'stacks.portsHere',
     ]);
     const applied = fake.calls.find((c) => c.method === 'stacks.apply')!;
     assert.deepEqual(applied.args, ['stack', 'examples/stack.yml', parseStack(text, 'examples/stack.yml')], 'the agent parsed the text with src/spec');

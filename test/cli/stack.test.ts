@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exec } from '../../src/sys/exec.js';
+import { printDiff } from '../../src/cli/commands/stack/diff.js';
+import { makeCert } from '../helpers/certs.js';
+import { mkdirSync } from 'node:fs';
 
 // dist/test/cli/stack.test.js -> the repository root
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -45,7 +48,7 @@ test('stack validate: a bad file exits 1 with every located error and how to che
   assert.equal(r.stderr, [
     `error: ${file} is not a valid stack file (2 errors):`,
     `  ${file}:5:15 services.web.replicas: expected a whole number >= 1, got "three"; write a whole number, for example 3`,
-    `  ${file}:6:5 services.web.colour: unknown field; allowed fields: image, replicas, command, env, memory, cpus, pids, disk, rw, etc, restart, user, port, health`,
+    `  ${file}:6:5 services.web.colour: unknown field; allowed fields: image, replicas, command, env, memory, cpus, pids, disk, rw, etc, restart, user, port, publish, health, deploy`,
     `  fix: correct them, then check the file again with: cellblock stack validate -f ${file}`,
     '',
   ].join('\n'));
@@ -62,4 +65,38 @@ test('stack validate: a missing file and a missing -f are user errors', async ()
   const noF = await cellblock('stack', 'validate');
   assert.equal(noF.code, 1);
   assert.match(noF.stderr, /required option '-f, --file <file>' not specified/);
+});
+
+test('stack validate reads publish.tls files relative to the stack file and checks them', async () => {
+  const app = join(dir, 'app');
+  mkdirSync(join(app, 'certs'), { recursive: true });
+  const good = await makeCert(join(app, 'certs'), 'site', ['site.example.com']);
+  await makeCert(join(app, 'certs'), 'other', ['site.example.com']);
+  const file = join(app, 'stack.yml');
+  const write = (key: string) => writeFileSync(file, [
+    'services:', '  site:', '    image: site:v1', '    command: [/app/site]', '    port: 8080', '    publish:',
+    '      http: [site.example.com]', `      tls: { cert: certs/site.crt, key: ${key} }`, '',
+  ].join('\n'));
+  write('certs/site.key');
+  const ok = await cellblock('stack', 'validate', '-f', file, '--json');
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(JSON.parse(ok.stdout).services.site.publish.tls, { cert: 'certs/site.crt', key: 'certs/site.key' });
+  assert.ok(!ok.stdout.includes(good.keyPem.split('\n')[1]!), 'the key is not printed');
+  write('certs/other.key');
+  const bad = await cellblock('stack', 'validate', '-f', file);
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stderr.split('\n')[1], `  ${file}:8:41 services.site.publish.tls.key: certs/other.key does not match the certificate certs/site.crt; give the key the certificate was made with (compare openssl x509 -noout -pubkey -in certs/site.crt with openssl pkey -pubout -in certs/other.key)`);
+  write('certs/none.key');
+  const missing = await cellblock('stack', 'validate', '-f', file);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr.split('\n')[1]!, new RegExp(`^  ${file}:8:41 services.site.publish.tls.key: cannot read certs/none.key: no such file \\(${join(app, 'certs/none.key')}\\); give the path of the private key \\(PEM\\), relative to the stack file's directory; to make a self-signed pair: openssl req -x509 `));
+});
+
+test('diff output: a config change says that nothing rolls out', () => {
+  let out = '';
+  printDiff({ write: (s: string) => { out += s; return true; } } as unknown as NodeJS.WritableStream, 'shop', [
+    { service: 'site', change: 'config', details: ['publish changed'] },
+    { service: 'api', change: 'update', details: ['image api:v1 -> api:v2'] },
+  ]);
+  assert.equal(out, '~ shop/site: config (no rollout) (publish changed)\n~ shop/api: update (image api:v1 -> api:v2)\n');
 });

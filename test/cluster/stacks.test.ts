@@ -26,6 +26,20 @@ describe('stacks', () => {
     assert.match(specHash(a), /^[0-9a-f]{16}$/);
   });
 
+  test('publish and deploy change no spec hash: diff calls that "config", after the replica counts when scaled too', () => {
+    const cur = serviceRecords('web', stack(spec(), spec({ name: 'api', port: 9000, publish: { tcp: 9000 } })));
+    const next = serviceRecords('web', stack(
+      spec({ port: undefined, deploy: { ...DEPLOY_DEFAULTS, drainMs: 30_000 } }),
+      spec({ name: 'api', replicas: 4, port: 9000, publish: { tcp: 9001 } }),
+    ));
+    assert.equal(specHash(cur[1]!.spec), specHash(next[1]!.spec));
+    assert.equal(specHash(spec()), specHash(spec({ deploy: { ...DEPLOY_DEFAULTS, maxSurge: 3 }, publish: { http: ['a.example.com'] } })));
+    assert.deepEqual(diffStack(cur, next), [
+      { service: 'api', change: 'scale', details: ['replicas 3 -> 4', 'publish changed'] },
+      { service: 'site', change: 'config', details: ['deploy changed'] },
+    ]);
+  });
+
   test('diff says add, update (with the fields), scale, remove and unchanged', () => {
     const cur = serviceRecords('web', stack(spec(), spec({ name: 'api' }), spec({ name: 'old' })));
     const next = serviceRecords('web', stack(spec({ image: { name: 'site', tag: 'v2' } }), spec({ name: 'api', replicas: 5 }), spec({ name: 'new', replicas: 1 })));

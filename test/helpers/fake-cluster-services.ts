@@ -42,6 +42,7 @@ export function fakeCluster(): FakeCluster {
       async diff(name: string, stack: Stack) { rec('stacks.diff', name, stack); return [{ service: 'site', change: 'add', details: [] }]; },
       async remove(name: string) { rec('stacks.remove', name); return { stack: name, removed: ['site'] }; },
       async status(stack?: string) { rec('stacks.status', stack); return [STATUS]; },
+      async portsHere(ports: number[]) { rec('stacks.portsHere', ports); return { host: HOST.name, inUse: ports.slice(0, 1).map((port) => ({ port, process: 'nginx' })) }; },
     },
     images: {
       async serve(ref: ImageRef, have: string[], res: ServerResponse) {

@@ -59,13 +59,17 @@ test('examples/stack-full.yml uses every field', async () => {
   const stack = await readStackFile(`${ROOT}examples/stack-full.yml`);
   const services = Object.values(stack.services);
   const used = new Set(services.flatMap((s) => Object.keys(s)));
-  for (const k of ['name', 'image', 'replicas', 'command', 'env', 'memoryBytes', 'cpus', 'pids', 'diskBytes', 'rw', 'etc', 'restart', 'user', 'port', 'health']) {
+  for (const k of ['name', 'image', 'replicas', 'command', 'env', 'memoryBytes', 'cpus', 'pids', 'diskBytes', 'rw', 'etc', 'restart', 'user', 'port', 'publish', 'health', 'deploy']) {
     assert.ok(used.has(k), `stack-full.yml sets ${k}`);
   }
   assert.deepEqual(services.map((s) => s.health?.kind).sort(), ['command', 'http']);
   // the raw file names every field at each level, including the ones whose default it repeats
   const raw = readFileSync(`${ROOT}examples/stack-full.yml`, 'utf8');
-  for (const k of [...FIELDS.service, ...FIELDS.health, ...FIELDS.http]) assert.match(raw, new RegExp(`^\\s+${k}:`, 'm'), `stack-full.yml writes ${k}:`);
+  assert.ok(stack.lb, 'stack-full.yml has lb:');
+  for (const k of [...FIELDS.service, ...FIELDS.health, ...FIELDS.http, ...FIELDS.lb, ...FIELDS.deploy]) assert.match(raw, new RegExp(`^\\s+${k}:`, 'm'), `stack-full.yml writes ${k}:`);
+  // tls needs files beside the stack file, so `stack validate` of the example would fail: it is shown commented out
+  for (const k of FIELDS.publish) assert.match(raw, new RegExp(`^\\s+(?:# )?${k}:|[{,] ${k}:`, 'm'), `stack-full.yml writes ${k}:`);
+  for (const k of FIELDS.tls) assert.match(raw, new RegExp(`\\b${k}: certs/`), `stack-full.yml shows ${k}:`);
 });
 
 test('every ```yaml block of docs/stack-files.md parses', () => {
@@ -98,6 +102,35 @@ test('the docs have a table row for every field', () => {
     ...[...FIELDS.top, ...FIELDS.reserved, ...FIELDS.service, ...FIELDS.health.filter((k) => k !== 'http')].map((k) => `| \`${k}\` |`),
     '| `http` |',
     ...FIELDS.http.map((k) => `| \`http.${k}\` |`),
+    ...FIELDS.lb.map((k) => `| \`lb.${k}\` |`),
+    ...FIELDS.publish.map((k) => `| \`publish.${k}\` |`),
+    ...FIELDS.tls.map((k) => `| \`tls.${k}\` |`),
+    ...FIELDS.deploy.map((k) => `| \`deploy.${k}\` |`),
   ];
   for (const r of rows) assert.ok(DOC.includes(r), `docs/stack-files.md has a row ${r}`);
+});
+
+test('the stack file of docs/load-balancing.md parses, and its refusals are the messages cellblock prints', () => {
+  const lb = readFileSync(`${ROOT}docs/load-balancing.md`, 'utf8');
+  const blocks = fencedBlocks(lb);
+  const yaml = blocks.filter((b) => b.info === 'yaml');
+  assert.equal(yaml.length, 1);
+  const stack = parseStack(yaml[0]!.text, 'docs/load-balancing.md');
+  assert.deepEqual(stack.lb, { vip: '10.231.0.100', http: 80, https: 443 });
+  assert.deepEqual(stack.services.api!.publish, { tcp: 9000 });
+  // each refusal of the file-only kind, written again as a file, gives exactly the documented line
+  const web = (...extra: string[]) => ['services:', '  web:', '    image: web:v1', '    command: [/app/web]', '    port: 8080', ...extra.map((l) => `    ${l}`)].join('\n') + '\n';
+  for (const [text, line] of [
+    [web('publish: { http: [a.example.com], tcp: 9000 }'), 'stack.yml:6:14 services.web.publish: has both http and tcp;'],
+    [web('publish: { http: [Site.example.com] }'), 'stack.yml:6:23 services.web.publish.http[0]: invalid host name "Site.example.com";'],
+    [web('deploy: { max_surge: 0 }'), 'stack.yml:6:26 services.web.deploy.max_surge: max_surge and max_unavailable are both 0'],
+  ] as const) {
+    assert.throws(() => parseStack(text, 'stack.yml'), (e: unknown) => {
+      assert.ok(e instanceof StackError);
+      const got = formatIssue(e.issues[0]!);
+      assert.ok(got.startsWith(line), got);
+      assert.ok(lb.includes(got), `docs/load-balancing.md shows ${got}`);
+      return true;
+    });
+  }
 });

@@ -49,12 +49,12 @@ test('missing required fields point at the key of the service', () => {
 
 test('unknown fields, with the allowed ones and a likely meaning', () => {
   assert.deepEqual(errors(web('replica: 3')), [
-    'stack.yml:5:5 services.web.replica: unknown field; did you mean "replicas"? allowed fields: image, replicas, command, env, memory, cpus, pids, disk, rw, etc, restart, user, port, health',
+    'stack.yml:5:5 services.web.replica: unknown field; did you mean "replicas"? allowed fields: image, replicas, command, env, memory, cpus, pids, disk, rw, etc, restart, user, port, publish, health, deploy',
   ]);
-  assert.deepEqual(errors(['version: "3"', ...web()]), ['stack.yml:1:1 version: unknown field; allowed fields: services']);
+  assert.deepEqual(errors(['version: "3"', ...web()]), ['stack.yml:1:1 version: unknown field; allowed fields: lb, services']);
   assert.deepEqual(errors(['service:', '  web: {}']), [
     'stack.yml:1:1 services: required field is missing; add services: with at least one service, for example site: { image: site:v1, command: [...] }',
-    'stack.yml:1:1 service: unknown field; did you mean "services"? allowed fields: services',
+    'stack.yml:1:1 service: unknown field; did you mean "services"? allowed fields: lb, services',
   ]);
   assert.deepEqual(errors(web('health:', '  http: { port: 80, path: /, method: GET }')), [
     'stack.yml:6:34 services.web.health.http.method: unknown field; allowed fields: port, path, expect',
@@ -208,7 +208,7 @@ test('every error is reported at once, in file order, in one UserError that says
     `  app/stack.yml:5:15 services.b.replicas: expected a whole number >= 1, got "three"; ${WHOLE}`,
     '  app/stack.yml:6:3 services.a.image: required field is missing; add image: NAME:TAG, for example site:v1',
     '  app/stack.yml:8:13 services.a.memory: invalid size "lots"; write a number with an optional unit K, M, G or T, for example 512M or 20G',
-    '  app/stack.yml:9:1 extra: unknown field; allowed fields: services',
+    '  app/stack.yml:9:1 extra: unknown field; allowed fields: lb, services',
   ].join('\n'));
   assert.equal(err.fix, 'correct them, then check the file again with: cellblock stack validate -f app/stack.yml');
   assert.equal(err.file, 'app/stack.yml');

@@ -69,7 +69,7 @@ test('every field: sizes in bytes, durations in ms, env values as text, rw sorte
     name: 'api', image: { name: 'api', tag: 'v7' }, replicas: 2, command: ['/app/api'],
     env: { LOG_LEVEL: 'info', WORKERS: '4', DEBUG: 'false', RATIO: '0.5', EMPTY: '' },
     memoryBytes: 512 * 1024 * 1024, cpus: 1.5, pids: 256, diskBytes: 2 * 1024 ** 3, rw: ['/srv/a', '/srv/b'], restart: 'on-failure',
-    user: { uid: 1000, gid: 100 }, port: 9000,
+    user: { uid: 1000, gid: 100 }, port: 9000, deploy: { ...DEPLOY_DEFAULTS },
     health: { kind: 'command', command: ['/app/check', '--quick'], intervalMs: 90_000, timeoutMs: 500, threshold: 2 },
   });
 });

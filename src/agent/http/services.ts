@@ -6,16 +6,18 @@
 import type { ServerResponse } from 'node:http';
 import type {
   ApplyResult, ClusterStatus, ClusterSummary, DeleteResult, HostAction, HostPull, HostRow, HostStateReply, InitRequest, JoinRequest,
-  PullResult, PushResult, RemoveReply, ServiceDiff, ServiceStatus, TokenReply,
+  PortsReply, PullResult, PushResult, RemoveReply, ServiceDiff, ServiceStatus, TokenReply,
 } from '../../api/contract.js';
 import type { Stack } from '../../spec/types.js';
 import type { ImageRef } from '../../sys/names.js';
 
 export interface StackApi {
   /** Writes the stack's desired state once every image it names is on some host. */
-  /** `text`: the file's text, to point a refusal found against the cluster at its line. */
-  apply(name: string, file: string, stack: Stack, text?: string): Promise<ApplyResult>;
-  diff(name: string, stack: Stack): Promise<ServiceDiff[]>;
+  /** `text`: the file's text, to point a refusal found against the cluster at its line; `files`: the tls files it names. */
+  apply(name: string, file: string, stack: Stack, text?: string, files?: Readonly<Record<string, string>>): Promise<ApplyResult>;
+  diff(name: string, stack: Stack, src?: { file?: string; text?: string; files?: Readonly<Record<string, string>> }): Promise<ServiceDiff[]>;
+  /** Which of these ports a program of this host listens on (HAProxy's own left out). */
+  portsHere(ports: number[]): Promise<PortsReply>;
   remove(name: string): Promise<DeleteResult>;
   status(stack?: string): Promise<ServiceStatus[]>;
 }

@@ -7,12 +7,13 @@ import type { ClusterHandlers } from '../../api/handlers.js';
 import { parseStack } from '../../spec/parse.js';
 import type { StackApi } from './services.js';
 
-type Routes = Pick<ClusterHandlers, 'stackDiff' | 'stackApply' | 'stackDelete' | 'status'>;
+type Routes = Pick<ClusterHandlers, 'stackDiff' | 'stackApply' | 'stackDelete' | 'status' | 'lbPorts'>;
 
 export function stackHandlers(stacks: StackApi): Routes {
   return {
-    stackDiff: ({ params, body }) => stacks.diff(params.name, parseStack(body.text, body.file)),
-    stackApply: ({ params, body }) => stacks.apply(params.name, body.file, parseStack(body.text, body.file), body.text),
+    stackDiff: ({ params, body }) => stacks.diff(params.name, parseStack(body.text, body.file), body),
+    stackApply: ({ params, body }) => stacks.apply(params.name, body.file, parseStack(body.text, body.file), body.text, body.files),
+    lbPorts: ({ body }) => stacks.portsHere(body.ports),
     stackDelete: ({ params }) => stacks.remove(params.name),
     status: ({ query }) => stacks.status(query.stack),
   };

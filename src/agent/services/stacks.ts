@@ -1,7 +1,10 @@
 /**
  * Stacks as the agent serves them: apply, diff, delete and status over the cluster store.
- * The pure parts (records, diff, writes, status) are cluster/stacks.ts; this adds the reads
- * and the one check that needs the cluster: every image a stack names is on some host.
+ * The pure parts (records, diff, writes, status) are cluster/stacks.ts, and the load
+ * balancer's lb/claims.ts, lb/certs.ts and lb/apply.ts; this adds the reads and the checks
+ * that need the cluster: every image a stack names is on some host, the disk fits a pool,
+ * nothing it publishes is another stack's, its certificates are good, and no program of a
+ * live host holds a port it publishes.
  */
 import type { Logger } from 'pino';
 import { K } from '../../cluster/keys.js';
@@ -11,11 +14,16 @@ import type { Store } from '../../cluster/store.js';
 import type { Stack } from '../../spec/types.js';
 import { NotFoundError, UserError } from '../../sys/errors.js';
 import { formatSize } from '../../sys/size.js';
-import { stackErrorAt } from '../../spec/parse.js';
+import { formatPath, stackErrorAt } from '../../spec/parse.js';
 import { DEFAULT_OVERCOMMIT, type ClusterSettings } from '../../cluster/subnets.js';
 import { defaultDiskOf, readSnapshot, hostsOf, type ClusterSnapshot } from '../../cluster/snapshot.js';
 import { planPlacements } from '../../cluster/leader-plan.js';
 import { formatImageRef, type ImageRef } from '../../sys/names.js';
+import type { LbRecord } from '../../lb/model.js';
+import { clusterClaimProblems, effectiveLb, type ClaimProblem } from '../../lb/claims.js';
+import { checkCerts } from '../../lb/certs.js';
+import { lbDeletes, lbOf, lbWrites, portProblems, portsToProbe, type HostPortInUse } from '../../lb/apply.js';
+import type { PortsReply } from '../../api/contract.js';
 
 /** What stacks need of images: is one here, and who else holds it. */
 export interface ImageLookup {
@@ -32,10 +40,20 @@ export interface ApplyResult {
   services: { service: string; specHash: string }[];
 }
 
+/** Who listens on the ports a stack would publish (lb/ports.ts on each host). */
+export interface PortProbe {
+  /** This host's answer (the lbPorts route). */
+  here(ports: number[]): Promise<PortsReply>;
+  /** Every live host's, this one included; a host that cannot be asked makes the apply fail. */
+  inUse(ports: number[]): Promise<HostPortInUse[]>;
+}
+
 export interface StackServiceDeps {
   store: Store;
   images: ImageLookup;
   log: Logger;
+  /** Absent (tests of other parts): published ports are not checked against the hosts. */
+  ports?: PortProbe;
   now?: () => Date;
 }
 
@@ -46,17 +64,20 @@ export class StackService {
     return (await this.d.store.listJson<ServiceRecord>(K.servicesOf(stack))).map((e) => e.value);
   }
 
-  async diff(name: string, stack: Stack): Promise<ServiceDiff[]> {
+  /** What apply would change; a file whose publish or tls the cluster would refuse is refused here too (ports are not asked). */
+  async diff(name: string, stack: Stack, src: StackSource = {}): Promise<ServiceDiff[]> {
     const stackName = checkStackName(name);
+    await this.checkLb(stackName, stack, src, false);
     return diffStack(await this.current(stackName), serviceRecords(stackName, stack));
   }
 
   /** Writes the stack in one transaction, after checking that each image is on some host. */
-  async apply(name: string, file: string, stack: Stack, text?: string): Promise<ApplyResult> {
+  async apply(name: string, file: string, stack: Stack, text?: string, files?: Readonly<Record<string, string>>): Promise<ApplyResult> {
     const stackName = checkStackName(name);
     const current = await this.current(stackName);
     const next = serviceRecords(stackName, stack);
     await this.checkDiskFits(file, text, next);
+    const lb = await this.checkLb(stackName, stack, { file, ...(text !== undefined ? { text } : {}), ...(files ? { files } : {}) }, true);
     await this.d.images.announce();
     for (const svc of next) {
       const ref = svc.spec.image;
@@ -66,7 +87,9 @@ export class StackService {
     }
     const diff = diffStack(current, next);
     const at = (this.d.now?.() ?? new Date()).toISOString();
-    const r = await this.d.store.batch(applyWrites(stackName, file, current, next, at));
+    // guarded by the lb record as it was read: two stacks applied at once cannot both set it
+    const r = await this.d.store.txn([{ key: K.lb, target: 'Mod', op: '==', value: lb.recRevision }], [...applyWrites(stackName, file, current, next, at), ...lbWrites(stackName, stack, lb.rec, lb.certs, current, at)]);
+    if (!r.succeeded) throw new UserError(`the cluster's lb: changed while stack ${stackName} was being applied (another apply at the same time)`, 'apply again: nothing was applied');
     this.d.log.info({ stack: stackName, changes: diff.filter((x) => x.change !== 'none').map((x) => `${x.service}: ${x.change}`) }, 'stack applied');
     return { stack: stackName, diff, revision: r.revision, services: next.map((s) => ({ service: s.spec.name, specHash: s.specHash })) };
   }
@@ -94,12 +117,44 @@ export class StackService {
     throw new UserError(`${file}: ${problems.map((p) => `services.${p.path[1]}.disk: ${p.message}`).join('; ')}`, problems[0]!.fix);
   }
 
+  /**
+   * The load balancer's checks (lb/claims.ts, lb/certs.ts; with `probe`, the hosts' ports):
+   * every problem at its line, nothing written. Returns the cluster's lb record and the
+   * certificate records to write.
+   */
+  private async checkLb(stackName: string, stack: Stack, src: StackSource, probe: boolean) {
+    const [all, recKv, live] = await Promise.all([
+      this.d.store.listJson<ServiceRecord>(K.services).then((l) => l.map((e) => e.value)),
+      this.d.store.get(K.lb),
+      this.d.store.mapJson<HostLive>(K.hostsLive).then((m) => [...m.values()]),
+    ]);
+    const rec = recKv ? JSON.parse(recKv.value) as LbRecord : undefined;
+    const others = all.filter((r) => r.stack !== stackName);
+    const problems: ClaimProblem[] = clusterClaimProblems(stack, { stack: stackName, others, ...(rec ? { lb: rec } : {}), hosts: live });
+    const certs = checkCerts(stack, src.files ?? {}, this.d.now?.() ?? new Date());
+    problems.push(...certs.problems);
+    if (problems.length === 0 && probe && this.d.ports) {
+      const after = effectiveLb(stackName, stack, rec);
+      const ports = portsToProbe({ services: all.map((r) => r.spec), lb: lbOf(rec) }, { services: [...others.map((r) => r.spec), ...Object.values(stack.services)], lb: after });
+      if (ports.length > 0) problems.push(...portProblems(stack, after, await this.d.ports.inUse(ports)));
+    }
+    if (problems.length > 0) throw refusal(src.file ?? `stack ${stackName}`, src.text, problems);
+    return { rec, recRevision: recKv?.modRevision ?? '0', certs: certs.records };
+  }
+
+  /** This host's answer to `POST /v1/lb/ports`. */
+  async portsHere(ports: number[]): Promise<PortsReply> {
+    if (!this.d.ports) throw new UserError('this agent cannot check ports', 'run a cellblock agent of the same version');
+    return this.d.ports.here(ports);
+  }
+
   async remove(name: string): Promise<{ stack: string; removed: string[] }> {
     const stackName = checkStackName(name);
     const rec = await this.d.store.getJson<StackRecord>(K.stack(stackName));
     const current = await this.current(stackName);
     if (!rec && current.length === 0) throw new NotFoundError(`no stack named ${stackName} in this cluster`, 'see the applied stacks with: cellblock status');
-    await this.d.store.batch([{ delete: K.stack(stackName) }, ...current.map((s) => ({ delete: K.service(stackName, s.spec.name) }))]);
+    const lb = await this.d.store.getJson<LbRecord>(K.lb);
+    await this.d.store.batch([{ delete: K.stack(stackName) }, ...current.map((s) => ({ delete: K.service(stackName, s.spec.name) })), ...lbDeletes(stackName, lb ?? undefined, current)]);
     this.d.log.info({ stack: stackName, removed: current.map((s) => s.spec.name) }, 'stack deleted');
     return { stack: stackName, removed: current.map((s) => s.spec.name) };
   }
@@ -110,6 +165,15 @@ export class StackService {
     const services = name === undefined ? snap.services : snap.services.filter((r) => r.stack === name);
     return serviceStatus(services, [...snap.placements.values()], snap.observed, unplacedReasons(snap));
   }
+}
+
+/** Where a stack came from, for messages at its lines, and the files it names (tls). */
+export interface StackSource { file?: string; text?: string; files?: Readonly<Record<string, string>> }
+
+/** Problems at their lines when the file's text is known, else one message naming the fields. */
+function refusal(file: string, text: string | undefined, problems: readonly ClaimProblem[]): UserError {
+  if (text !== undefined) return stackErrorAt(text, file, problems);
+  return new UserError(`${file}: ${problems.map((p) => `${formatPath(p.path)}: ${p.message}`).join('; ')}`, problems[0]!.fix);
 }
 
 /**

@@ -40,6 +40,7 @@ export default function register(program: Command, deps: CliDeps): void {
       '',
       'The file is validated first; a bad file changes nothing. Changed services roll one replica at a time.',
       'Images are taken from the hosts that hold them (build them on one host; the others pull incrementally).',
+      'The cert and key files of publish.tls are read relative to the stack file, checked, and sent with it.',
       '',
       'Examples:',
       '  cellblock apply -f stack.yml',
@@ -49,7 +50,7 @@ export default function register(program: Command, deps: CliDeps): void {
       const { ctx, api } = clientFor(cmd, deps);
       const timeout = wholeNumberOption('--timeout', opts.timeout) ?? 300;
       const input = await readStackInput(opts);
-      const r = await api.call('stackApply', { params: { name: input.name }, body: { file: input.file, text: input.text } });
+      const r = await api.call('stackApply', { params: { name: input.name }, body: { file: input.file, text: input.text, ...(Object.keys(input.files).length ? { files: input.files } : {}) } });
       if (!ctx.json) printDiff(ctx.stdout, input.name, r.diff);
       if (!opts.wait) { if (ctx.json) printJson(ctx, r); return; }
       const seen = new Map<string, string>();

@@ -6,8 +6,10 @@ import type { ServiceDiff } from '../../../api/contract.js';
 import { readStackInput, withStackOptions } from './common.js';
 
 export function printDiff(out: NodeJS.WritableStream, stack: string, diff: ServiceDiff[]): void {
-  const sign = { add: '+', remove: '-', update: '~', scale: '~', none: '=' } as const;
-  for (const d of diff) out.write(`${sign[d.change]} ${stack}/${d.service}: ${d.change === 'none' ? 'unchanged' : `${d.change}${d.details.length ? ` (${d.details.join('; ')})` : ''}`}\n`);
+  const sign = { add: '+', remove: '-', update: '~', scale: '~', config: '~', none: '=' } as const;
+  // config: publish or deploy changed; said so, since nothing rolls out
+  const word = (c: ServiceDiff['change']) => (c === 'config' ? 'config (no rollout)' : c);
+  for (const d of diff) out.write(`${sign[d.change]} ${stack}/${d.service}: ${d.change === 'none' ? 'unchanged' : `${word(d.change)}${d.details.length ? ` (${d.details.join('; ')})` : ''}`}\n`);
 }
 
 export default function register(program: Command, deps: CliDeps): void {
@@ -17,7 +19,7 @@ export default function register(program: Command, deps: CliDeps): void {
     .action(async (opts: { file: string; name?: string }, cmd: Command) => {
       const { ctx, api } = clientFor(cmd, deps);
       const input = await readStackInput(opts);
-      const diff = await api.call('stackDiff', { params: { name: input.name }, body: { file: input.file, text: input.text } });
+      const diff = await api.call('stackDiff', { params: { name: input.name }, body: { file: input.file, text: input.text, ...(Object.keys(input.files).length ? { files: input.files } : {}) } });
       if (ctx.json) printJson(ctx, diff);
       else printDiff(ctx.stdout, input.name, diff);
     });
