@@ -15,7 +15,8 @@
  * - `host stop`, `host reset` and `lab down` end it like every process naming the data dir
  *   (lab/host-procs.ts: its command line names DATA_DIR/lb/keepalived.conf).
  */
-import { openSync, closeSync } from 'node:fs';
+import { existsSync, openSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { K } from '../cluster/keys.js';
@@ -50,6 +51,40 @@ async function alive(pid: number): Promise<boolean> {
   if (!stat) return false;
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   return state !== 'Z' && state !== 'X';
+}
+
+/**
+ * Until the HAProxy reconciler is wired in (helper "haproxy"), the agent takes HAProxy as
+ * running unless DATA_DIR/lb/haproxy-down exists: a stand-in for that one boolean, which the
+ * keepalived tests flip. Replaced by the reconciler's own answer when it merges.
+ */
+export function haproxyStandIn(dataDir: string): () => boolean {
+  const flag = join(keepalivedPaths(dataDir).dir, 'haproxy-down');
+  return () => !existsSync(flag);
+}
+
+/** The PID of dataDir's keepalived (its pid file, checked against its command line), or undefined. */
+export async function keepalivedPid(dataDir: string): Promise<number | undefined> {
+  const p = keepalivedPaths(dataDir);
+  const n = Number((await readFile(p.pid, 'utf8').catch(() => '')).trim()); // no pid file: not running
+  if (!Number.isInteger(n) || n <= 1 || !(await alive(n))) return undefined;
+  const argv = (await readFile(`/proc/${n}/cmdline`, 'utf8').catch(() => '')).split('\0'); // gone since: not ours
+  return argv.includes(p.config) ? n : undefined;
+}
+
+/**
+ * Stops dataDir's keepalived (SIGTERM: it sends priority 0, so a peer takes the VIP at once;
+ * SIGKILL after graceMs); its PID, or undefined when none ran. For the agent (no lb.vip any
+ * more), `cluster leave --force` and host teardown.
+ */
+export async function stopKeepalived(dataDir: string, graceMs = 5000): Promise<number | undefined> {
+  const pid = await keepalivedPid(dataDir);
+  if (pid === undefined) return undefined;
+  signal(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while ((await alive(pid)) && Date.now() < deadline) await sleep(50);
+  if (await alive(pid)) signal(pid, 'SIGKILL');
+  return pid;
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {
@@ -162,11 +197,8 @@ export class Keepalived {
   }
 
   /** The PID of this data dir's keepalived (its pid file, checked against its command line). */
-  async pid(): Promise<number | undefined> {
-    const n = Number((await readFile(this.paths.pid, 'utf8').catch(() => '')).trim()); // no pid file: not running
-    if (!Number.isInteger(n) || n <= 1 || !(await alive(n))) return undefined;
-    const argv = (await readFile(`/proc/${n}/cmdline`, 'utf8').catch(() => '')).split('\0'); // gone since: not ours
-    return argv.includes(this.paths.config) ? n : undefined;
+  pid(): Promise<number | undefined> {
+    return keepalivedPid(this.d.dataDir);
   }
 
   private spawn(): number {
@@ -221,14 +253,8 @@ export class Keepalived {
 
   /** Stops keepalived (SIGTERM: it gives the VIP up; SIGKILL after 5 s) and removes its configuration. */
   private async end(): Promise<void> {
-    const pid = await this.pid();
-    if (pid !== undefined) {
-      signal(pid, 'SIGTERM');
-      const deadline = Date.now() + 5000;
-      while ((await alive(pid)) && Date.now() < deadline) await sleep(50);
-      if (await alive(pid)) signal(pid, 'SIGKILL');
-      this.d.log.info({ pid }, 'stopped keepalived');
-    }
+    const pid = await stopKeepalived(this.d.dataDir);
+    if (pid !== undefined) this.d.log.info({ pid }, 'stopped keepalived');
     await rm(this.paths.config, { force: true });
   }
 }
