@@ -13,7 +13,7 @@ import { NotFoundError } from '../sys/errors.js';
 import { spawnDetached, type Exec, type ExecOptions, type ExecResult } from '../sys/exec.js';
 import { alive, pidFiles, parsePid, signalAll, waitGone } from './host-procs.js';
 import { killHost, type Stopped } from './host-teardown.js';
-import { ANY_CODE, agentArgv, findHost, hostCli, inHost, planLab, portCut, portUp, type LabHostPlan, type LabPlan } from './plan.js';
+import { ANY_CODE, agentArgv, findHost, hostCli, inClient, inHost, planLab, portCut, portUp, type LabHostPlan, type LabPlan } from './plan.js';
 import { readState, writeState, type LabState } from './state.js';
 
 /** This repository's CLI launcher (dist/src/lab/lab.js -> bin/cellblock). */
@@ -82,6 +82,14 @@ export class Lab {
   /** Runs argv inside host ref's network namespace (only the network namespace). */
   run(ref: number | string, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
     return this.deps.exec(inHost(this.host(ref), argv), opts);
+  }
+
+  /**
+   * Runs argv at the lab's client position (the switch's namespace, address plan.client on the
+   * bridge): outside every host, as a user's traffic to the VIP would be.
+   */
+  client(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    return this.deps.exec(inClient(this.plan, argv), opts);
   }
 
   /** The real CLI against host ref's data dir, inside its namespace; any exit code is returned. */
