@@ -15,7 +15,8 @@ import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Lab } from '../../src/lab/lab.js';
+import { CELLBLOCK_BIN, type Lab } from '../../src/lab/lab.js';
+import { exec } from '../../src/sys/exec.js';
 import { K } from '../../src/cluster/keys.js';
 import type { HostLive } from '../../src/cluster/model.js';
 import { addressesIn, ipAddrShowArgv } from '../../src/lb/host-network.js';
@@ -75,6 +76,14 @@ describe('keepalived moves the VIP between three lab hosts', { skip: !root && 'n
 
   test('the golden configurations pass keepalived -t (2.2.7)', () => {
     for (const f of ['keepalived.conf', 'keepalived-single.conf']) execFileSync('keepalived', ['--config-test', '--use-file', `${FIXTURES}${f}`], { stdio: 'pipe' });
+  });
+
+  test('the client position: lab exec client runs on the switch (address 10.X.0.250); lab ls shows it and the suggested VIP', async () => {
+    const cli = (args: string[]) => exec([process.execPath, CELLBLOCK_BIN, 'lab', '--root', lab.plan.root, ...args], { timeoutMs: 60_000 });
+    const addr = (await cli(['exec', '--lab', lab.name, 'client', '--', 'ip', '-j', '-4', 'addr', 'show', 'dev', 'br0'])).stdout;
+    assert.deepEqual(addressesIn(addr), [lab.plan.client.address]);
+    const ls = (await cli(['ls'])).stdout;
+    assert.match(ls, new RegExp(`client ${lab.plan.client.address.replace(/\./g, '\\.')}  suggested VIP ${vip.replace(/\./g, '\\.')}`));
   });
 
   test('every host publishes the network and interface of its address (HostLive)', async () => {
