@@ -30,6 +30,8 @@ import { inNetwork } from './host-network.js';
 
 /** Seconds between adverts (VRRPv3 allows centiseconds). */
 export const ADVERT_INT = 0.1;
+/** The VRRP process's nice value (global_defs vrrp_priority). */
+export const VRRP_NICE = -10;
 /** Gratuitous ARPs sent at once on becoming master. */
 export const GARP_REPEAT = 3;
 /** The VRRP instance's and the track file's names in the configuration. */
@@ -116,6 +118,9 @@ export function keepalivedConfig(s: VipSettings): string {
     '# made by cellblock (lb/keepalived-config.ts); rewritten when the hosts or lb.vip change',
     'global_defs {',
     `  router_id ${s.host}`,
+    // adverts every 0.1 s: a VRRP process starved of CPU for 0.35 s (a busy small host) would
+    // look dead to its peers; a higher scheduling priority (nice -10) keeps it on time
+    `  vrrp_priority ${VRRP_NICE}`,
     '}',
     '',
     `track_file ${TRACK} {`,
