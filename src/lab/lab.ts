@@ -13,7 +13,7 @@ import { NotFoundError } from '../sys/errors.js';
 import { spawnDetached, type Exec, type ExecOptions, type ExecResult } from '../sys/exec.js';
 import { alive, pidFiles, parsePid, signalAll, waitGone } from './host-procs.js';
 import { killHost, type Stopped } from './host-teardown.js';
-import { ANY_CODE, agentArgv, findHost, hostCli, inClient, inHost, planLab, portCut, portUp, type LabHostPlan, type LabPlan } from './plan.js';
+import { ANY_CODE, agentArgv, findHost, hostCli, inClient, inHost, ip, planLab, portCut, portUp, type LabHostPlan, type LabPlan } from './plan.js';
 import { readState, writeState, type LabState } from './state.js';
 
 /** This repository's CLI launcher (dist/src/lab/lab.js -> bin/cellblock). */
@@ -123,10 +123,16 @@ export class Lab {
     await this.deps.exec(portUp(this.plan, this.host(ref)));
   }
 
-  /** SIGKILL to every process of host ref at once (agent, etcd, conmon, jails), as a power cut. */
+  /**
+   * SIGKILL to every process of host ref at once (agent, etcd, conmon, jails, keepalived), as a
+   * power cut. A machine losing power also loses the addresses its daemons had added: the
+   * secondary addresses of eth0 (a floating address keepalived held) are flushed, so the dead
+   * host's kernel does not go on answering ARP for a VIP another host has taken.
+   */
   async kill(ref: number | string): Promise<Stopped[]> {
     const h = this.host(ref);
     const killed = await killHost(h.dataDir, this.deps.exec, { netns: h.netns });
+    await this.deps.exec(ip('-n', h.netns, 'addr', 'flush', 'dev', 'eth0', 'secondary'), { okCodes: ANY_CODE });
     await this.setAgent(h, null);
     return killed;
   }

@@ -7,7 +7,8 @@
  * client (a TCP reset from a closed port: there is no ping here) and its ARP; the holder's link cut: the VIP moves (time printed), the cut host
  * gives it up once its lease is lost; heal: nothing moves back (nopreempt); keepalived SIGKILLed
  * on the holder: the VIP moves and the agent starts keepalived again, which drops the stale
- * copy; "HAProxy down" on the holder: the VIP moves; no lb record: keepalived stops everywhere.
+ * copy; "HAProxy down" on the holder: the VIP moves; `lab kill` of the holder: the VIP moves
+ * and the dead host keeps no copy; no lb record: keepalived stops everywhere.
  * after() takes the lab down and checks nothing is left.
  */
 import { describe, test, before, after } from 'node:test';
@@ -161,8 +162,22 @@ describe('keepalived moves the VIP between three lab hosts', { skip: !root && 'n
     holder = next!;
   });
 
+  let killed = -1;
+
+  test('lab kill of the holder (a power cut): the VIP moves, and the dead host keeps no copy', async () => {
+    killed = holder;
+    const t0 = Date.now();
+    await lab.kill(killed);
+    const others = [0, 1, 2].filter((i) => i !== killed);
+    const [next] = await until('another holder', async () => { const x = await holders(others); return x.length === 1 ? x : undefined; }, 10_000, report, 20);
+    process.stderr.write(`  VIP move after lab kill of h${killed}: on h${next} after ${Date.now() - t0} ms\n`);
+    await until(`the client reaching the VIP on h${next}`, () => clientReaches(next!), 5_000, report, 20);
+    assert.deepEqual(await holders(), [next]);
+    holder = next!;
+  });
+
   test('no lb record: keepalived stops on every host and nobody holds the VIP', async () => {
-    await store(0, ['delete', K.lb]);
+    await store(holder, ['delete', K.lb]);
     await until('keepalived stopped everywhere', async () => (await Promise.all([0, 1, 2].map((i) => kpid(i)))).every((p) => p === undefined), 20_000, report);
     assert.deepEqual(await holders(), []);
   });
