@@ -123,7 +123,7 @@ export class Keepalived {
       const [lb, hosts] = await Promise.all([store.getJson<LbRecord>(K.lb), store.listJson<HostInfo>(K.hostsInfo)]);
       const r = vipSettings(lb, self, hosts.map((h) => ({ name: h.value.name, address: h.value.address })), this.paths.trackFile);
       await this.apply('settings' in r ? r.settings : undefined, 'none' in r ? r.none : '');
-    }, 'following lb.vip failed; the next change or the 1 s check retries');
+    }, 'following lb.vip failed; the next change of lb or hostinfo/, or the 10 s resync, retries');
     this.watches.push(await store.watchKey(K.lb, () => void sync()));
     this.watches.push(await store.watchPrefix(K.hostsInfo, () => void sync()));
     this.start(sync);
