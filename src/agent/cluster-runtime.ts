@@ -41,6 +41,8 @@ import { RouteSync } from './routes.js';
 import { HostService } from './services/hosts.js';
 import { StackService } from './services/stacks.js';
 import { portProbe } from '../lb/port-probe.js';
+import { readHostNetwork, type HostNetwork } from '../lb/host-network.js';
+import { haproxyStandIn, Keepalived } from '../lb/keepalived.js';
 
 export interface RuntimeDeps {
   dataDir: string;
@@ -60,6 +62,8 @@ export interface RuntimeDeps {
   poolBytes?: () => Promise<PoolSpace | undefined>;
   /** Reconciler and leader backstop interval (their defaults when unset). */
   intervalMs?: number;
+  /** True while this host's HAProxy runs (keepalived gives the VIP up otherwise); default: lb/keepalived.ts haproxyStandIn. */
+  haproxyRunning?: () => boolean;
 }
 
 /** The host lease TTL the agent uses (the one default, in cluster/lease.ts). */
@@ -86,6 +90,8 @@ export interface ClusterRuntime {
   readonly stacks: StackService;
   readonly hosts: HostService;
   readonly routes: RouteSync;
+  /** keepalived for lb.vip; `vipHeld()` says whether this host holds the VIP (for lbstate/<host>). */
+  readonly vip: Keepalived;
   live(): HostLive;
   /**
    * Stops everything but the jails (and etcd, which outlives the agent unless `stopEtcd`).
@@ -157,11 +163,15 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
     revert.add('close the etcd client', () => store.close());
     const poolBytes = d.poolBytes ?? (() => defaultPoolSpace(d.dataDir));
     let disk = await poolBytes();
+    // lb (helper "vip"): the network and interface of the advertise address, published in HostLive
+    let hostNet: HostNetwork | undefined;
+    if (config) hostNet = await readHostNetwork(d.exec, config.address).catch((err: unknown) => { logWarn(log, err, 'finding the interface of the advertise address failed; no floating address (lb.vip) on this host'); return undefined; });
     const live = (): HostLive => ({
       name, address: config?.address ?? '127.0.0.1', apiPort: config?.apiPort ?? 0, subnet,
       capacity: { memoryBytes: totalmem(), cpus: cpus().length, jails: d.jailSlots ?? 250, ...(disk ? { diskBytes: disk.size } : {}) },
       ...(disk ? { diskFreeBytes: disk.free } : {}),
       etcd: config ? config.role : 'single', version: d.version, startedAt,
+      ...(hostNet ? { network: hostNet.network, interface: hostNet.interface } : {}),
     });
     await claim(store, { name, address: live().address, apiPort: live().apiPort, subnet, joinedAt: config?.joinedAt ?? startedAt }, config);
 
@@ -185,6 +195,22 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
     await images.watchLocal();
     if (!(await membership.start())) log.warn('no host lease yet (is a majority of the etcd members up?); the agent serves its jails meanwhile and keeps trying');
     revert.add('stop the membership', () => membership.stop({ revoke: false }));
+
+    // ---- lb (helper "vip"): keepalived for lb.vip, following `lb` and `hostinfo/` ----
+    // The track file says 0 while HAProxy runs and this agent holds its lease; until the HAProxy
+    // reconciler is wired in, d.haproxyRunning is absent and a stand-in answers (haproxyStandIn).
+    const vip = new Keepalived({
+      dataDir: d.dataDir, exec: d.exec, log: log.child({ component: 'keepalived' }),
+      leaseHeld: () => membership.lease !== undefined,
+      haproxyRunning: d.haproxyRunning ?? haproxyStandIn(d.dataDir),
+    });
+    if (config) {
+      revert.add('stop following lb.vip', () => vip.stop());
+      await vip.follow(store, { name, address: config.address, ...(hostNet ? { network: hostNet.network, interface: hostNet.interface } : {}) });
+    } else {
+      await vip.apply(undefined, 'a single host has no floating address'); // ends one left by a cluster this host left
+    }
+    // ---- end lb (vip) ----
 
     const routes = new RouteSync(d.exec, log.child({ component: 'routes' }));
     const timers: NodeJS.Timeout[] = [];
@@ -238,6 +264,7 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
       await listeners?.stop().catch(step('the listeners'));
       await hostWatch?.cancel().catch(step('the hosts watch'));
       await routing;
+      await vip.stop().catch(step('following lb.vip'));
       await leader.stop().catch(step('the leader loop'));
       await reconciler.stop().catch(step('the reconciler'));
       await membership.stop({ revoke: o.revoke }).catch(step('the membership'));
@@ -247,7 +274,7 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
       if (o.stopEtcd) await etcd?.stop();
     };
     return {
-      name, config, tls, subnet, store, membership, leader, reconciler, images, routes, live, stop,
+      name, config, tls, subnet, store, membership, leader, reconciler, images, routes, vip, live, stop,
       // lb (issue 9, spec): apply asks every live host whether a port it would publish is taken
       stacks: new StackService({ store, images, log: log.child({ component: 'stacks' }), ports: portProbe({ store, host: name, tls }) }),
       hosts: new HostService(store),

@@ -15,12 +15,14 @@ import { probeSocket, socketPath } from '../api/socket.js';
 import { UserError } from '../sys/errors.js';
 import type { Exec } from '../sys/exec.js';
 import { RouteSync } from './routes.js';
+import { stopKeepalived } from '../lb/keepalived.js';
 
 export async function resetToSingleOffline(dataDir: string, exec: Exec): Promise<{ removed: string[] }> {
   if ((await probeSocket(socketPath(dataDir))) === 'answers') {
     throw new UserError('the agent of this host is running', 'use cellblock cluster leave without --force (the agent does it), or stop the agent first (systemctl stop cellblock-agent)');
   }
   await new EmbeddedEtcd({ dataDir }).stop();
+  await stopKeepalived(dataDir); // lb.vip was the cluster's: a single host holds no floating address
   const l = etcdLayout(dataDir);
   const removed = [clusterDir(dataDir), l.dir, l.config];
   for (const p of removed) await rm(p, { recursive: true, force: true });

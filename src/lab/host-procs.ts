@@ -12,7 +12,7 @@ import { instanceFor } from '../jail/host-config.js';
 import type { Exec } from '../sys/exec.js';
 import { netnsPids } from './plan.js';
 
-export type ProcKind = 'agent' | 'etcd' | 'conmon' | 'jail' | 'other';
+export type ProcKind = 'agent' | 'etcd' | 'conmon' | 'keepalived' | 'jail' | 'other';
 
 export interface HostProcess {
   pid: number;
@@ -45,6 +45,7 @@ export function processKind(argv: readonly string[]): ProcKind {
   const exe = basename(argv[0] ?? '');
   if (exe === 'etcd') return 'etcd';
   if (exe === 'conmon') return 'conmon';
+  if (exe === 'keepalived') return 'keepalived';
   if (argv.includes('agent') && argv.some((a) => a.endsWith('bin/cellblock') || a.endsWith('cli/main.js') || basename(a) === 'cellblock')) return 'agent';
   return 'other';
 }

@@ -56,6 +56,9 @@ export async function stopHost(dataDir: string, exec: Exec, opts: { graceMs?: nu
   const find = () => hostProcesses(dataDir, { exec, ...(opts.netns ? { netns: opts.netns } : {}) });
   const out: Stopped[] = [];
   out.push(...(await stopGroup((await find()).filter((p) => p.kind === 'agent'), 'SIGTERM', grace)));
+  // keepalived (lb.vip) next: on SIGTERM it sends priority 0, so another host takes the VIP now,
+  // before this host's jails and HAProxy go (its VRRP child exits with it)
+  out.push(...(await stopGroup((await find()).filter((p) => p.kind === 'keepalived'), 'SIGTERM', grace)));
   // the jails: TERM to each container's init, then KILL to all of its processes
   const root = runcRoot(dataDir);
   const running = (await runcContainers(exec, dataDir)).filter((c) => c.status === 'running' || c.status === 'paused' || c.status === 'created');

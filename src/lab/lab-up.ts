@@ -53,7 +53,7 @@ export async function upLab(o: UpOptions, deps: LabDeps): Promise<Lab> {
   const say = deps.progress ?? (() => {});
   try {
     await makeNetwork(lab, o.forwarding ?? false);
-    say(`network: switch ${plan.switchNs}, hosts ${plan.hosts.map((h) => `${h.name} ${h.address}`).join(', ')}`);
+    say(`network: switch ${plan.switchNs}, hosts ${plan.hosts.map((h) => `${h.name} ${h.address}`).join(', ')}, client ${plan.client.address}`);
     await Promise.all(lab.hosts.slice(0, agents).map(async (h) => {
       await setUpHost(lab, h.index, o);
       say(`${h.name}: pool and agent`);
@@ -73,7 +73,7 @@ async function makeNetwork(lab: Lab, forwarding: boolean): Promise<void> {
   const { exec } = lab.deps;
   const p = lab.plan;
   await exec(netnsAdd(p.switchNs));
-  await exec(ip('-n', p.switchNs, '-batch', '-'), { input: switchBatch() });
+  await exec(ip('-n', p.switchNs, '-batch', '-'), { input: switchBatch(p.client.address) });
   for (const h of p.hosts) {
     await exec(netnsAdd(h.netns));
     await exec(hostVethAdd(p, h));

@@ -13,7 +13,7 @@ import { NotFoundError } from '../sys/errors.js';
 import { spawnDetached, type Exec, type ExecOptions, type ExecResult } from '../sys/exec.js';
 import { alive, pidFiles, parsePid, signalAll, waitGone } from './host-procs.js';
 import { killHost, type Stopped } from './host-teardown.js';
-import { ANY_CODE, agentArgv, findHost, hostCli, inHost, planLab, portCut, portUp, type LabHostPlan, type LabPlan } from './plan.js';
+import { ANY_CODE, agentArgv, findHost, hostCli, inClient, inHost, ip, planLab, portCut, portUp, type LabHostPlan, type LabPlan } from './plan.js';
 import { readState, writeState, type LabState } from './state.js';
 
 /** This repository's CLI launcher (dist/src/lab/lab.js -> bin/cellblock). */
@@ -84,6 +84,14 @@ export class Lab {
     return this.deps.exec(inHost(this.host(ref), argv), opts);
   }
 
+  /**
+   * Runs argv at the lab's client position (the switch's namespace, address plan.client on the
+   * bridge): outside every host, as a user's traffic to the VIP would be.
+   */
+  client(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    return this.deps.exec(inClient(this.plan, argv), opts);
+  }
+
   /** The real CLI against host ref's data dir, inside its namespace; any exit code is returned. */
   async cli(ref: number | string, args: readonly string[], input?: string): Promise<CliResult> {
     const r = await this.deps.exec(hostCli(this.host(ref), this.node, this.bin, args), { okCodes: ANY_CODE, timeoutMs: 600_000, ...(input !== undefined ? { input } : {}) });
@@ -115,10 +123,16 @@ export class Lab {
     await this.deps.exec(portUp(this.plan, this.host(ref)));
   }
 
-  /** SIGKILL to every process of host ref at once (agent, etcd, conmon, jails), as a power cut. */
+  /**
+   * SIGKILL to every process of host ref at once (agent, etcd, conmon, jails, keepalived), as a
+   * power cut. A machine losing power also loses the addresses its daemons had added: the
+   * secondary addresses of eth0 (a floating address keepalived held) are flushed, so the dead
+   * host's kernel does not go on answering ARP for a VIP another host has taken.
+   */
   async kill(ref: number | string): Promise<Stopped[]> {
     const h = this.host(ref);
     const killed = await killHost(h.dataDir, this.deps.exec, { netns: h.netns });
+    await this.deps.exec(ip('-n', h.netns, 'addr', 'flush', 'dev', 'eth0', 'secondary'), { okCodes: ANY_CODE });
     await this.setAgent(h, null);
     return killed;
   }

@@ -2,7 +2,8 @@
  * What a lab is made of, decided before anything exists (pure): names, addresses, subnets,
  * paths and the argument arrays that make and unmake them.
  *
- *   switch namespace cbl-NAME-sw:  bridge br0, ports p0 .. p<n-1>
+ *   switch namespace cbl-NAME-sw:  bridge br0, ports p0 .. p<n-1>; the client 10.X.0.250/24 on br0
+ *   the lab's suggested VIP:        10.X.0.100 (for a stack's `lb: { vip }`; nothing holds it until one is applied)
  *   host namespace   cbl-NAME-hI:  lo up, eth0 = 10.X.0.<I+1>/24 (veth peer of pI)
  *   host I's jails:                in a cluster lab, the /24 the cluster hands out (10.77.I.0/24);
  *                                  otherwise 10.X.<I+1>.0/24 (the agent's --subnet); bridge inside cbl-NAME-hI
@@ -27,6 +28,11 @@ export const NETNS_DIR = '/run/netns';
 export const BRIDGE = 'br0';
 /** Sparse: room for a few replicas at the default 1G disk limit each, written blocks only. */
 export const DEFAULT_POOL_SIZE = '4G';
+/** The last octet of the client's address on the LAN and of the suggested VIP (hosts take .1 to .9). */
+export const CLIENT_OCTET = 250;
+export const VIP_OCTET = 100;
+/** `lab exec client -- CMD`: the client position's name. */
+export const CLIENT = 'client';
 
 export type Argv = string[];
 
@@ -58,6 +64,14 @@ export interface LabPlan {
   switchNs: string;
   /** The LAN: 10.X.0.0/24. */
   lan: string;
+  /**
+   * A client's position on the LAN, outside every host: an address on the switch's bridge, so
+   * traffic to a VIP comes from where a user's would (`lab exec client -- curl ...`). A cut host
+   * (`lab cut`) is cut off from it too.
+   */
+  client: { address: string; nsPath: string };
+  /** A free LAN address suggested as the stack's `lb: { vip }`. */
+  vip: string;
   hosts: LabHostPlan[];
 }
 
@@ -98,6 +112,8 @@ export function planLab(name: string, hosts: number, root = DEFAULT_LAB_ROOT): L
     stateFile: join(dir, 'lab.json'),
     switchNs: switchNsName(name),
     lan: `10.${x}.0.0/24`,
+    client: { address: `10.${x}.0.${CLIENT_OCTET}`, nsPath: `${NETNS_DIR}/${switchNsName(name)}` },
+    vip: `10.${x}.0.${VIP_OCTET}`,
     hosts: Array.from({ length: hosts }, (_, i) => ({
       name: `h${i}`,
       index: i,
@@ -126,9 +142,9 @@ export const netnsAdd = (ns: string): Argv => ip('netns', 'add', ns);
 export const netnsDel = (ns: string): Argv => ip('netns', 'del', ns);
 export const netnsPids = (ns: string): Argv => ip('netns', 'pids', ns);
 
-/** `ip -batch -` input that makes the switch's bridge (run with ip -n SWITCH). */
-export function switchBatch(): string {
-  return [`link set dev lo up`, `link add name ${BRIDGE} type bridge`, `link set dev ${BRIDGE} up`].join('\n') + '\n';
+/** `ip -batch -` input that makes the switch's bridge, with the client's address on it when given (run with ip -n SWITCH). */
+export function switchBatch(client?: string): string {
+  return [`link set dev lo up`, `link add name ${BRIDGE} type bridge`, ...(client ? [`addr add ${client}/24 dev ${BRIDGE}`] : []), `link set dev ${BRIDGE} up`].join('\n') + '\n';
 }
 
 /** The veth pI (switch side) <-> eth0 (born directly in the host's namespace). */
@@ -154,6 +170,11 @@ export function hostBatch(h: LabHostPlan): string {
 /** argv run inside host h's network namespace only (never `ip netns exec`: it remounts /sys and runc fails). */
 export function inHost(h: Pick<LabHostPlan, 'nsPath'>, argv: readonly string[]): Argv {
   return ['nsenter', `--net=${h.nsPath}`, '--', ...argv];
+}
+
+/** argv run at the lab's client position: the switch's namespace, whose bridge has the client address. */
+export function inClient(p: Pick<LabPlan, 'client'>, argv: readonly string[]): Argv {
+  return ['nsenter', `--net=${p.client.nsPath}`, '--', ...argv];
 }
 
 /** The real CLI of this repository against host h's data dir, inside its namespace. */

@@ -8,6 +8,7 @@ test('processKind: agent, etcd, conmon from a command line', () => {
   assert.equal(processKind(['/usr/bin/cellblock', 'agent']), 'agent');
   assert.equal(processKind(['etcd', '--config-file', '/d/etcd/etcd.conf']), 'etcd');
   assert.equal(processKind(['/usr/bin/conmon', '--api-version', '1']), 'conmon');
+  assert.equal(processKind(['keepalived', '--dont-fork', '--vrrp', '--use-file', '/d/lb/keepalived.conf']), 'keepalived');
   assert.equal(processKind(['/usr/bin/node', '/repo/bin/cellblock', '--data-dir', '/d', 'jail', 'ls']), 'other');
 });
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  agentArgv, checkHostCount, checkLabName, findHost, hostBatch, hostCli, hostVethAdd, initArgs, joinArgs, labOctet, planLab, portCut, portUp, switchBatch,
+  agentArgv, checkHostCount, checkLabName, findHost, hostBatch, hostCli, hostVethAdd, inClient, initArgs, joinArgs, labOctet, planLab, portCut, portUp, switchBatch,
 } from '../../src/lab/plan.js';
 import { UserError } from '../../src/sys/errors.js';
 
@@ -66,4 +66,15 @@ test('argv builders: switch, ports, host side, CLI, agent, cluster', () => {
   assert.deepEqual(agentArgv(h, 'node', 'bin', [], { subnet: false }), ['nsenter', '--net=/run/netns/cbl-t-h1', '--', 'node', 'bin', '--data-dir', '/r/t/h1', 'agent']);
   assert.deepEqual(initArgs(p), ['cluster', 'init', '--advertise', p.hosts[0]!.address, '--name', 'h0']);
   assert.deepEqual(joinArgs(p, h, 'cbj1.x.y'), ['cluster', 'join', p.hosts[0]!.address, '--token', 'cbj1.x.y', '--advertise', h.address, '--name', 'h1']);
+});
+
+test('the client position: an address on the switch\'s bridge, outside every host; a suggested VIP on the LAN', () => {
+  const p = planLab('vip', 9);
+  const x = labOctet('vip');
+  assert.deepEqual(p.client, { address: `10.${x}.0.250`, nsPath: '/run/netns/cbl-vip-sw' });
+  assert.equal(p.vip, `10.${x}.0.100`);
+  const taken = new Set(p.hosts.map((h) => h.address));
+  assert.ok(!taken.has(p.client.address) && !taken.has(p.vip));
+  assert.equal(switchBatch(p.client.address), `link set dev lo up\nlink add name br0 type bridge\naddr add 10.${x}.0.250/24 dev br0\nlink set dev br0 up\n`);
+  assert.deepEqual(inClient(p, ['ping', '-c1', p.vip]), ['nsenter', '--net=/run/netns/cbl-vip-sw', '--', 'ping', '-c1', p.vip]);
 });

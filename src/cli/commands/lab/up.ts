@@ -26,6 +26,8 @@ export default function register(group: Command, deps: CliDeps): void {
       const lines = [
         `lab ${name} is up: ${hosts} host${hosts === 1 ? '' : 's'}${lab.state.cluster && hosts > 1 ? ', one cluster' : ''} (LAN ${lab.plan.lan})`,
         ...d.hosts.map((h) => `  ${h.name}  ${h.address}  jails ${h.subnet}  agent pid ${h.agentPid ?? '-'}  data ${h.dataDir}`),
+        `  client ${lab.plan.client.address} (on the switch, outside every host): cellblock lab exec${flag} client -- curl -s http://${lab.plan.vip}/`,
+        `  suggested VIP: ${lab.plan.vip} (in a stack file: lb: { vip: ${lab.plan.vip} })`,
         '',
         'run a command on a host:',
         `  cellblock lab exec${flag} h0 -- cellblock status`,

@@ -1,0 +1,183 @@
+/**
+ * Load-balancer benchmark (issue 9): `npm run bench -- lb`, as root. On a lab of three hosts
+ * (src/lab), site:v1 (examples/site) with 3 replicas published on a host name through the
+ * lab's suggested VIP, driven from the lab's client position (outside every host):
+ *
+ *  - throughput: wrk through the VIP (HAProxy, Host header) against wrk direct to one jail,
+ *    same duration and connections, same run: goal >= 0.8x the requests/s and p99 within 2 ms;
+ *  - replica death: SIGKILL of one replica's process under a wrk load through the VIP; time
+ *    until the holder's HAProxy has it out of rotation (`cellblock --json lb status`, polled
+ *    every 50 ms): goal < 1 s; failed requests: goal 0;
+ *  - VIP holder death: its link cut and every process of it killed (a power cut) under a wrk
+ *    load through the VIP; time until the VIP answers on another host (HTTP 200 from the
+ *    client): goal < 1 s; failed requests printed (wrk does not retry).
+ *
+ * Needs the whole of issue 9 merged: `lb:` and `publish:` in the stack file (spec), HAProxy on
+ * every host and `cellblock lb status --json` (haproxy), keepalived (this). The lab is taken
+ * down in `finally` and leftovers reported.
+ * Run alone: node dist/bench/lb.js [--quick] [--json]
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { JailView } from '../src/jail/service.js';
+import type { Lab } from '../src/lab/lab.js';
+import { upLab } from '../src/lab/lab-up.js';
+import { downLab } from '../src/lab/lab-down.js';
+import { addressesIn, ipAddrShowArgv } from '../src/lb/host-network.js';
+import type { LbHostState } from '../src/lb/model.js';
+import { exec } from '../src/sys/exec.js';
+import { labLeftovers, labName, labReport } from '../test/helpers/lab.js';
+import { until } from '../test/helpers/until.js';
+import { round, table, verdict } from './lib.js';
+import { parseWrk, wrkArgv, type WrkResult } from './lb-wrk.js';
+
+const SITE = new URL('../../examples/site', import.meta.url).pathname;
+const HOSTNAME = 'site.bench.test';
+const STACK = 'lbb';
+const progress = (s: string) => process.stderr.write(`  [lb] ${s}\n`);
+
+export const stackYaml = (vip: string) => `lb:
+  vip: ${vip}
+services:
+  site:
+    image: site:v1
+    replicas: 3
+    command: ["/usr/bin/python3", "-m", "http.server", "8080", "--directory", "/app"]
+    port: 8080
+    publish:
+      http: [${HOSTNAME}]
+    health:
+      http: { port: 8080, path: /index.html }
+`;
+
+export interface LbBenchResult {
+  direct: WrkResult;
+  viaVip: WrkResult;
+  rpsRatio: number;
+  p99ExtraMs: number;
+  replicaDeath: { outOfRotationMs: number; load: WrkResult };
+  vipMove: { answeringMs: number; from: string; to: string; load: WrkResult };
+  goals: { rps: boolean; p99: boolean; replicaDeath: boolean; vipMove: boolean; failures: boolean };
+}
+
+/** lbstate records from `cellblock --json lb status` (a list, or an object with hosts). */
+function lbStates(out: string): LbHostState[] {
+  const v = JSON.parse(out) as unknown;
+  const list = Array.isArray(v) ? v : (v as { hosts?: unknown[] }).hosts ?? [];
+  return list as LbHostState[];
+}
+
+async function holders(lab: Lab, vip: string, hosts = [0, 1, 2]): Promise<number[]> {
+  const has = await Promise.all(hosts.map(async (i) => addressesIn((await lab.run(i, ipAddrShowArgv('eth0'))).stdout).includes(vip)));
+  return hosts.filter((_, k) => has[k]);
+}
+
+/** wrk from the client position (a bounded run). */
+async function wrk(lab: Lab, url: string, seconds: number, host?: string): Promise<WrkResult> {
+  const r = await lab.client(wrkArgv(url, { seconds, ...(host ? { host } : {}) }), { timeoutMs: (seconds + 30) * 1000 });
+  return parseWrk(r.stdout);
+}
+
+export async function benchLb(o: { quick?: boolean } = {}): Promise<LbBenchResult> {
+  const seconds = o.quick ? 5 : 15;
+  const work = await mkdtemp(join(tmpdir(), 'cb-bench-lb-'));
+  const root = join(work, 'lab');
+  const name = labName();
+  let lab: Lab | undefined;
+  try {
+    progress('lab up: 3 hosts');
+    lab = await upLab({ name, hosts: 3, root, poolSize: '2G' }, { exec, progress });
+    const l = lab;
+    const vip = l.plan.vip;
+    await l.ok(0, ['image', 'build', 'site:v1', SITE]);
+    const file = join(work, `${STACK}.yml`);
+    await writeFile(file, stackYaml(vip));
+    progress(`apply: 3 replicas published as ${HOSTNAME}, VIP ${vip}`);
+    await l.ok(0, ['apply', '-f', file, '--stack', STACK, '--timeout', '180']);
+    await until('3 servers in rotation on every host and a VIP holder', async () => {
+      const states = lbStates(await l.ok(0, ['--json', 'lb', 'status']));
+      const ok = states.length === 3 && states.every((s) => s.haproxy === 'running' && s.backends.some((b) => b.servers.filter((x) => x.inRotation).length === 3));
+      return ok && (await holders(l, vip)).length === 1;
+    }, 180_000, () => labReport(l));
+
+    // throughput: direct to one jail (the client routes that jail's subnet through its host) and through the VIP
+    const jail = (await l.json<JailView[]>(0, ['jail', 'ls'])).find((j) => j.state === 'running')!;
+    await l.client(['ip', 'route', 'replace', `${jail.ip}/32`, 'via', l.host(0).address]);
+    progress(`wrk ${seconds} s direct to ${jail.name} (${jail.ip}:8080), then through the VIP`);
+    const direct = await wrk(l, `http://${jail.ip}:8080/index.html`, seconds);
+    const viaVip = await wrk(l, `http://${vip}/index.html`, seconds, HOSTNAME);
+
+    // replica death: a replica on a host that does not hold the VIP, killed under load
+    const [holder] = await holders(l, vip);
+    const victimHost = [0, 1, 2].find((i) => i !== holder)!;
+    const victim = (await l.json<JailView[]>(victimHost, ['jail', 'ls'])).find((j) => j.state === 'running' && j.pid)!;
+    progress(`SIGKILL ${victim.name} (pid ${victim.pid}) on h${victimHost} under load`);
+    const load1 = wrk(l, `http://${vip}/index.html`, 6, HOSTNAME);
+    await new Promise((r) => setTimeout(r, 2000));
+    const t1 = Date.now();
+    process.kill(victim.pid!, 'SIGKILL');
+    const outOfRotationMs = await until(`${victim.name} out of rotation on h${holder}`, async () => {
+      const st = lbStates(await l.ok(holder!, ['--json', 'lb', 'status'])).find((s) => s.host === `h${holder}`);
+      const srv = st?.backends.flatMap((b) => b.servers).find((x) => x.jail === victim.name);
+      return srv && !srv.inRotation ? Date.now() - t1 : undefined;
+    }, 20_000, () => labReport(l), 50);
+    const replicaLoad = await load1;
+
+    // VIP holder death: cut and killed (a power cut), under load; time until the VIP answers elsewhere
+    await until('3 in rotation again', async () => lbStates(await l.ok(0, ['--json', 'lb', 'status'])).every((s) => s.backends.some((b) => b.servers.filter((x) => x.inRotation).length === 3)), 60_000, () => labReport(l));
+    const [from] = await holders(l, vip);
+    progress(`cut and kill the VIP holder h${from} under load`);
+    const load2 = wrk(l, `http://${vip}/index.html`, 8, HOSTNAME);
+    await new Promise((r) => setTimeout(r, 2000));
+    const t2 = Date.now();
+    await l.cut(from!);
+    await l.kill(from!);
+    const others = [0, 1, 2].filter((i) => i !== from);
+    const answeringMs = await until('the VIP answering on another host', async () => {
+      const r = await l.client(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-m', '0.5', '-H', `Host: ${HOSTNAME}`, `http://${vip}/index.html`], { okCodes: Array.from({ length: 256 }, (_, i) => i) });
+      return r.stdout.trim() === '200' && (await holders(l, vip, others)).length === 1 ? Date.now() - t2 : undefined;
+    }, 20_000, () => labReport(l), 20);
+    const [to] = await holders(l, vip, others);
+    const vipLoad = await load2;
+
+    const rpsRatio = round(viaVip.rps / direct.rps);
+    const p99ExtraMs = round(viaVip.p99 - direct.p99);
+    return {
+      direct, viaVip, rpsRatio, p99ExtraMs,
+      replicaDeath: { outOfRotationMs, load: replicaLoad },
+      vipMove: { answeringMs, from: `h${from}`, to: `h${to}`, load: vipLoad },
+      goals: { rps: rpsRatio >= 0.8, p99: p99ExtraMs < 2, replicaDeath: outOfRotationMs < 1000, vipMove: answeringMs < 1000, failures: replicaLoad.failed === 0 && vipLoad.failed === 0 },
+    };
+  } finally {
+    if (lab) {
+      const instances = lab.hosts.map((h) => h.instance);
+      await downLab(root, name, { exec }).catch((e: Error) => progress(`lab down failed: ${e.message}`));
+      const left = await labLeftovers(root, name, instances);
+      if (left.length) progress(`left behind: ${left.join('; ')}`);
+      else await rm(work, { recursive: true, force: true });
+    } else {
+      await downLab(root, name, { exec }).catch(() => {}); // best effort: a lab up that failed removed itself
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+}
+
+export function printLbBench(r: LbBenchResult): void {
+  console.log(table(['measure', 'through the VIP (HAProxy)', 'direct to one jail', 'ratio / extra', 'goal'], [
+    ['requests/s', round(r.viaVip.rps), round(r.direct.rps), `${r.rpsRatio}x`, `>= 0.8x ${verdict(r.goals.rps)}`],
+    ['p99 (ms)', round(r.viaVip.p99), round(r.direct.p99), `+${r.p99ExtraMs} ms`, `< +2 ms ${verdict(r.goals.p99)}`],
+    ['failed requests', r.viaVip.failed, r.direct.failed, '-', '0'],
+  ]));
+  console.log(table(['scenario', 'time (ms)', 'requests', 'failed', 'goal'], [
+    ['replica SIGKILLed -> out of rotation', r.replicaDeath.outOfRotationMs, r.replicaDeath.load.requests, r.replicaDeath.load.failed, `< 1000 ms, 0 failed ${verdict(r.goals.replicaDeath && r.replicaDeath.load.failed === 0)}`],
+    [`VIP holder ${r.vipMove.from} dead -> answering on ${r.vipMove.to}`, r.vipMove.answeringMs, r.vipMove.load.requests, r.vipMove.load.failed, `< 1000 ms ${verdict(r.goals.vipMove)} (failed: printed; no client retries)`],
+  ]));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const r = await benchLb({ quick: process.argv.includes('--quick') });
+  if (process.argv.includes('--json')) console.log(JSON.stringify(r, null, 2));
+  else printLbBench(r);
+}
