@@ -119,21 +119,25 @@ test('rolling update: one replica at a time, each after the others are observed 
   assert.deepEqual(layout(plan(hs, v2, p1.byHost, notYet)), layout(p1));
 
   // pass 4: replica 0 healthy on the new spec: replica 1 switches
-  const p4 = plan(hs, v2, p1.byHost, healthy(p1.byHost));
+  const p4 = plan(hs, v2, p1.byHost, healthy(p1.byHost), p1.rollouts);
   assert.deepEqual(layout(p4), { a: 'demo.site.0@bbbbbbbb2222', b: 'demo.site.1@bbbbbbbb2222', c: 'demo.site.2@aaaaaaaa1111' });
   assert.deepEqual(p4.rolling, ['demo/site#0 healthy on a', 'demo/site#1 on b: replacing with spec bbbbbbbb (site:bbbbbbbb2222)']);
 
   // pass 5: replica 1 healthy: the last one switches
-  const p5 = plan(hs, v2, p4.byHost, healthy(p4.byHost));
+  const p5 = plan(hs, v2, p4.byHost, healthy(p4.byHost), p4.rollouts);
   assert.deepEqual(layout(p5), { a: 'demo.site.0@bbbbbbbb2222', b: 'demo.site.1@bbbbbbbb2222', c: 'demo.site.2@bbbbbbbb2222' });
   assert.deepEqual(p5.rolling, ['demo/site#1 healthy on b', 'demo/site#2 on c: replacing with spec bbbbbbbb (site:bbbbbbbb2222)']);
 
   // done: nothing more to say
-  const p6 = plan(hs, v2, p5.byHost, healthy(p5.byHost));
+  const p6 = plan(hs, v2, p5.byHost, healthy(p5.byHost), p5.rollouts);
   assert.deepEqual(p6.byHost, p5.byHost);
-  assert.deepEqual(p6.rolling, []);
+  assert.deepEqual(p6.rolling, ['demo/site#2 healthy on c', 'demo/site: complete: 3 replicas on spec bbbbbbbb (site:bbbbbbbb2222)']);
+  assert.equal(p6.rollouts[0]!.state, 'complete');
+  const p7 = plan(hs, v2, p6.byHost, healthy(p6.byHost), p6.rollouts);
+  assert.deepEqual(p7.rolling, []);
+  assert.deepEqual(p7.rollouts, [], 'nothing more to write');
   // the scheduler saw no change at any step
-  for (const p of [p1, p2, p4, p5, p6]) assert.deepEqual(p.result.decisions, []);
+  for (const p of [p1, p2, p4, p5, p6, p7]) assert.deepEqual(p.result.decisions, []);
 });
 
 test('rolling update: a replica that is not healthy anyway switches at once, and holds the rest', () => {
