@@ -116,15 +116,16 @@ export function roll(rec: ServiceRecord, slots: Slot[], prev: RolloutRecord | un
       if (s.replica >= N && !rolling) drop.add(s.replica); // no new surge once nothing old is left
       continue; // s.out: the new spec already
     }
-    if (s.kept.specHash === T) {
+    s.out = s.kept;
+    const surge = s.replica >= N;
+    if (s.kept.specHash === T && !(surge && !rolling)) {
       // a replaced replica stays drained until healthy on the new spec
-      s.out = s.kept.drain && healthy(s, s.kept) ? withoutDrain(s.kept) : s.kept;
-      if (s.replica >= N && !rolling) candidates.push(s);
+      if (s.kept.drain && healthy(s, s.kept)) s.out = withoutDrain(s.kept);
       continue;
     }
-    s.out = s.kept;
+    // from here: a stale replica, or a surge replica to take out at the end
     if (!healthy(s, s.kept)) {
-      if (s.replica >= N) { drop.add(s.replica); continue; }
+      if (surge) { drop.add(s.replica); continue; }
       s.out = replaced(s);
       announced.add(s.replica);
       said.push(`${name}#${s.replica}: rolling to spec ${short(T)} now (its replica on spec ${short(s.kept.specHash)} is not healthy)`);
@@ -136,7 +137,7 @@ export function roll(rec: ServiceRecord, slots: Slot[], prev: RolloutRecord | un
       drainedAt.set(s.replica, since);
       const t = Date.parse(since) + drainMs;
       if (ctx.now >= t || ctx.lb.drained(s.jail)) {
-        if (s.replica >= N) drop.add(s.replica);
+        if (surge) drop.add(s.replica);
         else s.out = replaced(s);
       } else wake(t);
       continue;
@@ -177,13 +178,15 @@ export function roll(rec: ServiceRecord, slots: Slot[], prev: RolloutRecord | un
     const up = onT ? ready(s, a) : healthy(s, a) && !a.drain && notIn.length === 0;
     const r: RolloutReplica = { replica: s.replica, jail: s.jail, host: s.host, specHash: a.specHash, surge: s.replica >= N, inRotation: up, notIn, draining: a.drain === true };
     const known = same(s, e, a.specHash);
-    if (!onT && a.drain) r.drainingSince = drainedAt.get(s.replica) ?? nowIso;
+    const since = drainedAt.get(s.replica);
+    if (since !== undefined && a.drain) r.drainingSince = since;
     if (onT) {
       r.assignedAt = known && e!.assignedAt ? e!.assignedAt : nowIso;
       r.baseline = known && e!.baseline ? e!.baseline : ctx.lb.figures(s.jail);
       if (!known && !announced.has(s.replica)) events.push(s.kept ? `${name}#${s.replica} on ${s.host}: replacing with spec ${short(T)} (${imageOf(rec.spec)})` : `${name}#${s.replica}${r.surge ? ' (surge)' : ''} placed on ${s.host} with spec ${short(T)}`);
       if (up && !(known && e!.inRotation)) events.push(published ? `${name}#${s.replica} in rotation on ${ctx.lb.liveHosts.join(' ')}` : `${name}#${s.replica} healthy on ${s.host}`);
-    } else if (a.drain && !(known && e!.draining)) events.push(`draining ${name}#${s.replica} on ${s.host}`);
+    }
+    if (since !== undefined && a.drain && !(known && e!.draining)) events.push(`draining ${name}#${s.replica}${r.surge ? ' (surge)' : ''} on ${s.host}`);
     replicas.push(r);
   }
 
@@ -266,7 +269,7 @@ export function rolloutCheck(
   let requests = 0;
   let errors = 0;
   for (const { host, a } of [...current].sort((x, y) => x.a.replica - y.a.replica)) {
-    if (a.specHash !== T) continue;
+    if (a.specHash !== T || (a.drain && a.replica >= rec.spec.replicas)) continue; // a surge replica being taken out
     const e = entries.get(a.replica);
     const known = e !== undefined && e.host === host && e.specHash === T;
     const fig = ctx.lb.figures(a.jail);
