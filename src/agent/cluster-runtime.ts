@@ -40,6 +40,7 @@ import { Reconciler } from './reconciler.js';
 import { RouteSync } from './routes.js';
 import { HostService } from './services/hosts.js';
 import { StackService } from './services/stacks.js';
+import { RolloutService } from './services/rollouts.js';
 
 export interface RuntimeDeps {
   dataDir: string;
@@ -84,6 +85,8 @@ export interface ClusterRuntime {
   readonly images: ImageService;
   readonly stacks: StackService;
   readonly hosts: HostService;
+  /** Rollouts: status, history and undo (issue 9; the leader moves them on). */
+  readonly rollouts: RolloutService;
   readonly routes: RouteSync;
   live(): HostLive;
   /**
@@ -249,6 +252,7 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
       name, config, tls, subnet, store, membership, leader, reconciler, images, routes, live, stop,
       stacks: new StackService({ store, images, log: log.child({ component: 'stacks' }) }),
       hosts: new HostService(store),
+      rollouts: new RolloutService({ store, log: log.child({ component: 'rollouts' }) }),
     };
   });
 }
