@@ -28,7 +28,7 @@
  * (old replicas were never taken out before a new one was ready, so it costs nothing).
  */
 import type { Assignment, ServiceRecord } from './model.js';
-import { eventsWith, historyWith, imageOf, refOf, type RolloutRecord, type RolloutReplica } from './rollout.js';
+import { deployOf, eventsWith, historyWith, imageOf, refOf, type RolloutRecord, type RolloutReplica } from './rollout.js';
 import { secondsText, type LbView } from './rollout-lb.js';
 
 /** One placed replica while its spec is decided. */
@@ -71,12 +71,12 @@ export function rolloutDemand(rec: ServiceRecord, current: readonly Assignment[]
   const n = rec.spec.replicas;
   const governs = record?.state === 'progressing' && record.to.specHash === rec.specHash;
   const rolling = current.some((a) => a.specHash !== rec.specHash || (governs && a.replica >= n));
-  return rolling ? n + rec.spec.deploy.maxSurge : n;
+  return rolling ? n + deployOf(rec.spec).maxSurge : n;
 }
 
 /** maxUnavailable, at least 1 when there is no surge (else nothing could ever move). */
 function unavailable(rec: ServiceRecord): number {
-  const d = rec.spec.deploy;
+  const d = deployOf(rec.spec);
   return d.maxSurge === 0 && d.maxUnavailable === 0 ? 1 : d.maxUnavailable;
 }
 
@@ -85,7 +85,7 @@ export function roll(rec: ServiceRecord, slots: Slot[], prev: RolloutRecord | un
   const N = rec.spec.replicas;
   const name = rec.spec.name;
   const published = rec.spec.publish !== undefined;
-  const drainMs = rec.spec.deploy.drainMs;
+  const drainMs = deployOf(rec.spec).drainMs;
   const nowIso = new Date(ctx.now).toISOString();
   const drop = new Set<number>();
   const said: string[] = [];
@@ -233,7 +233,7 @@ function waitingText(rec: ServiceRecord, slots: Slot[], ready: (s: Slot, a: Assi
   const on = hashes.size === 1 ? `spec ${short([...hashes][0]!)}` : 'older specs';
   const placed = new Set(slots.map((s) => s.replica));
   const want = [...slots.filter((s) => s.out.specHash === T && !ready(s, s.out)).map((s) => s.replica)];
-  for (let i = 0; i < N + rec.spec.deploy.maxSurge; i++) if (!placed.has(i)) want.push(i);
+  for (let i = 0; i < N + deployOf(rec.spec).maxSurge; i++) if (!placed.has(i)) want.push(i);
   want.sort((a, b) => a - b);
   const who = want.length ? `${listText(want.map((i) => `${name}#${i}`))} to be ${published ? 'in rotation on every host' : 'healthy'}` : 'more replicas to be available';
   return `${name}: ${olds.length} of ${N} replicas still on ${on}; waiting for ${who}`;
@@ -259,7 +259,7 @@ export function rolloutCheck(
 ): { reason?: string; wakeAt?: number } {
   if (!record || record.state !== 'progressing' || record.to.specHash !== rec.specHash || !record.from) return {};
   const T = rec.specHash;
-  const d = rec.spec.deploy;
+  const d = deployOf(rec.spec);
   const name = rec.spec.name;
   const published = rec.spec.publish !== undefined;
   const started = Date.parse(record.startedAt);

@@ -13,7 +13,7 @@
  *                                           new record keeps `from`: the last spec known good)
  */
 import type { ServiceRecord } from './model.js';
-import type { ServiceSpec } from '../spec/types.js';
+import { DEPLOY_DEFAULTS, type DeploySpec, type ServiceSpec } from '../spec/types.js';
 import { K } from './keys.js';
 import type { TxnWrite } from './store.js';
 import { UserError } from '../sys/errors.js';
@@ -80,6 +80,9 @@ export interface RolloutRecord {
 
 export const MAX_HISTORY = 10;
 export const MAX_EVENTS = 60;
+
+/** A spec's deploy settings; a record written before `deploy:` existed has none: the defaults. */
+export const deployOf = (spec: ServiceSpec): DeploySpec => ({ ...DEPLOY_DEFAULTS, ...spec.deploy });
 
 export const imageOf = (spec: ServiceSpec): string => `${spec.image.name}:${spec.image.tag}`;
 export const refOf = (r: ServiceRecord): RolloutSpecRef => ({ specHash: r.specHash, image: imageOf(r.spec) });

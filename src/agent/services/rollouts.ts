@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { K } from '../../cluster/keys.js';
 import type { ServiceRecord } from '../../cluster/model.js';
-import { imageOf, rolloutStartWrites, undoWrites, type RolloutRecord } from '../../cluster/rollout.js';
+import { deployOf, imageOf, rolloutStartWrites, undoWrites, type RolloutRecord } from '../../cluster/rollout.js';
 import type { Guard, Store, TxnWrite } from '../../cluster/store.js';
 import type { RolloutView } from '../../api/contract.js';
 import { NotFoundError, UserError } from '../../sys/errors.js';
@@ -46,10 +46,9 @@ export class RolloutService {
       ...rest,
       from: from ? { specHash: from.specHash, image: from.image } : null,
       replicas: r.replicas.map(({ baseline: _b, ...x }) => x),
-      current: svc ? {
-        replicas: svc.spec.replicas, specHash: svc.specHash, image: imageOf(svc.spec), deadlineMs: svc.spec.deploy.deadlineMs, drainMs: svc.spec.deploy.drainMs,
-        maxSurge: svc.spec.deploy.maxSurge, maxUnavailable: svc.spec.deploy.maxUnavailable,
-      } : null,
+      current: svc ? (({ deadlineMs, drainMs, maxSurge, maxUnavailable }) => ({
+        replicas: svc.spec.replicas, specHash: svc.specHash, image: imageOf(svc.spec), deadlineMs, drainMs, maxSurge, maxUnavailable,
+      }))(deployOf(svc.spec)) : null,
       now: this.nowIso(),
     };
   }

@@ -16,6 +16,7 @@ import { DEFAULT_OVERCOMMIT, type ClusterSettings } from '../../cluster/subnets.
 import { defaultDiskOf, readSnapshot, hostsOf, type ClusterSnapshot } from '../../cluster/snapshot.js';
 import { planPlacements } from '../../cluster/leader-plan.js';
 import { formatImageRef, type ImageRef } from '../../sys/names.js';
+import { rolloutStarts } from './rollouts.js';
 
 /** What stacks need of images: is one here, and who else holds it. */
 export interface ImageLookup {
@@ -66,7 +67,8 @@ export class StackService {
     }
     const diff = diffStack(current, next);
     const at = (this.d.now?.() ?? new Date()).toISOString();
-    const r = await this.d.store.batch(applyWrites(stackName, file, current, next, at));
+    // a changed spec starts a rollout: its record goes in the same transaction (agent/services/rollouts.ts)
+    const r = await this.d.store.batch([...applyWrites(stackName, file, current, next, at), ...await rolloutStarts(this.d.store, stackName, current, next, at)]);
     this.d.log.info({ stack: stackName, changes: diff.filter((x) => x.change !== 'none').map((x) => `${x.service}: ${x.change}`) }, 'stack applied');
     return { stack: stackName, diff, revision: r.revision, services: next.map((s) => ({ service: s.spec.name, specHash: s.specHash })) };
   }
