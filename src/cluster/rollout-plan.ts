@@ -284,6 +284,17 @@ export function rolloutCheck(
     if (!isHealthy) return { reason: `${back}: replica ${name}#${a.replica} not healthy on ${host} within ${within}` };
     return { reason: `${back}: replica ${name}#${a.replica} not in rotation on ${notIn.join(' ')} within ${within}` };
   }
+  // a replica the scheduler could not place (no room for the surge, say) holds the rollout: it has the same deadline
+  const placedIdx = new Set(current.map((c) => c.a.replica));
+  const stale = current.some((c) => c.a.specHash !== T);
+  if (stale) {
+    const missing = [...Array(rec.spec.replicas + d.maxSurge).keys()].filter((i) => !placedIdx.has(i));
+    if (missing.length > 0) {
+      if (ctx.now - started >= d.deadlineMs) return { reason: `${back}: replica ${name}#${missing[0]} not placed within ${secondsText(d.deadlineMs)}` };
+      const t = started + d.deadlineMs;
+      wakeAt = wakeAt === undefined ? t : Math.min(wakeAt, t);
+    }
+  }
   if (requests >= 20 && errors / requests > d.maxErrorRate) {
     const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
     return { reason: `${back}: ${errors} of ${requests} requests to spec ${short(T)} failed (${pct(errors / requests)}, more than ${pct(d.maxErrorRate)})` };

@@ -200,6 +200,15 @@ test('deadline: a new replica that never gets healthy', () => {
   assert.equal(w.record.reason, 'site: rolled back to spec v1aaaaaa: replica site#3 not healthy on a within 60s');
 });
 
+test('deadline: a surge replica no host has room for', () => {
+  const w = settled({}, hosts('a b c', { jails: 1 }));
+  w.apply(rec(V2));
+  w.step();
+  assert.deepEqual(w.layout(), { a: 'demo.site.0@v1', b: 'demo.site.1@v1', c: 'demo.site.2@v1' }, 'no room: nothing moves');
+  w.step({}, 61_000);
+  assert.equal(w.record.reason, 'site: rolled back to spec v1aaaaaa: replica site#3 not placed within 60s');
+});
+
 test('error rate: more than max_error_rate of at least 20 requests to the new spec rolls back; fewer requests do not', () => {
   const w = settled();
   w.apply(rec(V2));
