@@ -69,6 +69,13 @@ export function rolloutWrites(s: ClusterSnapshot, rollouts: readonly RolloutReco
     guard(key, s.rollouts.find((x) => x.stack === r.stack && x.service === r.service));
     writes.push({ put: key, value: JSON.stringify(r) });
   }
+  // the record of a service that is gone (stack deleted, service removed from its file) goes too
+  for (const r of s.rollouts) {
+    if (s.services.some((x) => x.stack === r.stack && x.spec.name === r.service)) continue;
+    const key = K.rollout(r.stack, r.service);
+    guard(key, r);
+    writes.push({ delete: key });
+  }
   for (const r of services) {
     const key = K.service(r.stack, r.spec.name);
     const was = s.services.find((x) => x.stack === r.stack && x.spec.name === r.spec.name);

@@ -210,6 +210,9 @@ test('a rollout on the store: surge first, then each old replica, then the surge
     assert.equal(rollout(s)?.state, 'complete', JSON.stringify(rollout(s)?.events));
     assert.deepEqual(placedSpecs(s), { a: 'demo.site.0@v2', b: 'demo.site.1@v2' });
     assert.ok(loop.decisions.includes('demo/site: complete: 2 replicas on spec v2hash00 (site:v2)'), loop.decisions.join('\n'));
+    // the service deleted: its replicas stop and its rollout record goes
+    await s.delete(K.service('demo', 'site'));
+    await until(() => rollout(s) === null && specs(s).trim() === '', 2000, 'the record removed with the service');
   } finally {
     await loop.stop();
   }
