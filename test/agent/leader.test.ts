@@ -179,6 +179,22 @@ async function hostsRun(s: FakeStore, leases: Map<string, FakeLease>, except: st
   }
 }
 
+/** Each host's HAProxy: every placed replica in rotation (unless drained or in `out`), with `sessions` each. */
+async function lbStates(s: FakeStore, leases: Map<string, FakeLease>, out: string[], at: string, sessions = 0): Promise<void> {
+  const all = new Map<string, boolean>();
+  for (const kv of s.kvs.values()) {
+    if (!kv.key.startsWith(K.placements)) continue;
+    for (const a of (JSON.parse(kv.value) as HostPlacements).assignments) all.set(a.jail, a.drain === true);
+  }
+  for (const [h, l] of leases) {
+    const st: LbHostState = {
+      host: h, haproxy: 'running', message: null, vipHeld: false, at,
+      backends: [{ stack: 'demo', service: 'site', backend: 'demo.site', servers: [...all].map(([j, drained]) => ({ jail: j, addr: 'x', status: drained ? 'DRAIN' : 'UP', inRotation: !out.includes(j) && !drained, sessions, requests: 0, errors: 0 })) }],
+    };
+    await s.putJson(K.lbState(h), st, l.id);
+  }
+}
+
 const rollout = (s: FakeStore) => JSON.parse(s.kvs.get(K.rollout('demo', 'site'))?.value ?? 'null') as RolloutRecord | null;
 const specs = (s: FakeStore) => Object.values(placedSpecs(s)).join(' ');
 
@@ -227,17 +243,7 @@ test('a rollout whose new replica never gets in rotation: rolled back by the lea
   await s.putJson(K.service('demo', 'site'), v1);
   let clock = Date.now();
   const loop = new LeaderLoop({ store: s.store, name: 'a', log, intervalMs: NO_TIMER, now: () => clock });
-  /** Each host's HAProxy: every placed replica in rotation except `out`. */
-  const lbReport = async (out: string[]) => {
-    const jails = Object.values(placed(s)).join(' ').split(' ').filter(Boolean);
-    for (const [h, l] of leases) {
-      const st: LbHostState = {
-        host: h, haproxy: 'running', message: null, vipHeld: false, at: String(clock),
-        backends: [{ stack: 'demo', service: 'site', backend: 'demo.site', servers: jails.map((j) => ({ jail: j, addr: 'x', status: 'UP', inRotation: !out.includes(j), sessions: 0, requests: 0, errors: 0 })) }],
-      };
-      await s.putJson(K.lbState(h), st, l.id);
-    }
-  };
+  const lbReport = (out: string[]) => lbStates(s, leases, out, String(clock));
   try {
     loop.follow(leases.get('a')!.lease);
     await until(() => placed(s).a === 'demo.site.0' && placed(s).b === 'demo.site.1', 2000, 'v1 placed');
@@ -254,6 +260,33 @@ test('a rollout whose new replica never gets in rotation: rolled back by the lea
     assert.equal(rollout(s)?.reason, 'site: rolled back to spec v1hash00: replica site#2 not in rotation on a b within 60s');
     assert.equal((await s.getJson<ServiceRecord>(K.service('demo', 'site')))?.specHash, v1.specHash, 'the service is back on v1');
     await until(() => specs(s) === 'demo.site.0@v1 demo.site.1@v1', 2000, 'the surge removed, the old replicas untouched');
+  } finally {
+    await loop.stop();
+  }
+});
+
+test('a drain that ends with sessions still open: the leader replaces the replica by its own timer, with no event', async () => {
+  const s = new FakeStore();
+  const leases = new Map([['a', new FakeLease(s)], ['b', new FakeLease(s)]]);
+  for (const [h, l] of leases) await addHost(s, h, l);
+  const site = (tag: string) => { const r = siteRecord(tag, { published: true }); r.spec.deploy = { ...r.spec.deploy, drainMs: 300 }; return r; };
+  await s.putJson(K.service('demo', 'site'), site('v1'));
+  const loop = new LeaderLoop({ store: s.store, name: 'a', log, intervalMs: NO_TIMER });
+  try {
+    loop.follow(leases.get('a')!.lease);
+    await until(() => placed(s).a === 'demo.site.0' && placed(s).b === 'demo.site.1', 2000, 'v1 placed');
+    await hostsRun(s, leases);
+    await applySite(s, site('v2'));
+    await until(() => specs(s).includes('demo.site.2@v2'), 2000, 'the surge replica on v2');
+    await hostsRun(s, leases);
+    await lbStates(s, leases, [], 'x', 1);
+    await until(() => specs(s).includes('~'), 2000, 'an old replica drained');
+    const drained = specs(s);
+    await lbStates(s, leases, [], 'y', 1); // HAProxy shows it draining, with a session still open
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(specs(s), drained, 'still draining before drainMs');
+    // nothing else happens: only the leader's timer can end the drain
+    await until(() => /demo\.site\.[01]@v2~/.test(specs(s)), 2000, 'replaced once drainMs is over');
   } finally {
     await loop.stop();
   }
