@@ -13,6 +13,10 @@ import type { ServiceRecord } from '../../src/cluster/model.js';
 import type { RolloutRecord } from '../../src/cluster/rollout.js';
 import { DEPLOY_DEFAULTS, type ServiceSpec, type Stack } from '../../src/spec/types.js';
 import { NotFoundError, UserError } from '../../src/sys/errors.js';
+import { clusterRouteHandlers } from '../../src/agent/http/index.js';
+import { startHarness } from '../helpers/api-harness.js';
+import { fakeCluster } from '../helpers/fake-cluster-services.js';
+import { statusLines } from '../../src/cli/commands/rollout/render.js';
 
 const log = pino({ level: 'silent' });
 const images: ImageLookup = { announce: async () => {}, isLocal: async () => true, holders: async () => [] };
@@ -59,4 +63,21 @@ test('undo: back to the previous spec; refused without one, and a NAME in two st
   await stacks.apply('other', 'o.yml', stackOf(spec('site', 'v1')));
   await assert.rejects(rollouts.undo('site'), (e: unknown) => e instanceof UserError && /in several stacks: other, web/.test(e.message) && /other\/site/.test((e as UserError).fix ?? ''));
   await assert.rejects(rollouts.undo('nope'), NotFoundError);
+});
+
+test('through the API (replies checked against the contract): status, history, undo, and a refusal', async () => {
+  const { stacks, rollouts } = setup();
+  await stacks.apply('web', 'web.yml', stackOf(spec('site', 'v1')));
+  await stacks.apply('web', 'web.yml', stackOf(spec('site', 'v2')));
+  const h = await startHarness('cellblock-rollouts-', { extra: clusterRouteHandlers({ ...fakeCluster(), rollouts }) });
+  try {
+    const api = h.client();
+    const [v] = await api.call('rollouts', { query: { service: 'site' } });
+    assert.match(statusLines(v!)[0]!, /^web\/site: progressing from [0-9a-f]{8} \(site:v1\) to [0-9a-f]{8} \(site:v2\), \d+s elapsed, deadline 2m00s per new replica$/);
+    const u = await api.call('rolloutUndo', { body: { service: 'web/site' } });
+    assert.equal(u.state, 'undone');
+    await assert.rejects(api.call('rollouts', { query: { service: 'nope' } }), /no service nope/);
+  } finally {
+    await h.close();
+  }
 });
