@@ -292,3 +292,34 @@ test('a service nobody publishes: healthy in observed/ is what counts, and nothi
   assert.equal(w.record.state, 'complete');
   assert.ok(!w.said.some((s) => s.includes('draining')));
 });
+
+test('random trouble during rollouts (seeded): once it stops, every rollout ends (complete or rolled back) with exactly the replicas asked for, on the service\'s spec, none drained', () => {
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  for (let run = 0; run < 60; run++) {
+    const deploy = pick([{ maxSurge: 1, maxUnavailable: 0 }, { maxSurge: 2, maxUnavailable: 1 }, { maxSurge: 0, maxUnavailable: 1 }, { maxSurge: 1, maxUnavailable: 2 }]);
+    const published = rnd() < 0.7;
+    const w = settled({ deploy, published, replicas: pick([1, 2, 3]) }, hosts('a b c d'));
+    const n = w.service.spec.replicas;
+    w.apply(rec(V2, { deploy, published, replicas: n }));
+    for (let i = 0; i < 15; i++) {
+      const jails = [...w.byHost.values()].flat().map((a) => a.jail);
+      const some = jails.filter(() => rnd() < 0.2);
+      if (i === 7 && rnd() < 0.3) w.apply(rec(V3, { deploy, published, replicas: n }));
+      w.step({
+        unhealthy: some.filter(() => rnd() < 0.5),
+        notIn: Object.fromEntries(some.map((j) => [j, [pick(['a', 'b', 'c', 'd'])]])),
+        sessions: Object.fromEntries(jails.filter(() => rnd() < 0.3).map((j) => [j, 1])),
+      }, Math.floor(rnd() * 8000));
+    }
+    for (let i = 0; i < 60 && (w.record.state === 'progressing' || Object.values(w.layout()).join(' ').includes('~')); i++) w.step({}, 3000);
+    for (let i = 0; i < 5; i++) w.step({}, 3000);
+    const all = [...w.byHost.values()].flat();
+    const what = `run ${run} ${JSON.stringify({ deploy, published, n })}: ${JSON.stringify(w.layout())}\n${w.said.join('\n')}`;
+    assert.notEqual(w.record.state, 'progressing', what);
+    assert.equal(all.length, n, what);
+    assert.ok(all.every((a) => a.specHash === w.service.specHash && !a.drain), what);
+    assert.deepEqual(all.map((a) => a.replica).sort(), [...Array(n).keys()], what);
+  }
+});
