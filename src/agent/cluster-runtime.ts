@@ -43,6 +43,7 @@ import { StackService } from './services/stacks.js';
 import { portProbe } from '../lb/port-probe.js';
 import { readHostNetwork, type HostNetwork } from '../lb/host-network.js';
 import { haproxyStandIn, Keepalived } from '../lb/keepalived.js';
+import { RolloutService } from './services/rollouts.js';
 
 export interface RuntimeDeps {
   dataDir: string;
@@ -89,6 +90,8 @@ export interface ClusterRuntime {
   readonly images: ImageService;
   readonly stacks: StackService;
   readonly hosts: HostService;
+  /** Rollouts: status, history and undo (issue 9; the leader moves them on). */
+  readonly rollouts: RolloutService;
   readonly routes: RouteSync;
   /** keepalived for lb.vip; `vipHeld()` says whether this host holds the VIP (for lbstate/<host>). */
   readonly vip: Keepalived;
@@ -278,6 +281,7 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
       // lb (issue 9, spec): apply asks every live host whether a port it would publish is taken
       stacks: new StackService({ store, images, log: log.child({ component: 'stacks' }), ports: portProbe({ store, host: name, tls }) }),
       hosts: new HostService(store),
+      rollouts: new RolloutService({ store, log: log.child({ component: 'rollouts' }) }),
     };
   });
 }

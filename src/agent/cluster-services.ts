@@ -29,6 +29,10 @@ export function clusterServices(rt: () => ClusterRuntime, ops: ClusterOps): Clus
       remove: (host, o) => ops.remove(host, o),
       token: (ttlSeconds) => ops.token(ttlSeconds),
     },
+    rollouts: {
+      list: (q) => rt().rollouts.list(q),
+      undo: (service) => rt().rollouts.undo(service),
+    },
     images: {
       serve: (ref, have, res) => rt().images.serve(ref, have, res),
       pull: (ref) => rt().images.pull(formatImageRef(ref)),

@@ -7,6 +7,8 @@ import type { HostControl, HostInfo, HostLive, HostPlacements, ObservedReplica, 
 import type { Capacity, Host, HostState } from './scheduler-types.js';
 import { DEFAULT_OVERCOMMIT, type ClusterSettings } from './subnets.js';
 import type { Store } from './store.js';
+import type { LbHostState } from '../lb/model.js';
+import type { RolloutRecord } from './rollout.js';
 
 export interface ClusterSnapshot {
   live: Map<string, HostLive>;
@@ -15,18 +17,23 @@ export interface ClusterSnapshot {
   services: ServiceRecord[];
   placements: Map<string, HostPlacements>;
   observed: ObservedReplica[];
+  /** rollouts/<stack>/<service>: each service's rollout in progress or its last one. */
+  rollouts: RolloutRecord[];
+  /** lbstate/<host>: what each host's HAProxy has in rotation. */
+  lbStates: LbHostState[];
   /** The cluster's settings (absent on a single host, or in a snapshot built by a test). */
   settings?: ClusterSettings;
 }
 
 export async function readSnapshot(store: Store): Promise<ClusterSnapshot> {
-  const [live, info, ctl, services, placements, observed, settings] = await Promise.all([
+  const [live, info, ctl, services, placements, observed, settings, rollouts, lbStates] = await Promise.all([
     store.mapJson<HostLive>(K.hostsLive), store.mapJson<HostInfo>(K.hostsInfo), store.mapJson<HostControl>(K.hostsCtl),
     store.listJson<ServiceRecord>(K.services), store.mapJson<HostPlacements>(K.placements), store.listJson<ObservedReplica>(K.observedAll),
-    store.getJson<ClusterSettings>(K.settings),
+    store.getJson<ClusterSettings>(K.settings), store.listJson<RolloutRecord>(K.rollouts), store.listJson<LbHostState>(K.lbStates),
   ]);
   return {
     live, info, ctl, services: services.map((e) => e.value), placements, observed: observed.map((e) => e.value),
+    rollouts: rollouts.map((e) => e.value), lbStates: lbStates.map((e) => e.value),
     ...(settings ? { settings } : {}),
   };
 }

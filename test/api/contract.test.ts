@@ -65,6 +65,8 @@ const BAD: Record<RouteName, Bad[]> = {
   status: [{ path: '/v1/status?stak=web', at: 'query', says: /unknown query parameter "stak"/ }, { path: '/v1/status?stack=a.b', at: 'query.stack', says: /invalid stack name "a.b"/ }],
   imageStream: [{ path: '/v1/images/site/v1/stream', body: { have: 'site:v0' }, at: 'body.have', says: /expected an array/ }, { path: '/v1/images/site/v1/stream', body: {}, at: 'body.have' }],
   imagePull: [{ path: '/v1/images/site/V1/pull', body: {}, at: 'params.tag', says: /invalid tag name "V1"/ }],
+  rollouts: [{ path: '/v1/rollouts?service=a.b', at: 'query.service', says: /invalid service "a.b"/ }, { path: '/v1/rollouts?svc=x', at: 'query', says: /unknown query parameter "svc"/ }],
+  rolloutUndo: [{ path: '/v1/rollouts/undo', body: {}, at: 'body.service' }, { path: '/v1/rollouts/undo', body: { service: 'a/b/c' }, at: 'body.service', says: /invalid service/ }],
   imagePush: [{ path: '/v1/images/Site/v1/push', body: {}, at: 'params.name' }, { path: '/v1/images/site/v1/push', body: { to: ['h1'] }, at: 'body', says: /unknown field "to"/ }],
 };
 

@@ -11,7 +11,7 @@ const live = (name: string, diskBytes?: number): HostLive => ({
   capacity: { memoryBytes: 8 * G, cpus: 2, jails: 250, ...(diskBytes !== undefined ? { diskBytes } : {}) },
 });
 const snap = (settings?: ClusterSnapshot['settings']): ClusterSnapshot => ({
-  live: new Map([['a', live('a', 10 * G)], ['b', live('b')]]), info: new Map(), ctl: new Map(), services: [], placements: new Map(), observed: [],
+  live: new Map([['a', live('a', 10 * G)], ['b', live('b')]]), info: new Map(), ctl: new Map(), services: [], placements: new Map(), observed: [], rollouts: [], lbStates: [],
   ...(settings ? { settings } : {}),
 });
 

@@ -1,7 +1,7 @@
 /** In-memory cluster services (src/agent/http/services.ts) that record each call and answer valid replies. */
 import type { ServerResponse } from 'node:http';
 import type { ClusterServices } from '../../src/agent/http/services.js';
-import type { ClusterSummary, HostRow, PullResult, ServiceStatus } from '../../src/api/contract.js';
+import type { ClusterSummary, HostRow, PullResult, RolloutView, ServiceStatus } from '../../src/api/contract.js';
 import type { Stack } from '../../src/spec/types.js';
 import type { ImageRef } from '../../src/sys/names.js';
 
@@ -17,6 +17,10 @@ export const HOST: HostRow = {
 export const STATUS: ServiceStatus = {
   stack: 'stack', service: 'site', image: 'site:v1', replicas: 1, specHash: 'abc', ready: 1,
   instances: [{ replica: 0, host: 'h0', current: true, phase: 'running', healthy: true, ip: '10.77.0.2', message: null }],
+};
+export const ROLLOUT: RolloutView = {
+  stack: 'stack', service: 'site', state: 'progressing', from: { specHash: 'aaaa', image: 'site:v1' }, to: { specHash: 'bbbb', image: 'site:v2' },
+  startedAt: '2030-01-01T00:00:00Z', endedAt: null, reason: null, replicas: [], events: [], history: [], current: null, now: '2030-01-01T00:00:01Z',
 };
 const pulled = (ref: ImageRef): PullResult => ({ image: `${ref.name}:${ref.tag}`, from: 'h1', since: null, bytes: 10, seconds: 0.1 });
 
@@ -43,6 +47,10 @@ export function fakeCluster(): FakeCluster {
       async remove(name: string) { rec('stacks.remove', name); return { stack: name, removed: ['site'] }; },
       async status(stack?: string) { rec('stacks.status', stack); return [STATUS]; },
       async portsHere(ports: number[]) { rec('stacks.portsHere', ports); return { host: HOST.name, inUse: ports.slice(0, 1).map((port) => ({ port, process: 'nginx' })) }; },
+    },
+    rollouts: {
+      async list(q) { rec('rollouts.list', q); return [ROLLOUT]; },
+      async undo(service) { rec('rollouts.undo', service); return { ...ROLLOUT, state: 'undone' }; },
     },
     images: {
       async serve(ref: ImageRef, have: string[], res: ServerResponse) {

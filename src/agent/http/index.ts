@@ -4,9 +4,10 @@ import { clusterHandlers } from './cluster.js';
 import { imageHandlers } from './images.js';
 import type { ClusterServices } from './services.js';
 import { stackHandlers } from './stacks.js';
+import { rolloutHandlers } from './rollouts.js';
 
-export type { ClusterServices, ClusterApi, HostApi, ImageApi, PushProgress, StackApi } from './services.js';
+export type { ClusterServices, ClusterApi, HostApi, ImageApi, PushProgress, RolloutApi, StackApi } from './services.js';
 
 export function clusterRouteHandlers(s: ClusterServices): ClusterHandlers {
-  return { ...clusterHandlers(s.cluster, s.hosts), ...stackHandlers(s.stacks), ...imageHandlers(s.images) };
+  return { ...clusterHandlers(s.cluster, s.hosts), ...stackHandlers(s.stacks), ...imageHandlers(s.images), ...rolloutHandlers(s.rollouts) };
 }

@@ -6,7 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type {
   ApplyResult, ClusterStatus, ClusterSummary, DeleteResult, HostAction, HostPull, HostRow, HostStateReply, InitRequest, JoinRequest,
-  PortsReply, PullResult, PushResult, RemoveReply, ServiceDiff, ServiceStatus, TokenReply,
+  PortsReply, PullResult, PushResult, RemoveReply, RolloutView, ServiceDiff, ServiceStatus, TokenReply,
 } from '../../api/contract.js';
 import type { Stack } from '../../spec/types.js';
 import type { ImageRef } from '../../sys/names.js';
@@ -20,6 +20,13 @@ export interface StackApi {
   portsHere(ports: number[]): Promise<PortsReply>;
   remove(name: string): Promise<DeleteResult>;
   status(stack?: string): Promise<ServiceStatus[]>;
+}
+
+export interface RolloutApi {
+  /** `service` (NAME or STACK/NAME), or a stack's, or every rollout record. */
+  list(q: { service?: string; stack?: string }): Promise<RolloutView[]>;
+  /** Back to the spec before the last rollout. */
+  undo(service: string): Promise<RolloutView>;
 }
 
 export interface HostApi {
@@ -57,4 +64,5 @@ export interface ClusterServices {
   hosts: HostApi;
   cluster: ClusterApi;
   images: ImageApi;
+  rollouts: RolloutApi;
 }

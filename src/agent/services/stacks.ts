@@ -24,6 +24,7 @@ import { clusterClaimProblems, effectiveLb, type ClaimProblem } from '../../lb/c
 import { checkCerts } from '../../lb/certs.js';
 import { lbDeletes, lbOf, lbWrites, portProblems, portsToProbe, type HostPortInUse } from '../../lb/apply.js';
 import type { PortsReply } from '../../api/contract.js';
+import { rolloutStarts } from './rollouts.js';
 
 /** What stacks need of images: is one here, and who else holds it. */
 export interface ImageLookup {
@@ -87,8 +88,12 @@ export class StackService {
     }
     const diff = diffStack(current, next);
     const at = (this.d.now?.() ?? new Date()).toISOString();
-    // guarded by the lb record as it was read: two stacks applied at once cannot both set it
-    const r = await this.d.store.txn([{ key: K.lb, target: 'Mod', op: '==', value: lb.recRevision }], [...applyWrites(stackName, file, current, next, at), ...lbWrites(stackName, stack, lb.rec, lb.certs, current, at)]);
+    // guarded by the lb record as it was read: two stacks applied at once cannot both set it;
+    // a changed spec starts a rollout: its record goes in the same transaction (agent/services/rollouts.ts)
+    const r = await this.d.store.txn([{ key: K.lb, target: 'Mod', op: '==', value: lb.recRevision }], [
+      ...applyWrites(stackName, file, current, next, at), ...lbWrites(stackName, stack, lb.rec, lb.certs, current, at),
+      ...await rolloutStarts(this.d.store, stackName, current, next, at),
+    ]);
     if (!r.succeeded) throw new UserError(`the cluster's lb: changed while stack ${stackName} was being applied (another apply at the same time)`, 'apply again: nothing was applied');
     this.d.log.info({ stack: stackName, changes: diff.filter((x) => x.change !== 'none').map((x) => `${x.service}: ${x.change}`) }, 'stack applied');
     return { stack: stackName, diff, revision: r.revision, services: next.map((s) => ({ service: s.spec.name, specHash: s.specHash })) };

@@ -7,6 +7,7 @@ import type { ServiceStatus } from '../../../api/contract.js';
 import { UserError } from '../../../sys/errors.js';
 import { readStackInput, withStackOptions } from './common.js';
 import { printDiff } from './diff.js';
+import { RolloutProgress } from '../rollout/progress.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -38,7 +39,8 @@ export default function register(program: Command, deps: CliDeps): void {
     .option('--timeout <seconds>', 'how long to wait for the replicas (default 300)')
     .addHelpText('after', [
       '',
-      'The file is validated first; a bad file changes nothing. Changed services roll one replica at a time.',
+      'The file is validated first; a bad file changes nothing. A changed service rolls out by its deploy settings',
+      '(new replicas first, old ones drained then replaced); a rollout rolled back makes apply fail with the reason.',
       'Images are taken from the hosts that hold them (build them on one host; the others pull incrementally).',
       'The cert and key files of publish.tls are read relative to the stack file, checked, and sent with it.',
       '',
@@ -54,12 +56,16 @@ export default function register(program: Command, deps: CliDeps): void {
       if (!ctx.json) printDiff(ctx.stdout, input.name, r.diff);
       if (!opts.wait) { if (ctx.json) printJson(ctx, r); return; }
       const seen = new Map<string, string>();
+      const rollouts = new RolloutProgress(r); // the rollouts this apply started: their steps, and a rollback fails apply
       const deadline = Date.now() + timeout * 1000;
       let services: ServiceStatus[] = [];
       for (;;) {
         services = await api.call('status', { query: { stack: input.name } });
-        if (!ctx.json) for (const line of progressLines(seen, services)) ctx.stdout.write(`  ${line}\n`);
-        if (isReady(services)) break;
+        const views = rollouts.active ? await api.call('rollouts', { query: { stack: input.name } }) : [];
+        if (!ctx.json) for (const line of [...progressLines(seen, services), ...rollouts.lines(views)]) ctx.stdout.write(`  ${line}\n`);
+        const failed = rollouts.failed(views);
+        if (failed !== undefined) throw new UserError(`stack ${input.name} applied, but ${failed}`, 'see cellblock rollout status SERVICE and rollout history SERVICE; fix the spec and apply again');
+        if (isReady(services) && rollouts.done(views)) break;
         if (Date.now() > deadline) {
           const waiting = services.flatMap((s) => s.instances.filter((i) => !i.healthy).map((i) => `${s.service}#${i.replica} (${i.host ?? 'no host'}: ${i.phase}${i.message ? `, ${i.message}` : ''})`));
           throw new UserError(`stack ${input.name} applied, but not ready after ${timeout} s: ${waiting.join('; ')}`, 'see cellblock status and the agent logs of those hosts; the cluster keeps trying');
