@@ -12,10 +12,10 @@ import type { HostPlacements, ObservedReplica, ServiceRecord } from '../cluster/
 import { LB_DEFAULTS, type HealthSpec } from '../spec/types.js';
 import { backendName, type CertRecord, type LbRecord } from './model.js';
 
-/** How HAProxy checks a server: an HTTP request (path, expected status) or a TCP connect, on `port`. */
+/** How HAProxy checks a server: an HTTP request (path, expected status) or a TCP connect, on `port` (absent: the server's). */
 export type CheckSettings =
-  | { kind: 'http'; port: number; path: string; expectStatus: number }
-  | { kind: 'tcp'; port: number };
+  | { kind: 'http'; port?: number; path: string; expectStatus: number }
+  | { kind: 'tcp'; port?: number };
 
 export interface DesiredServer {
   /** The replica's jail name (HAProxy's server name). */
@@ -69,9 +69,9 @@ export interface DesiredInput {
 }
 
 /** The check HAProxy runs for a service: its http check, else a TCP connect to its port. */
-export function checkOf(health: HealthSpec | undefined, port: number): CheckSettings {
+export function checkOf(health: HealthSpec | undefined): CheckSettings {
   if (health?.kind === 'http') return { kind: 'http', port: health.port, path: health.path, expectStatus: health.expectStatus };
-  return { kind: 'tcp', port };
+  return { kind: 'tcp' };
 }
 
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -108,7 +108,7 @@ export function desiredLb(i: DesiredInput): DesiredLb {
       hosts: [...http],
       ...(http.length === 0 && pub.tcp !== undefined ? { tcp: pub.tcp } : {}),
       ...(certFile ? { certFile } : {}),
-      check: checkOf(s.health, s.port),
+      check: checkOf(s.health),
       servers,
     });
   }

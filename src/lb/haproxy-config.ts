@@ -63,7 +63,8 @@ export function serverParams(b: Pick<DesiredBackend, 'mode' | 'check'>, s: Pick<
   const t = CHECK_TIMING;
   return [
     `${s.addr}:${s.port}`, 'check', 'inter', t.inter, 'fastinter', t.fastinter, 'downinter', t.downinter,
-    'rise', String(t.rise), 'fall', String(t.fall), 'port', String(b.check.port),
+    'rise', String(t.rise), 'fall', String(t.fall),
+    ...(b.check.port !== undefined && b.check.port !== s.port ? ['port', String(b.check.port)] : []),
     'observe', b.mode === 'http' ? 'layer7' : 'layer4', 'error-limit', String(ERROR_LIMIT), 'on-error', 'mark-down',
     ...(opts.shutdownOnDown === false ? [] : ['on-marked-down', 'shutdown-sessions']),
   ];
