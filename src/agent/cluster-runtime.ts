@@ -40,6 +40,7 @@ import { Reconciler } from './reconciler.js';
 import { RouteSync } from './routes.js';
 import { HostService } from './services/hosts.js';
 import { StackService } from './services/stacks.js';
+import { LbReconciler } from '../lb/reconciler.js';
 
 export interface RuntimeDeps {
   dataDir: string;
@@ -85,6 +86,8 @@ export interface ClusterRuntime {
   readonly stacks: StackService;
   readonly hosts: HostService;
   readonly routes: RouteSync;
+  /** This host's HAProxy, driven by the cluster state (lb/reconciler.ts); haproxyRunning() for keepalived. */
+  readonly lb: LbReconciler;
   live(): HostLive;
   /**
    * Stops everything but the jails (and etcd, which outlives the agent unless `stopEtcd`).
@@ -180,6 +183,12 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
     });
     await reconciler.start();
     revert.add('stop the reconciler', () => reconciler.stop());
+    // load balancer (issue 9): HAProxy follows the cluster state; lbstate/<host> goes on the host lease.
+    // HAProxy itself outlives the agent (stop() leaves it running, like the jails).
+    const lb = new LbReconciler({ store, host: name, dataDir: d.dataDir, exec: d.exec, log: log.child({ component: 'lb' }), ...interval });
+    membership.onLease((lease) => lb.useLease(lease));
+    await lb.start();
+    revert.add('stop the LB reconciler', () => lb.stop());
     revert.add('stop the leader loop', () => leader.stop());
     await images.watchLocal();
     if (!(await membership.start())) log.warn('no host lease yet (is a majority of the etcd members up?); the agent serves its jails meanwhile and keeps trying');
@@ -239,6 +248,7 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
       await routing;
       await leader.stop().catch(step('the leader loop'));
       await reconciler.stop().catch(step('the reconciler'));
+      await lb.stop().catch(step('the LB reconciler'));
       await membership.stop({ revoke: o.revoke }).catch(step('the membership'));
       images.close();
       await etcdCheck;
@@ -246,7 +256,7 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
       if (o.stopEtcd) await etcd?.stop();
     };
     return {
-      name, config, tls, subnet, store, membership, leader, reconciler, images, routes, live, stop,
+      name, config, tls, subnet, store, membership, leader, reconciler, images, routes, lb, live, stop,
       stacks: new StackService({ store, images, log: log.child({ component: 'stacks' }) }),
       hosts: new HostService(store),
     };
