@@ -61,9 +61,13 @@ export async function run(socket: string, c: ApiCommand): Promise<void> {
   if (answer !== c.ok) throw new ExecError(['haproxy-api', c.text], null, answer, classifyAnswer(answer));
 }
 
-/** The answers of 2.6.12 that name a missing server or backend, and a server still busy. */
-const NOT_FOUND = /No such (server|backend)|Unknown server|No such proxy/i;
-const BUSY = /still has (connections|sessions)|has active connection|not in maintenance/i;
+/**
+ * The answers of 2.6.12 (captured: test/fixtures/lb/) that name a missing server or backend
+ * ("No such server."), and a server not ready to be deleted ("Only servers in maintenance mode
+ * can be deleted.", "Server still has connections attached to it, cannot remove it.").
+ */
+const NOT_FOUND = /No such (server|backend)|No such proxy/i;
+const BUSY = /Only servers in maintenance mode|still has connections|still has .* attached/i;
 export function classifyAnswer(answer: string): 'not-found' | 'busy' | 'failed' {
   return NOT_FOUND.test(answer) ? 'not-found' : BUSY.test(answer) ? 'busy' : 'failed';
 }
