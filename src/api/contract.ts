@@ -8,6 +8,7 @@ import { JAIL_ROUTES } from './contract/jails.js';
 import { CLUSTER_ROUTES } from './contract/cluster.js';
 import { STACK_ROUTES } from './contract/stacks.js';
 import { IMAGE_ROUTES } from './contract/images.js';
+import { LB_ROUTES } from './contract/lb.js';
 import type { RouteDef } from './contract/define.js';
 
 export * from './contract/define.js';
@@ -15,8 +16,9 @@ export * from './contract/jails.js';
 export * from './contract/cluster.js';
 export * from './contract/stacks.js';
 export * from './contract/images.js';
+export * from './contract/lb.js';
 
-export const ROUTES = { ...JAIL_ROUTES, ...CLUSTER_ROUTES, ...STACK_ROUTES, ...IMAGE_ROUTES } satisfies Record<string, RouteDef>;
+export const ROUTES = { ...JAIL_ROUTES, ...CLUSTER_ROUTES, ...STACK_ROUTES, ...IMAGE_ROUTES, ...LB_ROUTES } satisfies Record<string, RouteDef>;
 
 export type Routes = typeof ROUTES;
 export type RouteName = keyof Routes;

@@ -43,6 +43,9 @@ export function fakeCluster(): FakeCluster {
       async remove(name: string) { rec('stacks.remove', name); return { stack: name, removed: ['site'] }; },
       async status(stack?: string) { rec('stacks.status', stack); return [STATUS]; },
     },
+    lb: {
+      async status() { rec('lb.status'); return { http: 80, https: 443, vip: null, stack: null, hosts: [] }; },
+    },
     images: {
       async serve(ref: ImageRef, have: string[], res: ServerResponse) {
         rec('images.serve', ref, have);

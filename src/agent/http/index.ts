@@ -5,8 +5,8 @@ import { imageHandlers } from './images.js';
 import type { ClusterServices } from './services.js';
 import { stackHandlers } from './stacks.js';
 
-export type { ClusterServices, ClusterApi, HostApi, ImageApi, PushProgress, StackApi } from './services.js';
+export type { ClusterServices, ClusterApi, HostApi, ImageApi, LbApi, PushProgress, StackApi } from './services.js';
 
 export function clusterRouteHandlers(s: ClusterServices): ClusterHandlers {
-  return { ...clusterHandlers(s.cluster, s.hosts), ...stackHandlers(s.stacks), ...imageHandlers(s.images) };
+  return { ...clusterHandlers(s.cluster, s.hosts), ...stackHandlers(s.stacks), ...imageHandlers(s.images), lbStatus: () => s.lb.status() };
 }
