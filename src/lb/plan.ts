@@ -4,7 +4,8 @@
  *
  * A server's path (haproxy-api.ts says why): add (maintenance) -> enable health -> drain
  * (checks run, no new requests) -> ready once a check passed (the gate). Drain follows
- * Assignment.drain; a server no replica backs any more goes: maint, shutdown sessions, del.
+ * Assignment.drain; a server no replica backs any more goes to maintenance, and is deleted
+ * once its sessions are over.
  * Backends HAProxy does not have yet are left alone: the reload that adds them comes first.
  */
 import type { DesiredLb, DesiredServer, DesiredBackend } from './desired.js';
@@ -29,10 +30,14 @@ const addCommands = (b: DesiredBackend, s: DesiredServer, o: ConfigOptions): Api
   api.setState(b.backend, s.name, 'drain'),
 ];
 
-const removeCommands = (backend: string, server: string): ApiCommand[] => [
-  api.setState(backend, server, 'maint'),
-  api.shutdownSessions(backend, server),
-  api.delServer(backend, server),
+/**
+ * Maintenance (no new requests), then del once it has no sessions left. Sessions are not shut:
+ * a request in flight to a replica that just died is retried elsewhere by HAProxy (conn-failure,
+ * empty-response), and shutting it fails it (seen in the e2e test).
+ */
+const removeCommands = (backend: string, row: StatRow): ApiCommand[] => [
+  ...(row.status === 'MAINT' ? [] : [api.setState(backend, row.server, 'maint')]),
+  ...(row.scur === 0 ? [api.delServer(backend, row.server)] : []),
 ];
 
 /** What to send to HAProxy: `servers` are the server rows of `show stat`, `backends` the backends it has. */
@@ -49,7 +54,8 @@ export function planLb(d: DesiredLb, servers: readonly StatRow[], backends: Read
       const at = { backend: b.backend, server: s.name };
       if (!row) { actions.push({ kind: 'add', ...at, commands: addCommands(b, s, o) }); continue; }
       if (row.addr !== `${s.addr}:${s.port}`) {
-        actions.push({ kind: 'remove', ...at, commands: removeCommands(b.backend, s.name) });
+        const commands = removeCommands(b.backend, row);
+        if (commands.length > 0) actions.push({ kind: 'remove', ...at, commands });
         continue; // added again by the next pass, once it is gone
       }
       const st = row.status;
@@ -64,7 +70,8 @@ export function planLb(d: DesiredLb, servers: readonly StatRow[], backends: Read
   for (const r of servers) {
     const key = `${r.proxy}/${r.server}`;
     if (wanted.has(key)) continue;
-    actions.push({ kind: 'remove', backend: r.proxy, server: r.server, commands: removeCommands(r.proxy, r.server) });
+    const commands = removeCommands(r.proxy, r);
+    if (commands.length > 0) actions.push({ kind: 'remove', backend: r.proxy, server: r.server, commands });
   }
   return { actions, sentence: sentenceOf(actions) };
 }

@@ -71,6 +71,8 @@ export class LbReconciler {
   private said = '';
   private written: { rotation: string; figures: string; at: number } | undefined;
   private wasRunning = false;
+  /** The last failure logged per action (a command failing on every poll is logged once per FIGURES_MS * 10). */
+  private failures = new Map<string, { text: string; at: number }>();
 
   constructor(private readonly o: LbReconcilerOptions) {
     this.paths = lbPaths(o.dataDir);
@@ -211,9 +213,15 @@ export class LbReconciler {
     if (plan.actions.length > 0 && plan.sentence !== this.said) this.o.log.info({ decision: plan.sentence }, 'lb');
     this.said = plan.actions.length > 0 ? plan.sentence : '';
     for (const a of plan.actions) {
+      const key = `${a.kind} ${a.backend}/${a.server}`;
       try {
         for (const c of a.commands) await run(this.paths.admin, c);
+        this.failures.delete(key);
       } catch (err) {
+        const text = (err as Error).message;
+        const last = this.failures.get(key);
+        if (last?.text === text && Date.now() - last.at < FIGURES_MS * 10) continue; // logged already; the next pass retries
+        this.failures.set(key, { text, at: Date.now() });
         logWarn(this.o.log, err, 'an HAProxy runtime command failed; the next pass retries', { action: a.kind, backend: a.backend, server: a.server });
       }
     }

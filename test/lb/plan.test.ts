@@ -43,10 +43,11 @@ test('drain follows the assignment; an UP server with drain is drained, a draine
   assert.deepEqual(texts(d, [row('s.web.1', 'DOWN')]), ['set server s.web/s.web.1 state drain']);
 });
 
-test('a server no replica backs, or at another address, is removed (maint, shutdown sessions, del)', () => {
-  assert.deepEqual(texts(desired([]), [row('s.web.9', 'UP')]), [
-    'set server s.web/s.web.9 state maint', 'shutdown sessions server s.web/s.web.9', 'del server s.web/s.web.9',
-  ]);
+test('a server no replica backs, or at another address, is removed (maint, del once it has no sessions)', () => {
+  assert.deepEqual(texts(desired([]), [row('s.web.9', 'UP')]), ['set server s.web/s.web.9 state maint', 'del server s.web/s.web.9']);
+  assert.deepEqual(texts(desired([]), [{ ...row('s.web.9', 'UP'), scur: 2 }]), ['set server s.web/s.web.9 state maint']);
+  assert.deepEqual(texts(desired([]), [{ ...row('s.web.9', 'MAINT'), scur: 2 }]), []);
+  assert.deepEqual(texts(desired([]), [row('s.web.9', 'MAINT')]), ['del server s.web/s.web.9']);
   assert.deepEqual(planLb(desired([['s.web.1', '10.0.0.7']]), [row('s.web.1', 'UP')], has).actions.map((a) => a.kind), ['remove']);
 });
 
