@@ -10,7 +10,7 @@
  *   (serverParams) because servers added through the runtime API do not get default-server.
  * - health: active checks at their own fast pace (inter 500ms, fall 2, rise 2, a 500 ms check
  *   timeout: a dead replica is out within about a second), passive checks (observe, error-limit,
- *   on-error mark-down); L7 retries with redispatch, for GET and HEAD only: any other method is
+ *   on-error mark-down; no on-marked-down shutdown-sessions: see ConfigOptions); L7 retries with redispatch, for GET and HEAD only: any other method is
  *   retried only when its connection failed, i.e. it was never sent (disable-l7-retry).
  */
 import { join } from 'node:path';
@@ -54,7 +54,13 @@ export interface ConfigOptions {
    * passing check, then ready), so no server gets requests before a check passed.
    */
   enabled?: ReadonlySet<string>;
-  /** `on-marked-down shutdown-sessions` on every server (default true). */
+  /**
+   * `on-marked-down shutdown-sessions` on every server (default false). Off because it fails
+   * requests HAProxy would otherwise retry: with it, a replica SIGKILLed under a loop of GETs
+   * cost one GET ("socket hang up": the session retrying to the dead server was shut when the
+   * server went down or to maintenance) in the e2e test. Without it a request stuck on a frozen
+   * (SIGSTOPped) replica waits for `timeout server` and is then retried elsewhere.
+   */
   shutdownOnDown?: boolean;
 }
 
@@ -66,7 +72,7 @@ export function serverParams(b: Pick<DesiredBackend, 'mode' | 'check'>, s: Pick<
     'rise', String(t.rise), 'fall', String(t.fall),
     ...(b.check.port !== undefined && b.check.port !== s.port ? ['port', String(b.check.port)] : []),
     'observe', b.mode === 'http' ? 'layer7' : 'layer4', 'error-limit', String(ERROR_LIMIT), 'on-error', 'mark-down',
-    ...(opts.shutdownOnDown === false ? [] : ['on-marked-down', 'shutdown-sessions']),
+    ...(opts.shutdownOnDown === true ? ['on-marked-down', 'shutdown-sessions'] : []),
   ];
 }
 

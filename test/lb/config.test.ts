@@ -44,5 +44,5 @@ test('tcp and several services', () => {
     services: [web, db, blog], placements: placements([['h0', 'shop', 'db', 1], ['h1', 'blog', 'web', 1]]),
     observed: [observed('h0', 'shop.db.1', '10.77.0.9'), observed('h1', 'blog.web.1', '10.77.1.9')],
   }));
-  golden('tcp-several.cfg', buildConfig(d, paths, { shutdownOnDown: false }));
+  golden('tcp-several.cfg', buildConfig(d, paths, { shutdownOnDown: true }));
 });
