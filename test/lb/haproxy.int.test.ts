@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat as fileStat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec, spawnStream, type Exec, type SpawnedProcess } from '../../src/sys/exec.js';
@@ -229,5 +229,21 @@ describe('HAProxy with its runtime API (real haproxy in a namespace)', { timeout
     const r = await during;
     process.kill(p.pid!, 'SIGCONT');
     assert.equal(r.failed, 0, JSON.stringify(r));
+  });
+
+  it('https: TLS ends in HAProxy with the stored certificate, routed by Host like http; the key file is 0600', async () => {
+    const key = join(dir, 'k.pem');
+    const crt = join(dir, 'c.pem');
+    await exec(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', crt, '-subj', '/CN=web.test', '-days', '1']);
+    const pem = (await readFile(crt, 'utf8')) + (await readFile(key, 'utf8'));
+    const certFile = join(paths.certs, 't.web.pem');
+    const d = desired({ 't.web.3': 18103, 't.web.4': 18104 }, [], true);
+    d.backends[0] = { ...d.backends[0]!, certFile };
+    d.certs = [{ file: certFile, pem, fingerprint: 'x' }];
+    await proc.writeCerts(d.certs);
+    await proc.reload(buildConfig(d, paths, { enabled: enabledServers(await stat()) }));
+    const r = await nsExec(['curl', '-s', '-m', '5', '--cacert', crt, '--resolve', `web.test:18443:127.0.0.1`, '-o', '/dev/null', '-w', '%{http_code}', 'https://web.test:18443/']);
+    assert.equal(r.stdout, '200');
+    assert.equal((await fileStat(certFile)).mode & 0o777, 0o600);
   });
 });
