@@ -172,7 +172,12 @@ export class LbReconciler {
     const shape = shapeOf(d);
     try {
       await this.proc.writeCerts(d.certs);
-      if (!(await this.proc.running())) {
+      const pid = await this.proc.pid();
+      if (pid !== undefined && !(await this.proc.answers())) {
+        // a live master whose admin socket does not answer (yet): starting a second one would fail to bind
+        throw new Error(`HAProxy (pid ${pid}) does not answer on ${this.paths.admin}`);
+      }
+      if (pid === undefined) {
         if (this.wasRunning) this.o.log.warn({ log: await this.logTail() }, 'HAProxy is not running any more (its log\'s last lines attached); starting it again');
         this.setRunning(false);
         await this.proc.start(buildConfig(d, this.paths));
