@@ -44,7 +44,7 @@ export function haproxyArgv(p: LbPaths, binary = 'haproxy'): string[] {
 
 /** argv of the config check. */
 export function haproxyCheckArgv(file: string, binary = 'haproxy'): string[] {
-  return [binary, '-c', '-q', '-f', file];
+  return [binary, '-c', '-f', file]; // not -q: it hides the errors too
 }
 
 export class HaproxyProcess {

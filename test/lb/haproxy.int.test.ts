@@ -246,4 +246,16 @@ describe('HAProxy with its runtime API (real haproxy in a namespace)', { timeout
     assert.equal(r.stdout, '200');
     assert.equal((await fileStat(certFile)).mode & 0o777, 0o600);
   });
+
+  it('a bad config is refused by haproxy -c (command, exit code, stderr) and the running HAProxy keeps its own', async () => {
+    const before = await readFile(paths.config, 'utf8');
+    await assert.rejects(proc.reload(`${before}\nbackend broken\n    balance nonsense\n`), (err: Error & { argv?: string[]; exitCode?: number; stderr?: string }) => {
+      assert.deepEqual(err.argv?.slice(-3), ['-c', '-f', `${paths.config}.new`]);
+      assert.notEqual(err.exitCode, 0);
+      assert.match(err.stderr ?? '', /balance only supports/);
+      return true;
+    });
+    assert.equal(await readFile(paths.config, 'utf8'), before);
+    assert.ok(await proc.running());
+  });
 });
