@@ -42,8 +42,9 @@ import { HostService } from './services/hosts.js';
 import { StackService } from './services/stacks.js';
 import { portProbe } from '../lb/port-probe.js';
 import { readHostNetwork, type HostNetwork } from '../lb/host-network.js';
-import { haproxyStandIn, Keepalived } from '../lb/keepalived.js';
+import { Keepalived } from '../lb/keepalived.js';
 import { RolloutService } from './services/rollouts.js';
+import { LbReconciler } from '../lb/reconciler.js';
 
 export interface RuntimeDeps {
   dataDir: string;
@@ -63,7 +64,7 @@ export interface RuntimeDeps {
   poolBytes?: () => Promise<PoolSpace | undefined>;
   /** Reconciler and leader backstop interval (their defaults when unset). */
   intervalMs?: number;
-  /** True while this host's HAProxy runs (keepalived gives the VIP up otherwise); default: lb/keepalived.ts haproxyStandIn. */
+  /** True while this host's HAProxy runs (keepalived gives the VIP up otherwise); default: the LB reconciler's answer. */
   haproxyRunning?: () => boolean;
 }
 
@@ -95,6 +96,8 @@ export interface ClusterRuntime {
   readonly routes: RouteSync;
   /** keepalived for lb.vip; `vipHeld()` says whether this host holds the VIP (for lbstate/<host>). */
   readonly vip: Keepalived;
+  /** This host's HAProxy, driven by the cluster state (lb/reconciler.ts); haproxyRunning() for keepalived. */
+  readonly lb: LbReconciler;
   live(): HostLive;
   /**
    * Stops everything but the jails (and etcd, which outlives the agent unless `stopEtcd`).
@@ -194,19 +197,28 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
     });
     await reconciler.start();
     revert.add('stop the reconciler', () => reconciler.stop());
+    // load balancer (issue 9): HAProxy follows the cluster state; lbstate/<host> goes on the host lease.
+    // HAProxy itself outlives the agent (stop() leaves it running, like the jails).
+    // keepalived (below) is made after HAProxy's reconciler and says whether this host holds the VIP
+    let vipHeld: () => boolean = () => false;
+    const lb = new LbReconciler({ store, host: name, dataDir: d.dataDir, exec: d.exec, log: log.child({ component: 'lb' }), ...interval, vipHeld: () => vipHeld() });
+    membership.onLease((lease) => lb.useLease(lease));
+    await lb.start();
+    revert.add('stop the LB reconciler', () => lb.stop());
     revert.add('stop the leader loop', () => leader.stop());
     await images.watchLocal();
     if (!(await membership.start())) log.warn('no host lease yet (is a majority of the etcd members up?); the agent serves its jails meanwhile and keeps trying');
     revert.add('stop the membership', () => membership.stop({ revoke: false }));
 
     // ---- lb (helper "vip"): keepalived for lb.vip, following `lb` and `hostinfo/` ----
-    // The track file says 0 while HAProxy runs and this agent holds its lease; until the HAProxy
-    // reconciler is wired in, d.haproxyRunning is absent and a stand-in answers (haproxyStandIn).
+    // The track file says 0 while HAProxy runs (the LB reconciler's answer, or d.haproxyRunning
+    // in tests) and this agent holds its lease.
     const vip = new Keepalived({
       dataDir: d.dataDir, exec: d.exec, log: log.child({ component: 'keepalived' }),
       leaseHeld: () => membership.lease !== undefined,
-      haproxyRunning: d.haproxyRunning ?? haproxyStandIn(d.dataDir),
+      haproxyRunning: d.haproxyRunning ?? (() => lb.haproxyRunning()),
     });
+    vipHeld = () => vip.vipHeld();
     if (config) {
       revert.add('stop following lb.vip', () => vip.stop());
       await vip.follow(store, { name, address: config.address, ...(hostNet ? { network: hostNet.network, interface: hostNet.interface } : {}) });
@@ -270,6 +282,7 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
       await vip.stop().catch(step('following lb.vip'));
       await leader.stop().catch(step('the leader loop'));
       await reconciler.stop().catch(step('the reconciler'));
+      await lb.stop().catch(step('the LB reconciler'));
       await membership.stop({ revoke: o.revoke }).catch(step('the membership'));
       images.close();
       await etcdCheck;
@@ -277,7 +290,7 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
       if (o.stopEtcd) await etcd?.stop();
     };
     return {
-      name, config, tls, subnet, store, membership, leader, reconciler, images, routes, vip, live, stop,
+      name, config, tls, subnet, store, membership, leader, reconciler, images, routes, vip, lb, live, stop,
       // lb (issue 9, spec): apply asks every live host whether a port it would publish is taken
       stacks: new StackService({ store, images, log: log.child({ component: 'stacks' }), ports: portProbe({ store, host: name, tls }) }),
       hosts: new HostService(store),

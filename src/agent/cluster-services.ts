@@ -4,6 +4,7 @@
  * the runtime is being replaced gets UnavailableError (503) rather than a stopped part.
  */
 import { formatImageRef } from '../sys/names.js';
+import { readLbStatus } from '../lb/status.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
 import type { ClusterOps } from './cluster-ops.js';
 import type { ClusterServices } from './http/services.js';
@@ -37,6 +38,9 @@ export function clusterServices(rt: () => ClusterRuntime, ops: ClusterOps): Clus
       serve: (ref, have, res) => rt().images.serve(ref, have, res),
       pull: (ref) => rt().images.pull(formatImageRef(ref)),
       push: (ref, on) => rt().images.push(formatImageRef(ref), on),
+    },
+    lb: {
+      status: () => readLbStatus(rt().store),
     },
   };
 }

@@ -9,6 +9,7 @@ import { CLUSTER_ROUTES } from './contract/cluster.js';
 import { STACK_ROUTES } from './contract/stacks.js';
 import { IMAGE_ROUTES } from './contract/images.js';
 import { ROLLOUT_ROUTES } from './contract/rollouts.js';
+import { LB_ROUTES } from './contract/lb.js';
 import type { RouteDef } from './contract/define.js';
 
 export * from './contract/define.js';
@@ -17,8 +18,9 @@ export * from './contract/cluster.js';
 export * from './contract/stacks.js';
 export * from './contract/images.js';
 export * from './contract/rollouts.js';
+export * from './contract/lb.js';
 
-export const ROUTES = { ...JAIL_ROUTES, ...CLUSTER_ROUTES, ...STACK_ROUTES, ...IMAGE_ROUTES, ...ROLLOUT_ROUTES } satisfies Record<string, RouteDef>;
+export const ROUTES = { ...JAIL_ROUTES, ...CLUSTER_ROUTES, ...STACK_ROUTES, ...IMAGE_ROUTES, ...ROLLOUT_ROUTES, ...LB_ROUTES } satisfies Record<string, RouteDef>;
 
 export type Routes = typeof ROUTES;
 export type RouteName = keyof Routes;

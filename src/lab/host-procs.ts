@@ -2,7 +2,7 @@
  * Every process cellblock runs for one data dir (one host), found without asking its agent
  * (which may be dead): the agent's and etcd's pid files, the processes of the jails' cgroups
  * (/cellblock/<instance>/<jail>), every process whose command line names the data dir (the
- * agent, etcd, conmon), and, for a lab host, every process in the host's network namespace.
+ * agent, etcd, conmon, haproxy), and, for a lab host, every process in the host's network namespace.
  * Classifying a command line is pure; the rest reads /proc and /sys.
  */
 import { readdir, readFile } from 'node:fs/promises';
@@ -12,7 +12,7 @@ import { instanceFor } from '../jail/host-config.js';
 import type { Exec } from '../sys/exec.js';
 import { netnsPids } from './plan.js';
 
-export type ProcKind = 'agent' | 'etcd' | 'conmon' | 'keepalived' | 'jail' | 'other';
+export type ProcKind = 'agent' | 'etcd' | 'conmon' | 'keepalived' | 'haproxy' | 'jail' | 'other';
 
 export interface HostProcess {
   pid: number;
@@ -46,6 +46,7 @@ export function processKind(argv: readonly string[]): ProcKind {
   if (exe === 'etcd') return 'etcd';
   if (exe === 'conmon') return 'conmon';
   if (exe === 'keepalived') return 'keepalived';
+  if (exe === 'haproxy') return 'haproxy'; // the LB (lb/haproxy-process.ts): its -f names DATA_DIR/lb/
   if (argv.includes('agent') && argv.some((a) => a.endsWith('bin/cellblock') || a.endsWith('cli/main.js') || basename(a) === 'cellblock')) return 'agent';
   return 'other';
 }

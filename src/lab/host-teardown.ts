@@ -3,7 +3,8 @@
  * its agent: `cellblock host stop`, `cellblock host reset` and `lab down` (for each lab host)
  * run this code.
  *
- * - stopHost: the agent first (SIGTERM, so it does not restart what follows), then the jails
+ * - stopHost: the agent first (SIGTERM, so it does not restart what follows), then HAProxy
+ *   (SIGTERM to its master: the load balancer outlives the agent, not the host), then the jails
  *   (runc kill TERM, then KILL to every process of the container), then etcd, then whatever
  *   else still names the data dir (conmon exits with its jail). SIGKILL after a grace period.
  * - killHost: SIGKILL to every process of the host at once, as a power cut (`lab kill`).
@@ -59,6 +60,8 @@ export async function stopHost(dataDir: string, exec: Exec, opts: { graceMs?: nu
   // keepalived (lb.vip) next: on SIGTERM it sends priority 0, so another host takes the VIP now,
   // before this host's jails and HAProxy go (its VRRP child exits with it)
   out.push(...(await stopGroup((await find()).filter((p) => p.kind === 'keepalived'), 'SIGTERM', grace)));
+  // HAProxy (master and workers: TERM to each; its soft stop would wait for open connections)
+  out.push(...(await stopGroup((await find()).filter((p) => p.kind === 'haproxy'), 'SIGTERM', 3_000)));
   // the jails: TERM to each container's init, then KILL to all of its processes
   const root = runcRoot(dataDir);
   const running = (await runcContainers(exec, dataDir)).filter((c) => c.status === 'running' || c.status === 'paused' || c.status === 'created');

@@ -53,16 +53,6 @@ async function alive(pid: number): Promise<boolean> {
   return state !== 'Z' && state !== 'X';
 }
 
-/**
- * Until the HAProxy reconciler is wired in (helper "haproxy"), the agent takes HAProxy as
- * running unless DATA_DIR/lb/haproxy-down exists: a stand-in for that one boolean, which the
- * keepalived tests flip. Replaced by the reconciler's own answer when it merges.
- */
-export function haproxyStandIn(dataDir: string): () => boolean {
-  const flag = join(keepalivedPaths(dataDir).dir, 'haproxy-down');
-  return () => !existsSync(flag);
-}
-
 /** The PID of dataDir's keepalived (its pid file, checked against its command line), or undefined. */
 export async function keepalivedPid(dataDir: string): Promise<number | undefined> {
   const p = keepalivedPaths(dataDir);

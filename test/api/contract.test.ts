@@ -44,6 +44,7 @@ const BAD: Record<RouteName, Bad[]> = {
   clusterToken: [{ path: '/v1/cluster/token', body: { ttlSeconds: 'soon' }, at: 'body.ttlSeconds' }],
   clusterRemove: [{ path: '/v1/cluster/remove', body: {}, at: 'body.host', says: /missing/ }, { path: '/v1/cluster/remove', body: { host: 'h1', now: 1 }, at: 'body', says: /unknown field "now"/ }],
   hostList: [{ path: '/v1/hosts?state=down', at: 'query' }],
+  lbStatus: [{ path: '/v1/lb?host=h0', at: 'query', says: /unknown query parameter "host"/ }],
   hostCordon: [{ path: '/v1/hosts/Bad!/cordon', body: {}, at: 'params.name', says: /invalid host name/ }],
   hostDrain: [{ path: '/v1/hosts/h1/drain', body: { force: true }, at: 'body', says: /unknown field "force"/ }],
   hostUncordon: [{ path: '/v1/hosts/a..b/uncordon', body: {}, at: 'params.name' }],

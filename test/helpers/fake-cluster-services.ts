@@ -52,6 +52,9 @@ export function fakeCluster(): FakeCluster {
       async list(q) { rec('rollouts.list', q); return [ROLLOUT]; },
       async undo(service) { rec('rollouts.undo', service); return { ...ROLLOUT, state: 'undone' }; },
     },
+    lb: {
+      async status() { rec('lb.status'); return { http: 80, https: 443, vip: null, stack: null, hosts: [] }; },
+    },
     images: {
       async serve(ref: ImageRef, have: string[], res: ServerResponse) {
         rec('images.serve', ref, have);

@@ -9,6 +9,7 @@ test('processKind: agent, etcd, conmon from a command line', () => {
   assert.equal(processKind(['etcd', '--config-file', '/d/etcd/etcd.conf']), 'etcd');
   assert.equal(processKind(['/usr/bin/conmon', '--api-version', '1']), 'conmon');
   assert.equal(processKind(['keepalived', '--dont-fork', '--vrrp', '--use-file', '/d/lb/keepalived.conf']), 'keepalived');
+  assert.equal(processKind(['/usr/sbin/haproxy', '-W', '-D', '-S', '/lab/t/h1/lb/master.sock,mode,600', '-p', '/lab/t/h1/lb/haproxy.pid', '-f', '/lab/t/h1/lb/haproxy.cfg']), 'haproxy');
   assert.equal(processKind(['/usr/bin/node', '/repo/bin/cellblock', '--data-dir', '/d', 'jail', 'ls']), 'other');
 });
 

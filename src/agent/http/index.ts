@@ -6,8 +6,8 @@ import type { ClusterServices } from './services.js';
 import { stackHandlers } from './stacks.js';
 import { rolloutHandlers } from './rollouts.js';
 
-export type { ClusterServices, ClusterApi, HostApi, ImageApi, PushProgress, RolloutApi, StackApi } from './services.js';
+export type { ClusterServices, ClusterApi, HostApi, ImageApi, LbApi, PushProgress, RolloutApi, StackApi } from './services.js';
 
 export function clusterRouteHandlers(s: ClusterServices): ClusterHandlers {
-  return { ...clusterHandlers(s.cluster, s.hosts), ...stackHandlers(s.stacks), ...imageHandlers(s.images), ...rolloutHandlers(s.rollouts) };
+  return { ...clusterHandlers(s.cluster, s.hosts), ...stackHandlers(s.stacks), ...imageHandlers(s.images), ...rolloutHandlers(s.rollouts), lbStatus: () => s.lb.status() };
 }

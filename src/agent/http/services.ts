@@ -6,7 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type {
   ApplyResult, ClusterStatus, ClusterSummary, DeleteResult, HostAction, HostPull, HostRow, HostStateReply, InitRequest, JoinRequest,
-  PortsReply, PullResult, PushResult, RemoveReply, RolloutView, ServiceDiff, ServiceStatus, TokenReply,
+  PortsReply, PullResult, PushResult, RemoveReply, RolloutView, ServiceDiff, ServiceStatus, TokenReply, LbStatus,
 } from '../../api/contract.js';
 import type { Stack } from '../../spec/types.js';
 import type { ImageRef } from '../../sys/names.js';
@@ -59,10 +59,15 @@ export interface ImageApi {
   push(ref: ImageRef, on?: PushProgress): Promise<PushResult>;
 }
 
+export interface LbApi {
+  status(): Promise<LbStatus>;
+}
+
 export interface ClusterServices {
   stacks: StackApi;
   hosts: HostApi;
   cluster: ClusterApi;
   images: ImageApi;
   rollouts: RolloutApi;
+  lb: LbApi;
 }

@@ -16,7 +16,8 @@ import status from './stack/status.js';
 import del from './stack/delete.js';
 import lab from './lab/index.js';
 import rollout from './rollout/index.js';
+import lb from './lb/index.js';
 
 export type RegisterGroup = (program: Command, deps: CliDeps) => void;
 
-export const COMMAND_GROUPS: RegisterGroup[] = [pool, image, host, dataset, snapshot, agent, jail, stack, cluster, apply, diff, status, del, lab, rollout];
+export const COMMAND_GROUPS: RegisterGroup[] = [pool, image, host, dataset, snapshot, agent, jail, stack, cluster, apply, diff, status, del, lab, rollout, lb];

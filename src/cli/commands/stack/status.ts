@@ -4,6 +4,8 @@ import type { CliDeps } from '../../context.js';
 import { printTable } from '../../output.js';
 import type { ServiceStatus } from '../../../api/contract.js';
 import { checkStackName } from '../../../cluster/stacks.js';
+import { lbFigures } from '../../../lb/status.js';
+import { backendName } from '../../../lb/model.js';
 
 export function statusRows(services: ServiceStatus[]): (string | number)[][] {
   return services.flatMap((s) => s.instances.map((i) => [
@@ -19,7 +21,10 @@ export default function register(program: Command, deps: CliDeps): void {
     .action(async (opts: { stack?: string }, cmd: Command) => {
       const { ctx, api } = clientFor(cmd, deps);
       const services = await api.call('status', opts.stack ? { query: { stack: checkStackName(opts.stack) } } : {});
-      if (!ctx.json) for (const s of services) ctx.stdout.write(`${s.stack}/${s.service}: ${s.ready}/${s.replicas} ready (${s.image}, spec ${s.specHash})\n`);
+      // the load balancer's figures of published services (an agent without the lb route: none)
+      const lb = ctx.json ? undefined : await api.call('lbStatus').catch(() => undefined);
+      const fig = (s: ServiceStatus) => (lb ? lbFigures(lb, backendName(s.stack, s.service)) : undefined);
+      if (!ctx.json) for (const s of services) ctx.stdout.write(`${s.stack}/${s.service}: ${s.ready}/${s.replicas} ready (${s.image}, spec ${s.specHash})${fig(s) ? `; lb: ${fig(s)}` : ''}\n`);
       printTable(ctx, ['replica', 'image', 'host', 'phase', 'healthy', 'current', 'ip', 'message'], statusRows(services), services);
     });
 }
