@@ -15,8 +15,7 @@
  * - `host stop`, `host reset` and `lab down` end it like every process naming the data dir
  *   (lab/host-procs.ts: its command line names DATA_DIR/lb/keepalived.conf).
  */
-import { existsSync, openSync, closeSync } from 'node:fs';
-import { join } from 'node:path';
+import { openSync, closeSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { K } from '../cluster/keys.js';
