@@ -13,7 +13,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Lab } from '../../src/lab/lab.js';
@@ -21,6 +21,7 @@ import { exec } from '../../src/sys/exec.js';
 import { labLeftovers, labReport, testLab, testLabDown } from '../helpers/lab.js';
 import type { ServiceStatus } from '../../src/api/contract.js';
 import { until } from '../helpers/until.js';
+import { ApiClient } from '../../src/api/client.js';
 
 const root = process.getuid?.() === 0;
 const APP = new URL('../../../test/fixtures/lb-app', import.meta.url).pathname;
@@ -38,12 +39,12 @@ describe('the load balancer and the floating address on three hosts', { skip: !r
   const json = <T>(i: number, args: string[]) => lab!.json<T>(i, args);
   /** A command at the lab's client position (the switch namespace: outside every host). */
   const client = (argv: string[], timeoutMs = 120_000) => lab!.client(argv, { timeoutMs });
-  const load = async (url: string, o: { host?: string; seconds?: number; post?: boolean; untilFile?: string; concurrency?: number } = {}): Promise<LoadResult> => {
-    const argv = ['python3', LOAD, url, '--seconds', String(o.seconds ?? 5), '--concurrency', String(o.concurrency ?? 4)];
+  const load = async (url: string, o: { host?: string; seconds?: number; post?: boolean; untilFile?: string; concurrency?: number; timeout?: number } = {}): Promise<LoadResult> => {
+    const argv = ['python3', LOAD, url, '--seconds', String(o.seconds ?? 5), '--concurrency', String(o.concurrency ?? 4), '--timeout', String(o.timeout ?? 15)];
     if (o.host) argv.push('--host', o.host);
     if (o.post) argv.push('--post');
     if (o.untilFile) argv.push('--until-file', o.untilFile);
-    const r = await client(argv, ((o.seconds ?? 5) + 60) * 1000);
+    const r = await client(argv, ((o.seconds ?? 5) + (o.timeout ?? 15) + 60) * 1000);
     return JSON.parse(r.stdout) as LoadResult;
   };
   const say = (what: string, r: LoadResult) => console.log(`# ${what}: ${r.sent} requests sent, ${r.failed} failed${r.failed ? ` ${JSON.stringify(r.kinds)}` : ''}; answers ${JSON.stringify(r.answers)}`);
@@ -52,8 +53,16 @@ describe('the load balancer and the floating address on three hosts', { skip: !r
     const s = await status(svc).catch(() => undefined);
     return s && s.ready === n ? s.instances : undefined;
   };
-  /** The pid of a replica's process, read on its host. */
-  const pidOf = async (host: string, jail: string) => (await json<{ pid: number }>(Number(host.slice(1)), ['jail', 'inspect', jail])).pid;
+  /**
+   * The pid of a replica's application process: the jail's PID 1 is tini (jail inspect's pid),
+   * the application its child.
+   */
+  const pidOf = async (host: string, jail: string) => {
+    const init = (await json<{ pid: number }>(Number(host.slice(1)), ['jail', 'inspect', jail])).pid;
+    const children = (await readFile(`/proc/${init}/task/${init}/children`, 'utf8')).trim().split(/\s+/).map(Number);
+    assert.ok(children.length === 1 && children[0]! > 0, `${jail}: one application process under tini (${init}), got ${JSON.stringify(children)}`);
+    return children[0]!;
+  };
   /** The name of a host that has the VIP on its interface (h0 ...), or undefined. */
   const vipHolder = async (except?: string): Promise<string | undefined> => {
     for (const h of lab!.hosts) {
@@ -139,7 +148,7 @@ services:
     assert.equal(seen.size, 3, `answers from ${[...seen].join(', ')}`);
   });
 
-  test('a replica SIGKILLed, then one frozen with SIGSTOP, under GETs: 0 failed', async () => {
+  test('a replica\'s process SIGKILLed, then one frozen with SIGSTOP, under GETs: 0 failed', async () => {
     const inst = (await ready('site', 3))!;
     const victim = inst[0]!;
     const running = load(`http://${vip}/`, { host: 'site.test', seconds: 6 });
@@ -152,10 +161,21 @@ services:
 
     const frozen = (await ready('site', 3))![1]!;
     const pid = await pidOf(frozen.host!, `shop.site.${frozen.replica}`);
-    const running2 = load(`http://${vip}/`, { host: 'site.test', seconds: 6 });
+    // a request already sent to the frozen replica waits for HAProxy's timeout server (30 s) and
+    // is then retried on another one: slow, not failed; so this client waits longer than that
+    const running2 = load(`http://${vip}/`, { host: 'site.test', seconds: 6, timeout: 45 });
     await new Promise((r) => setTimeout(r, 1500));
     process.kill(pid, 'SIGSTOP');
+    const jail = `shop.site.${frozen.replica}`;
     try {
+      // out of rotation on every host quickly (its checks time out), read from lbstate through the API
+      const t0 = Date.now();
+      await until(`${jail} out of rotation on every host`, async () => {
+        const st = await ApiClient.forDataDir(lab!.hosts[0]!.dataDir).call('lbStatus');
+        const rows = st.hosts.flatMap((h) => h.backends.flatMap((b) => b.servers.filter((x) => x.jail === jail)));
+        return rows.length === 3 && rows.every((x) => !x.inRotation);
+      }, 10_000, everything, 50);
+      console.log(`# the frozen replica ${jail} was out of rotation on every host ${Date.now() - t0} ms after SIGSTOP`);
       const stopped = await running2;
       say('GETs through the VIP while a replica is frozen (SIGSTOP)', stopped);
       assert.equal(stopped.failed, 0);
