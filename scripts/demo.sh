@@ -4,7 +4,8 @@
 # shares the old one's blocks, an incremental stream shipped to a second "host" (its own data
 # dir and pool) and verified there, snapshots, and the image running in a jail with its own IP
 # address, limits and a read-only OS, supervised by the agent; a stack file on that host; then
-# a cluster of three hosts on this machine (cellblock lab) that loses a host and recovers.
+# a cluster of three hosts on this machine (cellblock lab) behind HAProxy and a floating
+# address, under load while a host is cut off, a new version rolls out and the address moves.
 #
 #   scripts/demo.sh          (as root) run it, then remove everything it made
 #   scripts/demo.sh --keep   leave the demo's pools and images for you to explore
@@ -22,7 +23,10 @@ work=$(mktemp -d)
 cb() { echo "+ cellblock $*" >&2; ./bin/cellblock "$@"; }
 agent_pid=""
 lab_made=0
+lp=""
 cleanup() {
+  # a request loop still running (the demo failed during the rollout) stops at its until-file
+  if [ -n "$lp" ]; then touch "$work/rolled" 2>/dev/null || true; wait "$lp" 2>/dev/null || true; fi
   rm -rf "$work"
   if [ "$lab_made" -eq 1 ] && [ "$keep" -eq 0 ]; then ./bin/cellblock lab down demo >/dev/null 2>&1 || true; fi
   if [ "$keep" -eq 0 ]; then
@@ -110,29 +114,70 @@ echo "(one host, so the replicas share it; on a cluster they spread one per host
 cb --data-dir "$a" delete -f examples/stack.yml
 for _ in $(seq 150); do [ "$(./bin/cellblock --data-dir "$a" --json jail ls 2>/dev/null)" = "[]" ] && break; sleep 0.2; done
 
-echo; echo "== 9. a cluster of three hosts on this machine (cellblock lab), and a host that dies"
+echo; echo "== 9. three hosts behind one address: HAProxy on each, keepalived's floating address (VIP),"
+echo "      a host cut off and a new version rolled out under load, without a failed request"
 ./bin/cellblock lab down demo >/dev/null 2>&1 || true
 lab_made=1
 cb lab up --hosts 3 --name demo
 labx() { echo "+ cellblock lab exec --lab demo $*" >&2; ./bin/cellblock lab exec --lab demo "$@"; }
-labx h0 -- cellblock image build site:v1 examples/site
-labx h0 -- cellblock apply -f examples/stack.yml --timeout 120
+vip=$(awk '$1 == "vip:" {print $2}' examples/stack-lb.yml)
+labx h0 -- cellblock image build app:v1 examples/app
+cat examples/stack-lb.yml
+labx h0 -- cellblock apply -f examples/stack-lb.yml --timeout 120
 labx h0 -- cellblock status
-# the count of healthy replicas of site not on HOST (and whether all 3 are healthy)
+# a bounded request loop at the lab's client position (outside every host): prints sent and failed
+load() { ./bin/cellblock lab exec --lab demo client -- python3 examples/app/load.py "http://$vip/" --host shop.example "$@"; }
+summary() { python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+kinds = f" ({r[\"kinds\"]})" if r["failed"] else ""
+print(f"   {sys.argv[1]}: {r[\"sent\"]} requests sent, {r[\"failed\"]} failed{kinds}; answered by " + ", ".join(f"{k} ({v})" for k, v in r["answers"].items()))' "$1"; }
+holder() { for h in h0 h1 h2; do ./bin/cellblock lab exec --lab demo "$h" -- ip -o -4 addr show 2>/dev/null | grep -q " $vip/" && { echo "$h"; return; }; done; echo none; }
+for _ in $(seq 100); do [ "$(holder)" != none ] && ./bin/cellblock lab exec --lab demo client -- curl -sf -o /dev/null --max-time 2 -H 'Host: shop.example' "http://$vip/" && break; sleep 0.2; done
+echo "+ curl -H 'Host: shop.example' http://$vip/   (from the lab's client; three times: HAProxy spreads them)" >&2
+for _ in 1 2 3; do ./bin/cellblock lab exec --lab demo client -- curl -sS --max-time 5 -H 'Host: shop.example' "http://$vip/"; done
+labx h0 -- cellblock lb status
+# the count of healthy replicas of web not on HOST (and on how many hosts the healthy ones are)
 healthy_off() { ./bin/cellblock lab exec --lab demo h0 -- cellblock --json status 2>/dev/null | node -e '
   let t = ""; process.stdin.on("data", (d) => { t += d; }).on("end", () => {
     try { const s = JSON.parse(t)[0]; const n = s.instances.filter((x) => x.healthy && x.host !== process.argv[1]).length; console.log(`${n} ${new Set(s.instances.filter((x) => x.healthy).map((x) => x.host)).size}`); } catch { console.log("0 0"); }
   });' "$1"; }
-cb lab cut --lab demo h2
+
+v=$(holder); cut=h2; [ "$v" = h2 ] && cut=h1
+echo; echo "-- GETs through the VIP for 10 s; after 2 s, $cut (not the VIP's holder, $v) is cut off"
+load --seconds 10 > "$work/cut.json" & lp=$!
+sleep 2
+cb lab cut --lab demo "$cut"
 t0=$(date +%s%N)
 end=$((SECONDS + 60))
-while [ "$SECONDS" -lt "$end" ] && [ "$(healthy_off h2 | cut -d' ' -f1)" != 3 ]; do sleep 0.2; done
-echo "h2 cut off: its replica is healthy on another host after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
-labx h0 -- cellblock host ls
+while [ "$SECONDS" -lt "$end" ] && [ "$(healthy_off "$cut" | cut -d' ' -f1)" != 3 ]; do sleep 0.2; done
+echo "$cut cut off: its replica is healthy on another host after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+wait "$lp"
+summary "while $cut was cut off" < "$work/cut.json"
 labx h0 -- cellblock status
-cb lab heal --lab demo h2
-end=$((SECONDS + 90))
-while [ "$SECONDS" -lt "$end" ] && [ "$(healthy_off none | cut -d' ' -f2)" != 3 ]; do sleep 0.5; done
-if [ "$(healthy_off none | cut -d' ' -f2)" = 3 ]; then echo "h2 is back: one healthy replica per host again"; else echo "h2 is back, but the replicas had not spread over the three hosts within 90 s (see status below)"; fi
-labx h0 -- cellblock status
+cb lab heal --lab demo "$cut"
+
+echo; echo "-- v2 rolls out (a new replica first, in rotation on every host, then an old one drained and replaced, ...) under GETs"
+mkdir -p "$work/v2"
+sed 's/APP_VERSION: v1/APP_VERSION: v2/' examples/stack-lb.yml > "$work/v2/stack-lb.yml"
+load --seconds 300 --until-file "$work/rolled" > "$work/roll.json" & lp=$!
+labx h0 -- cellblock apply -f "$work/v2/stack-lb.yml" --timeout 180
+touch "$work/rolled"; wait "$lp"
+summary "during the rollout v1 -> v2" < "$work/roll.json"
+labx h0 -- cellblock rollout history web
+
+v=$(holder)
+echo; echo "-- the VIP's holder $v cut off: another host takes the address (gratuitous ARP)"
+load --seconds 6 > "$work/vip.json" & lp=$!
+sleep 1.5
+cb lab cut --lab demo "$v"
+t0=$(date +%s%N)
+end=$((SECONDS + 10))
+while [ "$SECONDS" -lt "$end" ]; do n=$(holder); [ "$n" != none ] && [ "$n" != "$v" ] && break; sleep 0.05; done
+echo "the VIP is on $(holder) $(( ($(date +%s%N) - t0) / 1000000 )) ms after the cut"
+wait "$lp"
+summary "while the VIP moved (a connection open on $v at the cut is lost with it)" < "$work/vip.json"
+load --seconds 3 > "$work/after.json"
+summary "after the move" < "$work/after.json"
+cb lab heal --lab demo "$v"
 if [ "$keep" -eq 0 ]; then cb lab down demo; lab_made=0; fi

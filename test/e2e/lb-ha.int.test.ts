@@ -2,7 +2,7 @@
  * The load balancer end to end, as a user of the site sees it: three lab hosts with real
  * HAProxy and keepalived, a stack published on host names, TLS and a TCP port, and the VIP.
  * Traffic comes from the lab's client position (the switch namespace), through the VIP, as
- * a user's would: a bounded request loop (test/fixtures/lb-app/load.py) that prints what it
+ * a user's would: a bounded request loop (examples/app/load.py) that prints what it
  * sent and what failed. In order: the page through the VIP on http, https and a TCP port; a
  * replica SIGKILLed and one frozen (SIGSTOP) under GETs: 0 failed; POSTs under a replica
  * kill: none executed twice; a rolling deploy v1 -> v2 under load: 0 failed and the answers
@@ -24,7 +24,7 @@ import { until } from '../helpers/until.js';
 import { ApiClient } from '../../src/api/client.js';
 
 const root = process.getuid?.() === 0;
-const APP = new URL('../../../test/fixtures/lb-app', import.meta.url).pathname;
+const APP = new URL('../../../examples/app', import.meta.url).pathname;
 const LOAD = join(APP, 'load.py');
 
 interface LoadResult { sent: number; failed: number; kinds: Record<string, number>; answers: Record<string, number>; ok_ids?: string[]; failed_ids?: string[] }
