@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Lab } from '../../src/lab/lab.js';
 import type { LbStatus, ServiceStatus } from '../../src/api/contract.js';
 import type { JailView } from '../../src/jail/service.js';
@@ -19,34 +18,19 @@ import { until } from '../helpers/until.js';
 
 const root = process.getuid?.() === 0;
 const SITE = new URL('../../../examples/site', import.meta.url).pathname;
-const DIST = fileURLToPath(new URL('../../', import.meta.url));
 
 const stackYaml = `services:
   site:
     image: site:v1
     replicas: 3
     port: 8080
+    publish: { http: [site.test] }
     command: ["/usr/bin/python3", "-m", "http.server", "8080", "--directory", "/app"]
     health:
       http: { port: 8080, path: /index.html }
       interval: 1s
       timeout: 500ms
       threshold: 2
-`;
-
-/** Puts `publish: {http: [site.test]}` into the service's record (the stack file's `publish:` is the spec part's; this works with or without it). */
-const publishScript = (dataDir: string) => `
-import { readClusterConfig } from '${DIST}src/cluster/config.js';
-import { readTls, tlsDir } from '${DIST}src/cluster/pki.js';
-import { EtcdStore } from '${DIST}src/cluster/etcd-store.js';
-import { K } from '${DIST}src/cluster/keys.js';
-const c = await readClusterConfig('${dataDir}');
-const store = EtcdStore.forHost(c.endpoints, await readTls(tlsDir('${dataDir}')));
-const rec = await store.getJson(K.service('lbe', 'site'));
-rec.spec.publish = { http: ['site.test'] };
-await store.putJson(K.service('lbe', 'site'), rec);
-await store.close();
-console.log('published');
 `;
 
 /** A bounded GET loop from inside a host's namespace (node:http: fetch may not set Host): prints {ok, failed, statuses}. */
@@ -94,8 +78,6 @@ describe('the load balancer on three hosts', { skip: !root && 'needs root (netwo
       const s = (await lab!.json<ServiceStatus[]>(0, ['status', '--stack', 'lbe']))[0];
       return s && s.ready === 3 ? s : undefined;
     }, 120_000, everything);
-    const p = await lab!.run(0, [process.execPath, '--input-type=module', '-e', publishScript(lab!.hosts[0]!.dataDir)]);
-    assert.match(p.stdout, /published/, p.stderr);
     const st = await until('3 servers in rotation on every host', async () => {
       const v = await lbStatus(0);
       const ok = v.hosts.length === 3 && v.hosts.every((h) => h.haproxy === 'running' && h.backends[0]?.servers.filter((s) => s.inRotation).length === 3);
