@@ -55,7 +55,9 @@ export interface ConfigOptions {
    */
   enabled?: ReadonlySet<string>;
   /**
-   * `on-marked-down shutdown-sessions` on every server (default false). Off because it fails
+   * `on-marked-down shutdown-sessions` on every server (default: on for tcp backends, where
+   * nothing is retried and a client whose server went down had better reconnect at once; off
+   * for http ones). Off for http because it fails
    * requests HAProxy would otherwise retry: with it, a replica SIGKILLed under a loop of GETs
    * cost one GET ("socket hang up": the session retrying to the dead server was shut when the
    * server went down or to maintenance) in the e2e test. Without it a request stuck on a frozen
@@ -72,7 +74,7 @@ export function serverParams(b: Pick<DesiredBackend, 'mode' | 'check'>, s: Pick<
     'rise', String(t.rise), 'fall', String(t.fall),
     ...(b.check.port !== undefined && b.check.port !== s.port ? ['port', String(b.check.port)] : []),
     'observe', b.mode === 'http' ? 'layer7' : 'layer4', 'error-limit', String(ERROR_LIMIT), 'on-error', 'mark-down',
-    ...(opts.shutdownOnDown === true ? ['on-marked-down', 'shutdown-sessions'] : []),
+    ...((opts.shutdownOnDown ?? b.mode === 'tcp') ? ['on-marked-down', 'shutdown-sessions'] : []),
   ];
 }
 
