@@ -120,18 +120,19 @@ echo "      a host cut off and a new version rolled out under load, without a fa
 lab_made=1
 cb lab up --hosts 3 --name demo
 labx() { echo "+ cellblock lab exec --lab demo $*" >&2; ./bin/cellblock lab exec --lab demo "$@"; }
-vip=$(awk '$1 == "vip:" {print $2}' examples/stack-lb.yml)
+vip=$(awk '$1 == "vip:" {print $2}' examples/shop.yml)
 labx h0 -- cellblock image build app:v1 examples/app
-cat examples/stack-lb.yml
-labx h0 -- cellblock apply -f examples/stack-lb.yml --timeout 120
+cat examples/shop.yml
+labx h0 -- cellblock apply -f examples/shop.yml --timeout 120
 labx h0 -- cellblock status
 # a bounded request loop at the lab's client position (outside every host): prints sent and failed
 load() { ./bin/cellblock lab exec --lab demo client -- python3 examples/app/load.py "http://$vip/" --host shop.example "$@"; }
 summary() { python3 -c '
 import json, sys
 r = json.load(sys.stdin)
-kinds = f" ({r[\"kinds\"]})" if r["failed"] else ""
-print(f"   {sys.argv[1]}: {r[\"sent\"]} requests sent, {r[\"failed\"]} failed{kinds}; answered by " + ", ".join(f"{k} ({v})" for k, v in r["answers"].items()))' "$1"; }
+kinds = " (" + ", ".join(k + ": " + str(n) for k, n in r["kinds"].items()) + ")" if r["failed"] else ""
+answers = ", ".join(k + " (" + str(n) + ")" for k, n in r["answers"].items())
+print("   " + sys.argv[1] + ": " + str(r["sent"]) + " requests sent, " + str(r["failed"]) + " failed" + kinds + "; answered by " + answers)' "$1"; }
 holder() { for h in h0 h1 h2; do ./bin/cellblock lab exec --lab demo "$h" -- ip -o -4 addr show 2>/dev/null | grep -q " $vip/" && { echo "$h"; return; }; done; echo none; }
 for _ in $(seq 100); do [ "$(holder)" != none ] && ./bin/cellblock lab exec --lab demo client -- curl -sf -o /dev/null --max-time 2 -H 'Host: shop.example' "http://$vip/" && break; sleep 0.2; done
 echo "+ curl -H 'Host: shop.example' http://$vip/   (from the lab's client; three times: HAProxy spreads them)" >&2
@@ -159,9 +160,9 @@ cb lab heal --lab demo "$cut"
 
 echo; echo "-- v2 rolls out (a new replica first, in rotation on every host, then an old one drained and replaced, ...) under GETs"
 mkdir -p "$work/v2"
-sed 's/APP_VERSION: v1/APP_VERSION: v2/' examples/stack-lb.yml > "$work/v2/stack-lb.yml"
+sed 's/APP_VERSION: v1/APP_VERSION: v2/' examples/shop.yml > "$work/v2/shop.yml"
 load --seconds 300 --until-file "$work/rolled" > "$work/roll.json" & lp=$!
-labx h0 -- cellblock apply -f "$work/v2/stack-lb.yml" --timeout 180
+labx h0 -- cellblock apply -f "$work/v2/shop.yml" --timeout 180
 touch "$work/rolled"; wait "$lp"
 summary "during the rollout v1 -> v2" < "$work/roll.json"
 labx h0 -- cellblock rollout history web

@@ -25,6 +25,7 @@ import { readJson, writeJsonAtomic } from '../sys/fsutil.js';
 import { readImage } from '../storage/images/store.js';
 import { logged, logWarn } from '../sys/log.js';
 import { actionKey, afterFailure, coolingDown, jailRequest, pruneRetries, reconcile, type Action, type Retry } from './reconcile.js';
+import { SerialPass } from '../sys/serial.js';
 
 export interface ReconcilerOptions {
   store: Store;
@@ -51,8 +52,7 @@ export class Reconciler {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private watch: StoreWatch | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly passes = new SerialPass(() => this.pass(), (err) => logWarn(this.o.log, err, 'reconcile pass failed; the next change or the backstop pass retries'), () => this.stopped);
   private readonly inFlight = new Map<string, Promise<void>>();
   /** By action key: the backoff of an action that failed (deleted when it succeeds). */
   private retries = new Map<string, Retry>();
@@ -100,18 +100,7 @@ export class Reconciler {
   }
 
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) { this.again = true; return; }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.pass();
-        } catch (err) {
-          logWarn(this.o.log, err, 'reconcile pass failed; the next change or the backstop pass retries');
-        }
-      } while (this.again && !this.stopped);
-    })().finally(() => { this.running = undefined; });
+    this.passes.kick();
   }
 
   private async pass(): Promise<void> {
@@ -331,7 +320,7 @@ export class Reconciler {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.health.close();
     await this.watch?.cancel().catch(() => undefined); // a broken watch stream is gone already
-    await this.running; // a pass logs its own failure
+    await this.passes.idle(); // a pass logs its own failure
     await Promise.allSettled([...this.inFlight.values()]);
   }
 }

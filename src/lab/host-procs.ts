@@ -11,6 +11,9 @@ import { cgroupDirs } from '../jail/cgroups.js';
 import { instanceFor } from '../jail/host-config.js';
 import type { Exec } from '../sys/exec.js';
 import { netnsPids } from './plan.js';
+import { alive } from '../sys/proc.js';
+
+export { alive };
 
 export type ProcKind = 'agent' | 'etcd' | 'conmon' | 'keepalived' | 'haproxy' | 'jail' | 'other';
 
@@ -59,14 +62,6 @@ export function parsePidLines(text: string): number[] {
 async function argvOf(pid: number): Promise<string[] | undefined> {
   const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined); // gone meanwhile
   return raw === undefined ? undefined : raw.split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
-}
-
-/** True while pid exists and is not a zombie. */
-export async function alive(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ''); // no such process
-  if (!stat) return false;
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return state !== 'Z' && state !== 'X';
 }
 
 /** This process and its ancestors: never ours to kill (a `host stop` run inside the host). */

@@ -19,6 +19,7 @@ import type { Exec } from '../sys/exec.js';
 import { api, send } from './haproxy-api.js';
 import type { LbPaths } from './haproxy-config.js';
 import type { DesiredCert } from './desired.js';
+import { alive } from '../sys/proc.js';
 
 export interface HaproxyProcessOptions {
   paths: LbPaths;
@@ -28,14 +29,6 @@ export interface HaproxyProcessOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** True while pid exists and is not a zombie. */
-async function alive(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ''); // no such process
-  if (!stat) return false;
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return state !== 'Z' && state !== 'X';
-}
 
 /** argv of the master: master-worker, daemon, its CLI socket (mode 600), the pid file. */
 export function haproxyArgv(p: LbPaths, binary = 'haproxy'): string[] {

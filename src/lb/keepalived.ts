@@ -27,6 +27,7 @@ import { logged, logWarn } from '../sys/log.js';
 import { addressesIn, ipAddrShowArgv } from './host-network.js';
 import { keepalivedArgv, keepalivedConfig, keepalivedPaths, keepalivedTestArgv, trackValue, vipSettings, type KeepalivedPaths, type VipSelf, type VipSettings } from './keepalived-config.js';
 import type { LbRecord } from './model.js';
+import { alive } from '../sys/proc.js';
 
 export interface KeepalivedDeps {
   dataDir: string;
@@ -43,14 +44,6 @@ export interface KeepalivedDeps {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** True while pid exists and is not a zombie. */
-async function alive(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ''); // no such process
-  if (!stat) return false;
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return state !== 'Z' && state !== 'X';
-}
 
 /** The PID of dataDir's keepalived (its pid file, checked against its command line), or undefined. */
 export async function keepalivedPid(dataDir: string): Promise<number | undefined> {

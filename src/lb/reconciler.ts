@@ -30,6 +30,7 @@ import { buildConfig, lbPaths, type LbPaths } from './haproxy-config.js';
 import { HaproxyProcess } from './haproxy-process.js';
 import type { CertRecord, LbBackendState, LbHostState, LbRecord } from './model.js';
 import { enabledServers, planLb } from './plan.js';
+import { SerialPass } from '../sys/serial.js';
 
 export interface LbReconcilerOptions {
   store: Store;
@@ -60,9 +61,8 @@ export class LbReconciler {
   private timer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
   private polling: Promise<void> | undefined;
-  private again = false;
+  private readonly passes = new SerialPass(() => this.pass(), (err) => logWarn(this.o.log, err, 'LB pass failed; the next change or the backstop pass retries'), () => this.stopped);
   private lease: HostLease | undefined;
   private desired: DesiredLb | undefined;
   /** The shape the running HAProxy has (undefined: unknown, i.e. reload to be sure). */
@@ -130,18 +130,7 @@ export class LbReconciler {
   }
 
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) { this.again = true; return; }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.pass();
-        } catch (err) {
-          logWarn(this.o.log, err, 'LB pass failed; the next change or the backstop pass retries');
-        }
-      } while (this.again && !this.stopped);
-    })().finally(() => { this.running = undefined; });
+    this.passes.kick();
   }
 
   private async readDesired(): Promise<DesiredLb> {
@@ -246,7 +235,7 @@ export class LbReconciler {
     }
     await this.publish(rows).catch(logged(this.o.log, 'writing lbstate failed; the next poll writes it'));
     const d = this.desired;
-    if (d && !this.running && planLb(d, serverRows(rows), new Set(rows.filter((r) => r.type === 1).map((r) => r.proxy))).actions.length > 0) this.kick();
+    if (d && !this.passes.busy && planLb(d, serverRows(rows), new Set(rows.filter((r) => r.type === 1).map((r) => r.proxy))).actions.length > 0) this.kick();
   }
 
   /** The host state of rows (pure but for the clock). */
@@ -282,7 +271,7 @@ export class LbReconciler {
     for (const t of [this.timer, this.debounce]) if (t) clearTimeout(t);
     if (this.pollTimer) clearInterval(this.pollTimer);
     await Promise.all(this.watches.map((w) => w.cancel().catch(() => undefined))); // a broken watch stream is gone already
-    await this.running;
+    await this.passes.idle();
     await this.polling;
   }
 
