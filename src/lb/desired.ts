@@ -39,6 +39,8 @@ export interface DesiredBackend {
   /** Served on the https port too, with this file's certificate. */
   certFile?: string;
   check: CheckSettings;
+  /** HAProxy's `timeout server` for this backend (publish.timeout); absent: the defaults' 30 s. */
+  timeoutMs?: number;
   servers: DesiredServer[];
 }
 
@@ -108,6 +110,7 @@ export function desiredLb(i: DesiredInput): DesiredLb {
       hosts: [...http],
       ...(http.length === 0 && pub.tcp !== undefined ? { tcp: pub.tcp } : {}),
       ...(certFile ? { certFile } : {}),
+      ...(pub.timeoutMs !== undefined ? { timeoutMs: pub.timeoutMs } : {}),
       check: checkOf(s.health),
       servers,
     });

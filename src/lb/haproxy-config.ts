@@ -85,6 +85,7 @@ function checkLines(c: CheckSettings, mode: 'http' | 'tcp'): string[] {
 
 function backendSection(b: DesiredBackend, o: ConfigOptions): string[] {
   const lines = [`backend ${b.backend}`, `    mode ${b.mode}`, '    balance roundrobin', `    timeout check ${CHECK_TIMING.timeout}`];
+  if (b.timeoutMs !== undefined) lines.push(`    timeout server ${b.timeoutMs}ms`);
   lines.push(...checkLines(b.check, b.mode).map((l) => `    ${l}`));
   if (b.mode === 'http') {
     lines.push(

@@ -186,6 +186,7 @@ const publishShape = {
   http: hostNames.optional(),
   tls: tls.optional(),
   tcp: field(f.port),
+  timeout: field(f.duration),
 };
 const publish = map('a map with http or tcp', '{ http: [site.example.com] } or { tcp: 9000 }', strict(publishShape).superRefine((p, ctx) => {
   const raw: unknown = p;
@@ -202,6 +203,7 @@ const publish = map('a map with http or tcp', '{ http: [site.example.com] } or {
   ...(p.http !== undefined ? { http: p.http } : {}),
   ...(p.tls !== undefined ? { tls: { cert: p.tls.cert, key: p.tls.key } } : {}),
   ...(p.tcp !== undefined ? { tcp: p.tcp } : {}),
+  ...(p.timeout !== undefined ? { timeoutMs: p.timeout } : {}),
 })));
 
 const deployShape = {

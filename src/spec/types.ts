@@ -49,6 +49,11 @@ export interface PublishSpec {
   tls?: { cert: string; key: string };
   /** A TCP port on every host and on the VIP, forwarded to the service's port. */
   tcp?: number;
+  /**
+   * How long HAProxy waits for a replica's answer (its `timeout server`) before a GET is tried
+   * on another replica, and a request that hangs on a dead host is given up; absent: 30 s.
+   */
+  timeoutMs?: number;
 }
 
 /** `deploy:`: how a change of the spec rolls out (see the rollout in cluster/leader-plan.ts). */

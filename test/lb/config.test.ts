@@ -46,3 +46,15 @@ test('tcp and several services', () => {
   }));
   golden('tcp-several.cfg', buildConfig(d, paths, { shutdownOnDown: true }));
 });
+
+test('publish.timeout becomes the backend\'s timeout server (and is part of the shape: a change reloads)', async () => {
+  const { desiredLb, shapeOf } = await import('../../src/lb/desired.js');
+  void desiredLb;
+  const { buildConfig: build, lbPaths: paths } = await import('../../src/lb/haproxy-config.js');
+  const backend = { stack: 'shop', service: 'web', backend: 'shop.web', mode: 'http' as const, hosts: ['shop.example'], check: { kind: 'tcp' as const }, servers: [] };
+  const base = { http: 80, https: 443, backends: [backend], certs: [] };
+  const withTimeout = { ...base, backends: [{ ...backend, timeoutMs: 5000 }] };
+  assert.match(build(withTimeout as never, paths('/d')), /^backend shop\.web\n(?:    .*\n)*    timeout server 5000ms\n/m);
+  assert.doesNotMatch(build(base as never, paths('/d')), /^    timeout server 5000ms/m);
+  assert.notEqual(shapeOf(withTimeout as never), shapeOf(base as never));
+});
