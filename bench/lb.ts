@@ -16,6 +16,14 @@
  *
  * wrk runs are bounded (a few seconds, 8 connections). The lab is taken down in `finally` and
  * leftovers reported.
+ *
+ * Reading the throughput figures (2026-12, 2 cores): lb-app as it is listens with Python's
+ * default backlog of 5 and writes headers and body apart without TCP_NODELAY. Direct keep-alive
+ * requests then wait for the delayed ACK (p50 44 ms, ~175 requests/s), and through HAProxy, which
+ * opens server connections often, the full backlog drops SYNs (the listen overflows printed):
+ * p99 ~0.9-1 s from SYN retransmits. With `disable_nagle_algorithm = True` and
+ * `request_queue_size = 128` in server.py (tried by hand): direct 13.9k requests/s p99 10 ms,
+ * through the VIP 1.3k requests/s p99 31 ms.
  * Run alone: node dist/bench/lb.js [--quick] [--json]
  */
 import { randomBytes } from 'node:crypto';
