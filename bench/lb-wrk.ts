@@ -11,6 +11,8 @@ export interface WrkResult {
   p99: number;
   /** Non-2xx/3xx responses plus connect, read, write errors and timeouts. */
   failed: number;
+  /** failed by kind: "non2xx 1, timeout 2" (empty: none). */
+  failures: string;
 }
 
 /** wrk with its latency distribution, a Host header when given; bounded by seconds. */
@@ -34,12 +36,13 @@ export function wrkDurationMs(text: string): number {
 export function parseWrk(out: string): WrkResult {
   const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const sockErrors = socket ? socket.slice(1, 5).reduce((a, b) => a + Number(b), 0) : 0;
+  const kinds: [string, number][] = [['non2xx', num(/Non-2xx or 3xx responses: (\d+)/)], ...['connect', 'read', 'write', 'timeout'].map((k, i): [string, number] => [k, Number(socket?.[i + 1] ?? 0)])];
   return {
     requests: num(/(\d+) requests in/),
     rps: num(/Requests\/sec:\s+([\d.]+)/),
     p50: wrkDurationMs(/\n\s+50%\s+(\S+)/.exec(out)?.[1] ?? ''),
     p99: wrkDurationMs(/\n\s+99%\s+(\S+)/.exec(out)?.[1] ?? ''),
-    failed: num(/Non-2xx or 3xx responses: (\d+)/) + sockErrors,
+    failed: kinds.reduce((a, [, n]) => a + n, 0),
+    failures: kinds.filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', '),
   };
 }

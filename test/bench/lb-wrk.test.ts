@@ -8,7 +8,7 @@ import { parseWrk, wrkArgv, wrkDurationMs } from '../../bench/lb-wrk.js';
 const fixture = (n: string) => readFileSync(fileURLToPath(new URL(`../../../test/fixtures/bench/${n}`, import.meta.url)), 'utf8');
 
 test('parseWrk: requests, requests/s, p50, p99, no failures', () => {
-  assert.deepEqual(parseWrk(fixture('wrk-ok.txt')), { requests: 172, rps: 84.45, p50: 45.02, p99: 101.69, failed: 0 });
+  assert.deepEqual(parseWrk(fixture('wrk-ok.txt')), { requests: 172, rps: 84.45, p50: 45.02, p99: 101.69, failed: 0, failures: '' });
 });
 
 test('parseWrk: non-2xx answers count as failed', () => {
@@ -18,7 +18,9 @@ test('parseWrk: non-2xx answers count as failed', () => {
 });
 
 test('parseWrk: socket errors count as failed', () => {
-  assert.equal(parseWrk('  10 requests in 1.00s, 1KB read\n  Socket errors: connect 1, read 2, write 0, timeout 3\nRequests/sec: 10.00\n').failed, 6);
+  const r = parseWrk('  10 requests in 1.00s, 1KB read\n  Socket errors: connect 1, read 2, write 0, timeout 3\nRequests/sec: 10.00\n');
+  assert.equal(r.failed, 6);
+  assert.equal(r.failures, 'connect 1, read 2, timeout 3');
 });
 
 test('wrkDurationMs and wrkArgv', () => {

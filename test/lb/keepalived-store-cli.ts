@@ -1,7 +1,7 @@
 /**
  * Test helper (not a test): reads and writes a lab host's cluster state from inside its
  * network namespace, where its etcd member listens on 127.0.0.1, with its own certificates.
- * Until the spec helper's apply writes `lb`, the keepalived test puts the record itself.
+ * The keepalived test reads HostLive records and checks that `lb` is gone after the delete.
  *
  *   node keepalived-store-cli.js DATA_DIR get PREFIX      -> JSON [{key, value}]
  *   node keepalived-store-cli.js DATA_DIR put KEY JSON

@@ -1,40 +1,61 @@
 /**
- * The floating address for real on a 3-host lab (lab `vip`): each host's agent (this branch)
- * runs keepalived once the cluster has an `lb` record with a vip. The test puts that record
- * itself (test/lb/keepalived-store-cli.ts) until the spec helper's `apply` writes it; HAProxy
- * is not run: the agents' stand-in for "HAProxy is running" (DATA_DIR/lb/haproxy-down absent)
- * is flipped by the test. In order: HostLive.network/interface; one holder, answering the lab's
- * client (a TCP reset from a closed port: there is no ping here) and its ARP; the holder's link cut: the VIP moves (time printed), the cut host
- * gives it up once its lease is lost; heal: nothing moves back (nopreempt); keepalived SIGKILLed
- * on the holder: the VIP moves and the agent starts keepalived again, which drops the stale
- * copy; "HAProxy down" on the holder: the VIP moves; `lab kill` of the holder: the VIP moves
- * and the dead host keeps no copy; no lb record: keepalived stops everywhere.
- * after() takes the lab down and checks nothing is left.
+ * The floating address for real on a 3-host lab (lab `vip`): a stack (examples/site, 3
+ * replicas, `lb: { vip }`, published on site.test) is applied, so every host runs HAProxy (the
+ * LB reconciler) and keepalived, whose track file follows the reconciler's haproxyRunning().
+ * In order: HostLive.network/interface; one holder, answering the lab's client through HAProxy
+ * (HTTP 200 with the Host header) and its ARP; the holder's link cut: the VIP moves (time
+ * printed), the cut host gives it up once its lease is lost; heal: nothing moves back
+ * (nopreempt); keepalived SIGKILLed on the holder: the VIP moves and the agent starts keepalived
+ * again, which drops the stale copy; HAProxy's master SIGKILLed on the holder: the VIP moves and
+ * the reconciler starts HAProxy again; `lab kill` of the holder: the VIP moves and the dead host
+ * keeps no copy; the stack deleted (nothing published, no lb record): keepalived stops
+ * everywhere and nobody holds the VIP. after() takes the lab down and checks nothing is left.
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CELLBLOCK_BIN, type Lab } from '../../src/lab/lab.js';
 import { exec } from '../../src/sys/exec.js';
 import { K } from '../../src/cluster/keys.js';
 import type { HostLive } from '../../src/cluster/model.js';
+import type { LbStatus } from '../../src/api/contract.js';
 import { addressesIn, ipAddrShowArgv } from '../../src/lb/host-network.js';
 import { keepalivedPaths } from '../../src/lb/keepalived-config.js';
-import type { LbRecord } from '../../src/lb/model.js';
+import { lbPaths } from '../../src/lb/haproxy-config.js';
 import { labLeftovers, labReport, testLab, testLabDown } from '../helpers/lab.js';
 import { until } from '../helpers/until.js';
 
 const root = process.getuid?.() === 0;
 const STORE_CLI = fileURLToPath(new URL('./keepalived-store-cli.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/lb/', import.meta.url));
+const SITE = new URL('../../../examples/site', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const stackYaml = (vip: string) => `lb:
+  vip: ${vip}
+services:
+  site:
+    image: site:v1
+    replicas: 3
+    port: 8080
+    command: ["/usr/bin/python3", "-m", "http.server", "8080", "--directory", "/app"]
+    publish:
+      http: [site.test]
+    health:
+      http: { port: 8080, path: /index.html }
+      interval: 1s
+      timeout: 500ms
+      threshold: 2
+`;
 
 describe('keepalived moves the VIP between three lab hosts', { skip: !root && 'needs root (network namespaces, etcd, keepalived)', concurrency: false }, () => {
   let lab: Lab;
   let vip: string;
   let instances: string[] = [];
+  let work = '';
 
   const store = async (i: number, args: string[]): Promise<string> => (await lab.run(i, [process.execPath, STORE_CLI, lab.host(i).dataDir, ...args], { timeoutMs: 30_000 })).stdout;
   /** Which hosts have the VIP on eth0 (one ip call per host, all at once). */
@@ -43,14 +64,10 @@ describe('keepalived moves the VIP between three lab hosts', { skip: !root && 'n
     return hosts.filter((_, k) => has[k]);
   };
   const mac = async (i: number): Promise<string> => (JSON.parse((await lab.run(i, ['ip', '-j', 'link', 'show', 'dev', 'eth0'])).stdout) as { address: string }[])[0]!.address;
-  /**
-   * The VIP answers the client (no ping on this machine: a TCP connection to a closed port
-   * answered by a reset counts, as an echo reply would), and the client's ARP entry for it
-   * names host i's MAC.
-   */
+  /** The VIP answers the client through HAProxy (HTTP 200 for site.test), and the client's ARP entry for it names host i's MAC. */
   const clientReaches = async (i: number): Promise<boolean> => {
-    const r = await lab.client(['curl', '-sS', '-o', '/dev/null', '-m', '1', `http://${vip}:9/`], { okCodes: Array.from({ length: 256 }, (_, k) => k) });
-    if (r.code === 28 || /No route to host|timed out/i.test(r.stderr)) return false;
+    const r = await lab.client(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-m', '1', '-H', 'Host: site.test', `http://${vip}/index.html`], { okCodes: Array.from({ length: 256 }, (_, k) => k) });
+    if (r.stdout.trim() !== '200') return false;
     const neigh = JSON.parse((await lab.client(['ip', '-j', 'neigh', 'show', vip])).stdout) as { lladdr?: string }[];
     return neigh.some((n) => n.lladdr === (macs[i] ?? ''));
   };
@@ -58,17 +75,27 @@ describe('keepalived moves the VIP between three lab hosts', { skip: !root && 'n
     const n = Number((await readFile(keepalivedPaths(lab.host(i).dataDir)[which], 'utf8').catch(() => '')).trim()); // none: not running
     return n > 1 && (await readFile(`/proc/${n}/stat`, 'utf8').then(() => true, () => false)) ? n : undefined;
   };
+  /** HAProxy's master on host i, from its pid file, when alive. */
+  const hpid = async (i: number): Promise<number | undefined> => {
+    const n = Number((await readFile(lbPaths(lab.host(i).dataDir).pid, 'utf8').catch(() => '')).split('\n')[0]!.trim()); // none: not running
+    return n > 1 && (await readFile(`/proc/${n}/stat`, 'utf8').then(() => true, () => false)) ? n : undefined;
+  };
+  const lbStatus = (i: number) => lab.json<LbStatus>(i, ['lb', 'status']);
   const report = async () => `holders: ${JSON.stringify(await holders().catch(() => []))}\n${await labReport(lab)}\n${(await Promise.all([0, 1, 2].map(async (i) => `--- h${i} keepalived.log:\n${(await readFile(keepalivedPaths(lab.host(i).dataDir).log, 'utf8').catch(() => '')).split('\n').slice(-15).join('\n')}`))).join('\n')}`; // no log yet: empty
   const macs: string[] = [];
 
   before(async () => {
-    lab = await testLab({ name: 'vip', hosts: 3 });
+    work = await mkdtemp(join(tmpdir(), 'cb-vip-'));
+    lab = await testLab({ name: 'vip', hosts: 3, poolSize: '2G' });
     vip = lab.plan.vip;
     instances = lab.hosts.map((h) => h.instance);
     for (const i of [0, 1, 2]) macs[i] = await mac(i);
+    await lab.ok(0, ['image', 'build', 'site:v1', SITE]);
+    await writeFile(join(work, 'vip.yml'), stackYaml(vip));
   });
 
   after(async () => {
+    if (work) await rm(work, { recursive: true, force: true });
     if (!lab) return;
     for (const i of [0, 1, 2]) await lab.heal(i).catch(() => {}); // best effort: down removes the switch anyway
     await testLabDown(lab);
@@ -94,15 +121,22 @@ describe('keepalived moves the VIP between three lab hosts', { skip: !root && 'n
 
   let holder = -1;
 
-  test('with lb.vip set, keepalived runs on every host and exactly one holds the VIP, reachable from the client', async () => {
-    const rec: LbRecord = { spec: { vip, http: 80, https: 443 }, stack: 'vip-test', at: new Date().toISOString() };
-    await store(0, ['put', K.lb, JSON.stringify(rec)]);
+  test('a stack with lb.vip and a published service: HAProxy and keepalived on every host, exactly one holds the VIP, reachable from the client', async () => {
+    await lab.ok(0, ['apply', '-f', join(work, 'vip.yml'), '--timeout', '180']);
+    await until('3 servers in rotation on every host', async () => {
+      const v = await lbStatus(0);
+      return v.hosts.length === 3 && v.hosts.every((h) => h.haproxy === 'running' && h.backends[0]?.servers.filter((x) => x.inRotation).length === 3);
+    }, 90_000, report);
     await until('keepalived on every host', async () => (await Promise.all([0, 1, 2].map((i) => kpid(i)))).every((p) => p !== undefined), 20_000, report);
     const [h] = await until('one holder of the VIP', async () => { const x = await holders(); return x.length === 1 ? x : undefined; }, 20_000, report);
     holder = h!;
     await until(`the client reaching the VIP on h${holder}`, () => clientReaches(holder), 10_000, report);
     await sleep(1000);
     assert.deepEqual(await holders(), [holder], 'still one holder a second later');
+    await until(`lb status showing the VIP on h${holder} only`, async () => {
+      const v = await lbStatus(0);
+      return JSON.stringify(v.hosts.filter((h) => h.vipHeld).map((h) => h.host)) === JSON.stringify([`h${holder}`]);
+    }, 10_000, report);
   });
 
   let cutHost = -1;
@@ -149,16 +183,23 @@ describe('keepalived moves the VIP between three lab hosts', { skip: !root && 'n
     holder = next!;
   });
 
-  test('"HAProxy down" on the holder (the stand-in flag): the VIP moves; back up: it stays', async () => {
-    const flag = `${keepalivedPaths(lab.host(holder).dataDir).dir}/haproxy-down`;
+  test('HAProxy\'s master SIGKILLed on the holder: the VIP moves; the reconciler starts HAProxy again', async () => {
     const old = holder;
+    const pid = await hpid(old);
+    assert.ok(pid, 'HAProxy\'s pid file on the holder');
     const t0 = Date.now();
-    await writeFile(flag, '');
-    const [next] = await until('another holder', async () => { const x = await holders(); return x.length === 1 && x[0] !== old ? x : undefined; }, 10_000, report, 20);
-    process.stderr.write(`  VIP move after HAProxy "stopped" on h${old}: on h${next} after ${Date.now() - t0} ms\n`);
-    await rm(flag);
-    await sleep(2000);
-    assert.deepEqual(await holders(), [next]);
+    process.kill(pid, 'SIGKILL');
+    const [next] = await until('another holder', async () => { const x = await holders(); return x.length === 1 && x[0] !== old ? x : undefined; }, 15_000, report, 20);
+    const moved = Date.now() - t0;
+    await until(`the client reaching the VIP on h${next}`, () => clientReaches(next!), 5_000, report, 20);
+    const back = await until(`HAProxy running again on h${old}`, async () => { const p = await hpid(old); return p !== undefined && p !== pid ? Date.now() - t0 : undefined; }, 20_000, report, 50);
+    process.stderr.write(`  VIP move after SIGKILL of HAProxy's master on h${old}: on h${next} after ${moved} ms; HAProxy running again on h${old} after ${back} ms\n`);
+    await until(`h${old}'s HAProxy with 3 servers in rotation`, async () => {
+      const st = (await lbStatus(0)).hosts.find((h) => h.host === `h${old}`);
+      return st?.haproxy === 'running' && st.backends[0]?.servers.filter((x) => x.inRotation).length === 3;
+    }, 30_000, report);
+    await sleep(1000);
+    assert.deepEqual(await holders(), [next], 'the VIP stays where it went (nopreempt)');
     holder = next!;
   });
 
@@ -176,9 +217,11 @@ describe('keepalived moves the VIP between three lab hosts', { skip: !root && 'n
     holder = next!;
   });
 
-  test('no lb record: keepalived stops on every host and nobody holds the VIP', async () => {
-    await store(holder, ['delete', K.lb]);
-    await until('keepalived stopped everywhere', async () => (await Promise.all([0, 1, 2].map((i) => kpid(i)))).every((p) => p === undefined), 20_000, report);
+  test('the stack deleted (nothing published, no lb record): keepalived and HAProxy stop on every host and nobody holds the VIP', async () => {
+    await lab.ok(holder, ['delete', '--name', 'vip']);
+    await until('keepalived stopped everywhere', async () => (await Promise.all([0, 1, 2].map((i) => kpid(i)))).every((p) => p === undefined), 30_000, report);
     assert.deepEqual(await holders(), []);
+    assert.deepEqual((JSON.parse(await store(holder, ['get', K.lb])) as { key: string }[]).filter((e) => e.key.endsWith(K.lb)), [], 'no lb record (lbstate/ shares the prefix)');
+    await until('HAProxy stopped everywhere', async () => (await Promise.all([0, 1, 2].map((i) => hpid(i)))).every((p) => p === undefined), 30_000, report);
   });
 });
