@@ -1,6 +1,6 @@
 /**
  * Load-balancer benchmark (issue 9): `npm run bench -- lb`, as root. On a lab of three hosts
- * (src/lab), lbapp:v1 (test/fixtures/lb-app: a threaded HTTP/1.1 server, keep-alive, no access
+ * (src/lab), lbapp:v1 (examples/app: a threaded HTTP/1.1 server, keep-alive, no access
  * log, so HAProxy is measured rather than the server) with 3 replicas published on a host name through the
  * lab's suggested VIP, driven from the lab's client position (outside every host):
  *
@@ -45,7 +45,7 @@ import { until } from '../test/helpers/until.js';
 import { round, table, verdict } from './lib.js';
 import { parseWrk, wrkArgv, type WrkResult } from './lb-wrk.js';
 
-const APP = new URL('../../test/fixtures/lb-app', import.meta.url).pathname;
+const APP = new URL('../../examples/app', import.meta.url).pathname;
 const HOSTNAME = 'site.bench.test';
 const STACK = 'lbb';
 const progress = (s: string) => process.stderr.write(`  [lb] ${s}\n`);
