@@ -219,6 +219,7 @@ export async function startRuntime(d: RuntimeDeps): Promise<ClusterRuntime> {
       haproxyRunning: d.haproxyRunning ?? (() => lb.haproxyRunning()),
     });
     vipHeld = () => vip.vipHeld();
+    lb.onRunning(() => vip.trackNow());
     if (config) {
       revert.add('stop following lb.vip', () => vip.stop());
       await vip.follow(store, { name, address: config.address, ...(hostNet ? { network: hostNet.network, interface: hostNet.interface } : {}) });

@@ -213,10 +213,25 @@ export class Keepalived {
 
   private startedAt = 0;
 
+  /**
+   * Writes the track file now, after the writes queued before it: HAProxy just stopped or
+   * started, and keepalived should act at once rather than at the next tick (a HAProxy
+   * restarted within one tick would otherwise go unseen and the VIP stay on a host that was
+   * without HAProxy for a moment).
+   */
+  trackNow(): void {
+    if (this.stopped) return;
+    const now = { haproxy: this.d.haproxyRunning(), lease: this.d.leaseHeld() }; // as it is now, not when the write runs
+    const run: Promise<void> = (this.tracking ?? Promise.resolve()).then(() => this.writeTrack(now)).finally(() => {
+      if (this.tracking === run) this.tracking = undefined;
+    });
+    this.tracking = run;
+  }
+
   /** Writes the track file when its value changes (tmp + rename: keepalived never reads half a file). */
-  private async writeTrack(): Promise<void> {
-    const lease = this.d.leaseHeld();
-    const haproxy = this.d.haproxyRunning();
+  private async writeTrack(sample?: { haproxy: boolean; lease: boolean }): Promise<void> {
+    const lease = sample?.lease ?? this.d.leaseHeld();
+    const haproxy = sample?.haproxy ?? this.d.haproxyRunning();
     const v = trackValue({ haproxyRunning: haproxy, leaseHeld: lease });
     if (v === this.track) return;
     try {

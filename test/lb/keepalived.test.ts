@@ -140,3 +140,20 @@ test('a keepalived of another data dir is not adopted: the pid file must name a 
     await r.done();
   }
 });
+
+test('trackNow: a HAProxy that stops is in the track file at once, without waiting for a tick (no timers started here)', async () => {
+  const r = await rig();
+  try {
+    const track = () => readFile(keepalivedPaths(r.dir).trackFile, 'utf8').catch(() => '');
+    await r.k.apply(settings(r.dir));
+    assert.equal(await track(), '0\n');
+    r.state.haproxy = false;
+    r.k.trackNow();
+    r.state.haproxy = true; // restarted right away: the stop is still written (sampled when trackNow was called)
+    await until('track 1', async () => (await track()) === '1\n', 2000);
+    r.k.trackNow();
+    await until('track 0 again', async () => (await track()) === '0\n', 2000);
+  } finally {
+    await r.done();
+  }
+});
