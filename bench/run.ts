@@ -7,8 +7,7 @@
  * --cut=non-leader|etcd-leader|cellblock-leader (which host's link is cut; default non-leader).
  * idle takes --seconds=N (default 60, --quick 20) and --baseline-bin=PATH (another checkout's
  * bin/cellblock, measured first in the same run). idle is not in the default set (it runs
- * two labs for minutes): name it. lb (HAProxy and the VIP on a lab, bench/lb.ts) is not in it
- * either until the whole of issue 9 is merged: name it.
+ * two labs for minutes): name it. lb: HAProxy and the VIP on a 3-host lab (bench/lb.ts).
  */
 import { cpus } from 'node:os';
 import { benchSnapshot, printSnapshotBench } from './snapshot.js';
@@ -24,8 +23,8 @@ const args = process.argv.slice(2);
 const json = args.includes('--json');
 const quick = args.includes('--quick');
 const GROUPS: Record<string, string[]> = { storage: ['snapshot', 'transfer', 'incremental'] };
-const ALL = ['snapshot', 'transfer', 'incremental', 'jails', 'scheduler', 'failover'];
-const KNOWN = [...ALL, 'idle', 'lb'];
+const ALL = ['snapshot', 'transfer', 'incremental', 'jails', 'scheduler', 'failover', 'lb'];
+const KNOWN = [...ALL, 'idle'];
 const names = args.filter((a) => !a.startsWith('--')).flatMap((n) => GROUPS[n] ?? [n]);
 for (const n of names) {
   if (!KNOWN.includes(n)) {
