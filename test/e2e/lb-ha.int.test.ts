@@ -88,6 +88,7 @@ services:
     publish:
       http: [site.test, www.site.test]
       tls: { cert: site.crt, key: site.key }
+      timeout: 8s
     health:
       http: { port: 8080, path: /health }
       interval: 1s
@@ -161,9 +162,10 @@ services:
 
     const frozen = (await ready('site', 3))![1]!;
     const pid = await pidOf(frozen.host!, `shop.site.${frozen.replica}`);
-    // a request already sent to the frozen replica waits for HAProxy's timeout server (30 s) and
-    // is then retried on another one: slow, not failed; so this client waits longer than that
-    const running2 = load(`http://${vip}/`, { host: 'site.test', seconds: 6, timeout: 45 });
+    // a request already sent to the frozen replica waits for the service's publish.timeout (8 s:
+    // HAProxy's timeout server) and is then retried on another one: slow, not failed; so this
+    // client waits longer than that
+    const running2 = load(`http://${vip}/`, { host: 'site.test', seconds: 6, timeout: 25 });
     await new Promise((r) => setTimeout(r, 1500));
     process.kill(pid, 'SIGSTOP');
     const jail = `shop.site.${frozen.replica}`;

@@ -84,7 +84,7 @@ test('publish: host names, lists, exclusive http and tcp, tls only with http, ne
   assert.deepEqual(errors(web('publish: { tcp: 9000, tls: { cert: a.crt, key: a.key } }')), ['stack.yml:6:32 services.web.publish.tls: tls needs http; tls serves the host names of http: on the https port: publish with http: [site.example.com], or remove tls (a tcp: port is forwarded as it is)']);
   assert.deepEqual(errors(web('publish: { http: [a.example.com], tls: { cert: a.crt } }')), ['stack.yml:6:39 services.web.publish.tls.key: required field is missing; add key: the private key file (PEM), for example certs/site.key']);
   assert.deepEqual(errors(web('publish: { tcp: 70000 }')), ['stack.yml:6:21 services.web.publish.tcp: expected a whole number from 1 to 65535, got 70000; write a whole number, for example 8080']);
-  assert.deepEqual(errors(web('publish: { tcp: 9000, udp: 53 }')), ['stack.yml:6:27 services.web.publish.udp: unknown field; did you mean "tcp"? allowed fields: http, tls, tcp']);
+  assert.deepEqual(errors(web('publish: { tcp: 9000, udp: 53 }')), ['stack.yml:6:27 services.web.publish.udp: unknown field; did you mean "tcp"? allowed fields: http, tls, tcp, timeout']);
   assert.deepEqual(errors(['services:', '  web:', '    image: web:v1', '    command: [/app/web]', '    publish: { tcp: 9000 }']), [
     'stack.yml:5:5 services.web.publish: publish needs port; add port: the port the service listens on in its jail, for example port: 8080; the load balancer sends its traffic there',
   ]);
