@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { Lab } from '../../src/lab/lab.js';
 import { setUpHost } from '../../src/lab/lab-up.js';
 import { httpGet } from '../../src/lab/probe.js';
-import { labLeftovers, labReport, testLab, testLabDown } from '../helpers/lab.js';
+import { labDownClean, labReport, testLab } from '../helpers/lab.js';
 import type { ClusterStatus as ClusterStatusView, ServiceStatus } from '../../src/api/contract.js';
 import type { JailView } from '../../src/jail/service.js';
 import { until } from '../helpers/until.js';
@@ -67,8 +67,7 @@ describe('a cluster of three hosts', { skip: !root && 'needs root (network names
   after(async () => {
     if (work) await rm(work, { recursive: true, force: true });
     if (!lab) return;
-    await testLabDown(lab);
-    assert.deepEqual(await labLeftovers(lab.plan.root, lab.name, lab.hosts.map((h) => h.instance)), [], 'namespaces, loop devices, mounts, processes or data dirs left');
+    await labDownClean(lab);
   });
 
   test('init and two joins make three etcd members', async () => {

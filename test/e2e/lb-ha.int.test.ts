@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Lab } from '../../src/lab/lab.js';
 import { exec } from '../../src/sys/exec.js';
-import { labLeftovers, labReport, testLab, testLabDown } from '../helpers/lab.js';
+import { labDownClean, labReport, testLab } from '../helpers/lab.js';
 import type { ServiceStatus } from '../../src/api/contract.js';
 import { until } from '../helpers/until.js';
 import { ApiClient } from '../../src/api/client.js';
@@ -126,8 +126,7 @@ services:
   after(async () => {
     if (work) await rm(work, { recursive: true, force: true });
     if (!lab) return;
-    await testLabDown(lab);
-    assert.deepEqual(await labLeftovers(lab.plan.root, lab.name, lab.hosts.map((h) => h.instance)), [], 'namespaces, loop devices, mounts, processes or data dirs left');
+    await labDownClean(lab);
   });
 
   test('the page through the VIP: two services by host name, https with the stored certificate, a TCP port', async () => {

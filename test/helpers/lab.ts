@@ -3,6 +3,7 @@
  * concurrently on one machine), and a safety net: a lab not taken down by the test is taken
  * down at exit (SIGINT/SIGTERM/SIGHUP are turned into an exit), with the real CLI.
  */
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -45,6 +46,12 @@ export async function testLabDown(lab: Lab): Promise<DownResult> {
   const r = await downLab(lab.plan.root, lab.name, { exec });
   live.delete(lab.name);
   return r;
+}
+
+/** Takes a lab down and fails when anything of it is left (its namespaces, loop devices, mounts, processes, dirs). */
+export async function labDownClean(lab: Lab): Promise<void> {
+  await testLabDown(lab);
+  assert.deepEqual(await labLeftovers(lab.plan.root, lab.name, lab.hosts.map((h) => h.instance)), [], 'namespaces, loop devices, mounts, processes or data dirs left');
 }
 
 /** Every host's `cellblock status` and agent log tail, for a timed-out wait. */

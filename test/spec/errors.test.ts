@@ -1,18 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatIssue, parseStack, StackError } from '../../src/spec/parse.js';
+import { stackErrors } from '../helpers/spec.js';
+import { parseStack, StackError } from '../../src/spec/parse.js';
 import { UserError } from '../../src/sys/errors.js';
 
-/** The issues of a file that must not parse, as printed: `file:line:col path: message; fix`. */
-function errors(lines: readonly string[]): string[] {
-  try {
-    parseStack(lines.join('\n') + '\n', 'stack.yml');
-  } catch (e) {
-    if (e instanceof StackError) return e.issues.map(formatIssue);
-    throw e;
-  }
-  return assert.fail('the file parsed');
-}
+const errors = stackErrors;
 
 /** A valid service `web` (lines 1-4) with `extra` fields from line 5 on. */
 const web = (...extra: string[]) => ['services:', '  web:', '    image: web:v1', '    command: [/app/web]', ...extra.map((l) => `    ${l}`)];

@@ -1,18 +1,11 @@
 /** The stack file's lb:, publish: and deploy: sections: every field, its default, and each refusal at its line. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatIssue, parseStack, StackError } from '../../src/spec/parse.js';
+import { stackErrors } from '../helpers/spec.js';
+import { parseStack } from '../../src/spec/parse.js';
 import { DEPLOY_DEFAULTS } from '../../src/spec/types.js';
 
-function errors(lines: readonly string[]): string[] {
-  try {
-    parseStack(lines.join('\n') + '\n', 'stack.yml');
-  } catch (e) {
-    if (e instanceof StackError) return e.issues.map(formatIssue);
-    throw e;
-  }
-  return assert.fail('the file parsed');
-}
+const errors = stackErrors;
 const parse = (lines: readonly string[]) => parseStack(lines.join('\n') + '\n', 'stack.yml');
 
 /** A valid service `web` (lines 1-5, with port 8080) with `extra` fields from line 6 on. */
