@@ -12,6 +12,8 @@
  *   timeout: a dead replica is out within about a second), passive checks (observe, error-limit,
  *   on-error mark-down; no on-marked-down shutdown-sessions: see ConfigOptions); L7 retries with redispatch, for GET and HEAD only: any other method is
  *   retried only when its connection failed, i.e. it was never sent (disable-l7-retry).
+ * - server-side keep-alive: http servers carry their idle-connection pool settings (IDLE_POOL),
+ *   which `add server` does not default as a file's server line does.
  */
 import { join } from 'node:path';
 import type { CheckSettings, DesiredBackend, DesiredLb, DesiredServer } from './desired.js';
@@ -44,6 +46,15 @@ export function lbPaths(dataDir: string): LbPaths {
 export const CHECK_TIMING = { inter: '500ms', fastinter: '250ms', downinter: '1s', rise: 2, fall: 2, timeout: '500ms' } as const;
 /** Consecutive failed responses (passive check) that mark a server down. */
 export const ERROR_LIMIT = 3;
+/**
+ * The idle server-connection pool of every http server, written out: HAProxy 2.6 gives a server
+ * added by `add server` `pool-max-conn 0` and `pool-purge-delay 0` (a file's server gets -1 and
+ * 5s), so without these a dynamic server never keeps an idle connection and every request opens
+ * a new one (show stat: connect = stot, reuse 0): 0.13x the requests/s of a direct jail in
+ * bench/lb.ts. These are HAProxy's defaults for a server from the file (no limit; idle
+ * connections closed after 5 s unused). See README.md "Throughput".
+ */
+export const IDLE_POOL = ['pool-max-conn', '-1', 'pool-purge-delay', '5s'] as const;
 /** The name of the backend that answers requests for an unknown host name (no '.', so no service's). */
 export const UNKNOWN_HOST_BACKEND = 'cellblock-unknown-host';
 
@@ -74,6 +85,7 @@ export function serverParams(b: Pick<DesiredBackend, 'mode' | 'check'>, s: Pick<
     'rise', String(t.rise), 'fall', String(t.fall),
     ...(b.check.port !== undefined && b.check.port !== s.port ? ['port', String(b.check.port)] : []),
     'observe', b.mode === 'http' ? 'layer7' : 'layer4', 'error-limit', String(ERROR_LIMIT), 'on-error', 'mark-down',
+    ...(b.mode === 'http' ? IDLE_POOL : []),
     ...((opts.shutdownOnDown ?? b.mode === 'tcp') ? ['on-marked-down', 'shutdown-sessions'] : []),
   ];
 }

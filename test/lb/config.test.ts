@@ -58,3 +58,12 @@ test('publish.timeout becomes the backend\'s timeout server (and is part of the 
   assert.doesNotMatch(build(base as never, paths('/d')), /^    timeout server 5000ms/m);
   assert.notEqual(shapeOf(withTimeout as never), shapeOf(base as never));
 });
+
+test('http servers carry the idle-connection pool (add server defaults it to none: no keep-alive to the replicas), tcp ones do not', async () => {
+  const { serverParams, IDLE_POOL } = await import('../../src/lb/haproxy-config.js');
+  const s = { addr: '10.77.0.2', port: 8080 };
+  const http = serverParams({ mode: 'http', check: { kind: 'tcp' } }, s).join(' ');
+  assert.ok(http.includes(` ${IDLE_POOL.join(' ')}`), http);
+  assert.match(http, /pool-max-conn -1 pool-purge-delay 5s/);
+  assert.doesNotMatch(serverParams({ mode: 'tcp', check: { kind: 'tcp' } }, s).join(' '), /pool-/);
+});
