@@ -20,7 +20,7 @@ test('a new server: added in maintenance, health on, drain (the gate)', () => {
   const p = planLb(desired([['s.web.1', '10.0.0.2']]), [], has);
   assert.deepEqual(p.actions.map((a) => a.kind), ['add']);
   assert.deepEqual(p.actions[0]!.commands.map((c) => c.text), [
-    'add server s.web/s.web.1 10.0.0.2:80 check inter 500ms fastinter 250ms downinter 1s rise 2 fall 2 observe layer7 error-limit 3 on-error mark-down',
+    'add server s.web/s.web.1 10.0.0.2:80 check inter 500ms fastinter 250ms downinter 1s rise 2 fall 2 observe layer7 error-limit 3 on-error mark-down pool-max-conn -1 pool-purge-delay 5s',
     'enable health s.web/s.web.1',
     'set server s.web/s.web.1 state drain',
   ]);
