@@ -166,6 +166,7 @@ export function roll(rec: ServiceRecord, slots: Slot[], prev: RolloutRecord | un
 
   // 3. the record: per-replica progress and what changed since the last pass
   const replicas: RolloutReplica[] = [];
+  const drains: string[] = [];
   for (const s of slots) {
     const e = before.get(s.replica);
     if (drop.has(s.replica)) {
@@ -186,9 +187,12 @@ export function roll(rec: ServiceRecord, slots: Slot[], prev: RolloutRecord | un
       if (!known && !announced.has(s.replica)) events.push(s.kept ? `${name}#${s.replica} on ${s.host}: replacing with spec ${short(T)} (${imageOf(rec.spec)})` : `${name}#${s.replica}${r.surge ? ' (surge)' : ''} placed on ${s.host} with spec ${short(T)}`);
       if (up && !(known && e!.inRotation)) events.push(published ? `${name}#${s.replica} in rotation on ${ctx.lb.liveHosts.join(' ')}` : `${name}#${s.replica} healthy on ${s.host}`);
     }
-    if (since !== undefined && a.drain && !(known && e!.draining)) events.push(`draining ${name}#${s.replica}${r.surge ? ' (surge)' : ''} on ${s.host}`);
+    // a drain is said once per replica and host (its spec may change while it stays drained), after
+    // this pass's other events: "site#3 in rotation" comes before the "draining site#0" it allowed
+    if (since !== undefined && a.drain && !(e?.draining && e.host === s.host)) drains.push(`draining ${name}#${s.replica}${r.surge ? ' (surge)' : ''} on ${s.host}`);
     replicas.push(r);
   }
+  events.push(...drains);
 
   let record = prev;
   const governs = prev !== undefined && prev.to.specHash === T;

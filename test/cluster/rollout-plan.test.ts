@@ -125,6 +125,12 @@ test('drain: the replica is replaced after drainMs, or as soon as every HAProxy 
   // 0 sessions everywhere: replaced at the next pass, long before drainMs
   w.step({}, 100);
   assert.equal(w.layout().b, 'demo.site.1@v2~');
+  // the record's events: the surge in rotation before the drain it allowed; a drain said once,
+  // though the drained replica's spec changed while it stayed drained
+  const texts = w.record.events.map((e) => e.text);
+  const at = (t: string) => { const i = texts.indexOf(t); assert.ok(i >= 0, `${t} in ${texts.join(' | ')}`); return i; };
+  assert.ok(at('site#3 in rotation on a b c') < at('draining site#0 on a'), texts.join(' | '));
+  assert.equal(texts.filter((t) => t === 'draining site#0 on a').length, 1, texts.join(' | '));
 });
 
 test('a whole rollout: every replica on the new spec, the surge drained and removed, the record complete with history', () => {
