@@ -8,7 +8,7 @@
  */
 import { constants } from 'node:fs';
 import { copyFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Exec } from '../../sys/exec.js';
 
 /** A link group: the names (relative paths) of one multiply-linked regular file in one tree. */
@@ -62,9 +62,11 @@ export async function linkGroups(exec: Exec, dir: string): Promise<LinkGroup[]> 
  * the copies are rsync's to set.
  */
 export async function breakLinks(root: string, names: readonly string[]): Promise<void> {
+  // One temporary name at the top (a name beside the file could exceed NAME_MAX); should the
+  // source hold a file of that name, rsync writes it afterwards like any other.
+  const tmp = join(root, '.cellblock-unlink.tmp');
   for (const n of names) {
     const p = join(root, n);
-    const tmp = join(dirname(p), `.${basename(p)}.cellblock-unlink`);
     try {
       await copyFile(p, tmp, constants.COPYFILE_FICLONE);
       await rename(tmp, p);
