@@ -1,8 +1,10 @@
 /**
  * `image build NAME:TAG DIR [--from NAME:TAG]`: a read-only image from a directory. With a
  * parent, the new image starts as a clone of the parent's snapshot and rsync writes only the
- * files that differ (by checksum), so on CoW drivers tags of one name share their unchanged
- * blocks and `btrfs send -p` carries only the difference.
+ * files that differ (by checksum), and of those only the blocks that differ (in place, delta
+ * transfer), so on CoW drivers tags of one name share their unchanged blocks and `btrfs send
+ * -p` carries only the changed blocks. Link groups of the clone that the source no longer has
+ * are broken first (./links.ts), so an in-place write never reaches another name.
  */
 import { stat } from 'node:fs/promises';
 import type { Exec } from '../../sys/exec.js';
@@ -10,6 +12,7 @@ import { ExistsError, UserError } from '../../sys/errors.js';
 import { formatImageRef, type ImageRef } from '../../sys/names.js';
 import { Revert } from '../../sys/revert.js';
 import type { StorageDriver } from '../driver.js';
+import { prepareInPlace } from './links.js';
 import { getImage, imageDataset, imageSnapshot, newestImage, readImage, writeImage, type ImageRecord } from './store.js';
 
 export interface BuildOptions {
@@ -23,9 +26,18 @@ export interface BuildOptions {
   now?: () => Date;
 }
 
-/** argv for copying a directory's contents into a dataset, writing only what differs. */
+/**
+ * argv for copying a directory's contents into a dataset, writing only what differs: files
+ * chosen by checksum (a checkout's times say nothing), written in place by delta transfer
+ * (rsync copies a local file whole unless told --no-whole-file), so unchanged blocks of a
+ * changed file stay shared with the parent. The destination's link groups must already be
+ * the source's or single files (prepareInPlace).
+ */
 export function rsyncArgv(src: string, dest: string): string[] {
-  return ['rsync', '--archive', '--hard-links', '--acls', '--xattrs', '--delete', '--checksum', '--quiet', `${src.replace(/\/+$/, '')}/`, `${dest.replace(/\/+$/, '')}/`];
+  return [
+    'rsync', '--archive', '--hard-links', '--acls', '--xattrs', '--delete', '--checksum', '--inplace', '--no-whole-file', '--quiet',
+    `${src.replace(/\/+$/, '')}/`, `${dest.replace(/\/+$/, '')}/`,
+  ];
 }
 
 export interface BuildCheck {
@@ -65,6 +77,7 @@ export async function buildImage(o: BuildOptions): Promise<ImageRecord> {
     if (parent) await driver.clone(imageSnapshot(parent), ds);
     else await driver.createDataset(ds);
     r.add(`remove dataset ${ds}`, () => driver.destroyDataset(ds));
+    if (parent) await prepareInPlace(o.exec, o.dir, driver.datasetPath(ds));
     await o.exec(rsyncArgv(o.dir, driver.datasetPath(ds)), { timeoutMs: 0 });
     await driver.createSnapshot(imageSnapshot(ref));
     r.add(`remove snapshot ${ds}@image`, () => driver.destroySnapshot(imageSnapshot(ref)));

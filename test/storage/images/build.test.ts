@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { rsyncArgv } from '../../../src/storage/images/build.js';
 import { imageDataset, imageSnapshot } from '../../../src/storage/images/store.js';
 
-test('rsync copies the directory contents, deleting what is gone, comparing by checksum', () => {
+test('rsync copies the directory contents, deleting what is gone, comparing by checksum, writing changed blocks in place', () => {
   assert.deepEqual(rsyncArgv('examples/site/', '/pool/images/site/v1'), [
-    'rsync', '--archive', '--hard-links', '--acls', '--xattrs', '--delete', '--checksum', '--quiet', 'examples/site/', '/pool/images/site/v1/',
+    'rsync', '--archive', '--hard-links', '--acls', '--xattrs', '--delete', '--checksum', '--inplace', '--no-whole-file', '--quiet',
+    'examples/site/', '/pool/images/site/v1/',
   ]);
 });
 
