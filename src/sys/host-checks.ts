@@ -35,6 +35,8 @@ export const TOOLS: readonly ToolRequirement[] = [
   { name: 'mkfs.btrfs', pkg: 'btrfs-progs', neededFor: 'core', versionArgs: ['--version'] },
   { name: 'ip', pkg: 'iproute2', neededFor: 'core', versionArgs: ['-V'] },
   { name: 'rsync', pkg: 'rsync', neededFor: 'core', versionArgs: ['--version'] },
+  // image build lists hard-link groups (storage/images/links.ts)
+  { name: 'find', pkg: 'findutils', neededFor: 'core', versionArgs: ['--version'] },
   { name: 'tar', pkg: 'tar', neededFor: 'core', versionArgs: ['--version'] },
   { name: 'losetup', pkg: 'util-linux', neededFor: 'core', versionArgs: ['--version'] },
   { name: 'mount', pkg: 'mount', neededFor: 'core', versionArgs: ['--version'] },

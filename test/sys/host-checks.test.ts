@@ -35,7 +35,7 @@ test('a complete host: everything present, nothing required missing, no fixes', 
 test('one result per tool then the kernel features, names unique', () => {
   const results = evaluateHost(goodHost());
   assert.deepEqual(results.map((r) => r.name), [
-    'runc', 'conmon', 'tini', 'btrfs', 'mkfs.btrfs', 'ip', 'rsync', 'tar', 'losetup', 'mount', 'nsenter',
+    'runc', 'conmon', 'tini', 'btrfs', 'mkfs.btrfs', 'ip', 'rsync', 'find', 'tar', 'losetup', 'mount', 'nsenter',
     'etcd', 'etcdctl', 'openssl', 'haproxy', 'keepalived', 'patroni', 'postgres',
     'btrfs-fs', 'overlay-fs', 'namespaces', 'namespaces-extra', 'cgroups', 'loop',
   ]);
@@ -45,7 +45,7 @@ test('one result per tool then the kernel features, names unique', () => {
 test('tools map to their Debian packages', () => {
   const pkg = Object.fromEntries(TOOLS.map((t) => [t.name, t.pkg]));
   assert.deepEqual(pkg, {
-    runc: 'runc', conmon: 'conmon', tini: 'tini', btrfs: 'btrfs-progs', 'mkfs.btrfs': 'btrfs-progs', ip: 'iproute2', rsync: 'rsync', tar: 'tar',
+    runc: 'runc', conmon: 'conmon', tini: 'tini', btrfs: 'btrfs-progs', 'mkfs.btrfs': 'btrfs-progs', ip: 'iproute2', rsync: 'rsync', find: 'findutils', tar: 'tar',
     losetup: 'util-linux', mount: 'mount', nsenter: 'util-linux', etcd: 'etcd-server', etcdctl: 'etcd-client', openssl: 'openssl',
     haproxy: 'haproxy', keepalived: 'keepalived', patroni: 'patroni', postgres: 'postgresql',
   });
@@ -54,7 +54,7 @@ test('tools map to their Debian packages', () => {
 test('required = the storage + jail core and etcd; cluster, lb and db tools are needed later', () => {
   const results = evaluateHost(goodHost());
   const required = results.filter((r) => r.kind === 'tool' && r.required).map((r) => r.name);
-  assert.deepEqual(required, ['runc', 'conmon', 'tini', 'btrfs', 'mkfs.btrfs', 'ip', 'rsync', 'tar', 'losetup', 'mount', 'nsenter', 'etcd']);
+  assert.deepEqual(required, ['runc', 'conmon', 'tini', 'btrfs', 'mkfs.btrfs', 'ip', 'rsync', 'find', 'tar', 'losetup', 'mount', 'nsenter', 'etcd']);
   assert.equal(byName(results, 'etcd').neededFor, 'core');
   assert.equal(byName(results, 'openssl').neededFor, 'cluster');
   assert.equal(byName(results, 'haproxy').neededFor, 'lb');
