@@ -5,6 +5,7 @@
  * (supervisor.ts) applies restart policies.
  */
 import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { readFile, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -42,6 +43,7 @@ import { readHostEtc } from './etc-view.js';
 import { readAccountFiles } from './etc-scan.js';
 import { parseAccounts } from './accounts.js';
 import { diskOf, limitDisk, poolSize } from './disk.js';
+import { timed, type OnStep } from './timing.js';
 
 export interface JailManagerOptions {
   exec: Exec;
@@ -52,6 +54,8 @@ export interface JailManagerOptions {
   pool?: string;
   /** Supervisor pass interval. */
   intervalMs?: number;
+  /** Told how long each step of a create or start took (benchmarks); nothing is timed without it. */
+  onStep?: OnStep;
 }
 
 export class JailManager implements JailService {
@@ -162,17 +166,19 @@ export class JailManager implements JailService {
 
   async lifecycleDeps() {
     const e = await this.env();
-    return { exec: this.sys, dataDir: this.dataDir, runc: this.runc, net: e.net };
+    return { exec: this.sys, dataDir: this.dataDir, runc: this.runc, net: e.net, ...(this.o.onStep ? { onStep: this.o.onStep } : {}) };
   }
 
   async create(req: JailCreateRequest): Promise<JailView> {
     const name = checkName('jail', req.name);
     return this.locked('*', () => this.locked(name, async () => {
+      const t = this.o.onStep;
       const e = await this.env();
       if (await readRecord(this.dataDir, name)) throw new ExistsError(`jail ${name} already exists`, `pick another name, or remove it first: cellblock jail rm ${name}`);
       const ref = parseImageRef(req.image, '--image');
       const dataset = `jails/${name}`;
       // validate everything before anything is made
+      const validateT0 = t ? performance.now() : 0;
       const hostEtc = await readHostEtc();
       const spec = parseJailSpec({ ...req, imagePath: '/', writablePath: '/' }, {
         instance: e.config.instance, hostCpus: cpus().length, accounts: parseAccounts(hostEtc.accounts),
@@ -188,22 +194,25 @@ export class JailManager implements JailService {
         // checked against the subnet and the other leases before anything is made
         checkRequestedIp(e.leases.subnet, spec.ip, await e.leases.read(), name);
       }
+      t?.('validate', performance.now() - validateT0);
       const rec = await Revert.run(async (r) => {
-        if (await e.driver.datasetExists(dataset)) await e.driver.destroyDataset(dataset); // no record points at it
-        await e.driver.createDataset(dataset);
+        await timed(t, 'dataset', async () => {
+          if (await e.driver.datasetExists(dataset)) await e.driver.destroyDataset(dataset); // no record points at it
+          await e.driver.createDataset(dataset);
+        });
         r.add(`remove dataset ${dataset}`, () => e.driver.destroyDataset(dataset));
-        await limitDisk(e.driver, dataset, spec.diskBytes, name, this.log);
-        const ip = await e.leases.acquire(name, spec.ip);
+        await timed(t, 'disk limit', () => limitDisk(e.driver, dataset, spec.diskBytes, name, this.log));
+        const ip = await timed(t, 'lease', () => e.leases.acquire(name, spec.ip));
         r.add(`release ${ip}`, () => e.leases.release(name));
         spec.ip = ip;
         r.add(`remove ${jailDir(this.dataDir, name)}`, () => rm(jailDir(this.dataDir, name), { recursive: true, force: true }));
-        await this.writeJailBundle(spec, ip, hostEtc);
+        await timed(t, 'bundle', () => this.writeJailBundle(spec, ip, hostEtc));
         const now = new Date().toISOString();
         const rec: JailRecord = {
           name, spec, ip, pool: e.driver.pool.name, dataset, createdAt: now, desired: req.start ? 'running' : 'stopped', state: 'created',
           startedAt: null, diedAt: null, restarts: 0, lastExitCode: null, lastExitReason: null,
         };
-        await writeRecord(this.dataDir, rec);
+        await timed(t, 'record', () => writeRecord(this.dataDir, rec));
         if (req.start) await this.doStart(rec, 0, { fresh: true });
         return rec;
       });
@@ -247,7 +256,7 @@ export class JailManager implements JailService {
     if (!opts.fresh) await this.writeJailBundle(rec.spec, rec.ip);
     await startJail(await this.lifecycleDeps(), rec, opts);
     Object.assign(rec, { desired: 'running', state: 'running', startedAt: new Date().toISOString(), diedAt: null, restarts });
-    await writeRecord(this.dataDir, rec);
+    await timed(this.o.onStep, 'record (running)', () => writeRecord(this.dataDir, rec));
     return rec;
   }
 
