@@ -179,13 +179,16 @@ export class JailManager implements JailService {
       const dataset = `jails/${name}`;
       // validate everything before anything is made
       const validateT0 = t ? performance.now() : 0;
-      const hostEtc = await readHostEtc();
+      // the reads run together (they only read); failures are reported in the order below
+      const imgRead = getImage(this.dataDir, ref);
+      imgRead.catch(() => {}); // awaited below, where its failure is thrown (unless the spec fails first)
+      const [hostEtc, poolBytes] = await Promise.all([readHostEtc(), poolSize(e.driver.pool.mountpoint)]);
       const spec = parseJailSpec({ ...req, imagePath: '/', writablePath: '/' }, {
         instance: e.config.instance, hostCpus: cpus().length, accounts: parseAccounts(hostEtc.accounts),
         defaultDisk: e.config.defaultDisk === undefined ? undefined : parseDisk('host.json defaultDisk', e.config.defaultDisk),
-        poolBytes: await poolSize(e.driver.pool.mountpoint),
+        poolBytes,
       });
-      const img = await getImage(this.dataDir, ref);
+      const img = await imgRead;
       if (img.pool !== e.driver.pool.name) throw new UserError(`image ${formatImageRef(ref)} is in pool ${img.pool}, jails use pool ${e.driver.pool.name}`, `build or import the image into pool ${e.driver.pool.name}`);
       spec.imagePath = e.driver.snapshotPath(imageSnapshot(ref));
       spec.writablePath = e.driver.datasetPath(dataset);
@@ -195,6 +198,7 @@ export class JailManager implements JailService {
         checkRequestedIp(e.leases.subnet, spec.ip, await e.leases.read(), name);
       }
       t?.('validate', performance.now() - validateT0);
+      let pid: number | undefined;
       const rec = await Revert.run(async (r) => {
         await timed(t, 'dataset', async () => {
           if (await e.driver.datasetExists(dataset)) await e.driver.destroyDataset(dataset); // no record points at it
@@ -213,11 +217,11 @@ export class JailManager implements JailService {
           startedAt: null, diedAt: null, restarts: 0, lastExitCode: null, lastExitReason: null,
         };
         await timed(t, 'record', () => writeRecord(this.dataDir, rec));
-        if (req.start) await this.doStart(rec, 0, { fresh: true });
+        if (req.start) pid = (await this.startRecorded(rec, 0, { fresh: true })).pid;
         return rec;
       });
       this.log?.info({ jail: name, ip: rec.ip, image: formatImageRef(ref) }, `created jail ${name}`);
-      return this.view(rec);
+      return timed(t, 'view', () => this.view(rec, pid === undefined ? undefined : { status: 'running', pid }));
     }));
   }
 
@@ -252,18 +256,23 @@ export class JailManager implements JailService {
 
   /** Starts the jail's process and records it (caller holds the lock). */
   async doStart(rec: JailRecord, restarts = 0, opts: { fresh?: boolean } = {}): Promise<JailRecord> {
+    return (await this.startRecorded(rec, restarts, opts)).rec;
+  }
+
+  /** doStart, also giving the init PID runc just reported (so the view needs no `runc state`). */
+  private async startRecorded(rec: JailRecord, restarts = 0, opts: { fresh?: boolean } = {}): Promise<{ rec: JailRecord; pid: number }> {
     // a restart sees the host's OS as it is now: new masks, new passwd entries, a new resolv.conf
     if (!opts.fresh) await this.writeJailBundle(rec.spec, rec.ip);
-    await startJail(await this.lifecycleDeps(), rec, opts);
+    const pid = await startJail(await this.lifecycleDeps(), rec, opts);
     Object.assign(rec, { desired: 'running', state: 'running', startedAt: new Date().toISOString(), diedAt: null, restarts });
     await timed(this.o.onStep, 'record (running)', () => writeRecord(this.dataDir, rec));
-    return rec;
+    return { rec, pid };
   }
 
   start(name: string): Promise<JailView> {
     return this.locked(checkName('jail', name), async () => {
-      const rec = await getRecord(this.dataDir, name);
-      return this.view(await this.doStart(rec));
+      const { rec, pid } = await this.startRecorded(await getRecord(this.dataDir, name));
+      return this.view(rec, { status: 'running', pid });
     });
   }
 
@@ -313,8 +322,9 @@ export class JailManager implements JailService {
     return diskOf((await this.env()).driver, rec, (err) => this.warn(err, `disk use of jail ${rec.name} unknown`, { jail: rec.name }));
   }
 
-  async view(rec: JailRecord): Promise<JailView> {
-    const st = await this.liveness.state(rec.name).catch((err: unknown) => { this.warn(err, `reading runc's state of jail ${rec.name} failed; shown as not running`, { jail: rec.name }); return undefined; });
+  /** `known`: the state runc just reported (a start), instead of asking again. */
+  async view(rec: JailRecord, known?: Pick<RuncState, 'status' | 'pid'>): Promise<JailView> {
+    const st = known ?? await this.liveness.state(rec.name).catch((err: unknown) => { this.warn(err, `reading runc's state of jail ${rec.name} failed; shown as not running`, { jail: rec.name }); return undefined; });
     const running = st?.status === 'running';
     return {
       name: rec.name,
