@@ -3,6 +3,7 @@
  * and the reverse. Each step is idempotent, so a pass after a crash at any point converges.
  */
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import type { Exec } from '../sys/exec.js';
 import { whichTool } from '../sys/exec.js';
 import { ExecError, UserError } from '../sys/errors.js';
@@ -12,12 +13,15 @@ import type { NetworkRuntime } from './network-runtime.js';
 import { parseRuncLogErrors } from './runc.js';
 import type { RuncRuntime } from './runtime.js';
 import { bundleDirOf, jailDir, type JailRecord } from './record.js';
+import { timed, type OnStep } from './timing.js';
 
 export interface LifecycleDeps {
   exec: Exec;
   dataDir: string;
   runc: RuncRuntime;
   net: NetworkRuntime;
+  /** Told how long each step of a start took (benchmarks). */
+  onStep?: OnStep;
 }
 
 const CREATE_WAIT_MS = 15_000;
@@ -64,14 +68,18 @@ export async function startJail(d: LifecycleDeps, rec: JailRecord, opts: { fresh
     await d.runc.delete(names.containerId);
     await d.net.teardownJailNetwork(names);
   }
-  await rm(l.dir, { recursive: true, force: true });
-  for (const dir of [l.exitDir, l.persistDir, l.socketDir]) await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFile(l.runcLog, '', { mode: 0o600 });
+  const t = d.onStep;
+  await timed(t, 'run dir', async () => {
+    await rm(l.dir, { recursive: true, force: true });
+    for (const dir of [l.exitDir, l.persistDir, l.socketDir]) await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(l.runcLog, '', { mode: 0o600 });
+  });
 
-  await d.net.ensureBridge();
-  await d.net.setupJailNetwork(names, rec.ip);
+  await timed(t, 'bridge', () => d.net.ensureBridge());
+  await timed(t, 'network', () => d.net.setupJailNetwork(names, rec.ip));
   try {
     const runcPath = (await whichTool('runc')) ?? 'runc';
+    const conmonT0 = t ? performance.now() : 0;
     // conmon forks into the background and keeps its stdio: give it /dev/null, not a pipe that would never close
     const devnull = await open('/dev/null', 'w');
     try {
@@ -80,8 +88,9 @@ export async function startJail(d: LifecycleDeps, rec: JailRecord, opts: { fresh
     } finally {
       await devnull.close();
     }
-    await waitCreated(d, rec.name, l);
-    await d.runc.start(names.containerId);
+    t?.('conmon', performance.now() - conmonT0);
+    await timed(t, 'runc create (wait)', () => waitCreated(d, rec.name, l));
+    await timed(t, 'runc start', () => d.runc.start(names.containerId));
     const pid = await readInt(l.initPid);
     if (!pid) throw new UserError(`jail ${rec.name} started but runc wrote no PID`, `see ${l.runcLog}`);
     return pid;

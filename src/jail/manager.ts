@@ -5,6 +5,7 @@
  * (supervisor.ts) applies restart policies.
  */
 import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { readFile, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -42,6 +43,7 @@ import { readHostEtc } from './etc-view.js';
 import { readAccountFiles } from './etc-scan.js';
 import { parseAccounts } from './accounts.js';
 import { diskOf, limitDisk, poolSize } from './disk.js';
+import { timed, type OnStep } from './timing.js';
 
 export interface JailManagerOptions {
   exec: Exec;
@@ -52,6 +54,8 @@ export interface JailManagerOptions {
   pool?: string;
   /** Supervisor pass interval. */
   intervalMs?: number;
+  /** Told how long each step of a create or start took (benchmarks); nothing is timed without it. */
+  onStep?: OnStep;
 }
 
 export class JailManager implements JailService {
@@ -162,24 +166,29 @@ export class JailManager implements JailService {
 
   async lifecycleDeps() {
     const e = await this.env();
-    return { exec: this.sys, dataDir: this.dataDir, runc: this.runc, net: e.net };
+    return { exec: this.sys, dataDir: this.dataDir, runc: this.runc, net: e.net, ...(this.o.onStep ? { onStep: this.o.onStep } : {}) };
   }
 
   async create(req: JailCreateRequest): Promise<JailView> {
     const name = checkName('jail', req.name);
     return this.locked('*', () => this.locked(name, async () => {
+      const t = this.o.onStep;
       const e = await this.env();
       if (await readRecord(this.dataDir, name)) throw new ExistsError(`jail ${name} already exists`, `pick another name, or remove it first: cellblock jail rm ${name}`);
       const ref = parseImageRef(req.image, '--image');
       const dataset = `jails/${name}`;
       // validate everything before anything is made
-      const hostEtc = await readHostEtc();
+      const validateT0 = t ? performance.now() : 0;
+      // the reads run together (they only read); failures are reported in the order below
+      const imgRead = getImage(this.dataDir, ref);
+      imgRead.catch(() => {}); // awaited below, where its failure is thrown (unless the spec fails first)
+      const [hostEtc, poolBytes] = await Promise.all([readHostEtc(), poolSize(e.driver.pool.mountpoint)]);
       const spec = parseJailSpec({ ...req, imagePath: '/', writablePath: '/' }, {
         instance: e.config.instance, hostCpus: cpus().length, accounts: parseAccounts(hostEtc.accounts),
         defaultDisk: e.config.defaultDisk === undefined ? undefined : parseDisk('host.json defaultDisk', e.config.defaultDisk),
-        poolBytes: await poolSize(e.driver.pool.mountpoint),
+        poolBytes,
       });
-      const img = await getImage(this.dataDir, ref);
+      const img = await imgRead;
       if (img.pool !== e.driver.pool.name) throw new UserError(`image ${formatImageRef(ref)} is in pool ${img.pool}, jails use pool ${e.driver.pool.name}`, `build or import the image into pool ${e.driver.pool.name}`);
       spec.imagePath = e.driver.snapshotPath(imageSnapshot(ref));
       spec.writablePath = e.driver.datasetPath(dataset);
@@ -188,27 +197,31 @@ export class JailManager implements JailService {
         // checked against the subnet and the other leases before anything is made
         checkRequestedIp(e.leases.subnet, spec.ip, await e.leases.read(), name);
       }
+      t?.('validate', performance.now() - validateT0);
+      let pid: number | undefined;
       const rec = await Revert.run(async (r) => {
-        if (await e.driver.datasetExists(dataset)) await e.driver.destroyDataset(dataset); // no record points at it
-        await e.driver.createDataset(dataset);
+        await timed(t, 'dataset', async () => {
+          if (await e.driver.datasetExists(dataset)) await e.driver.destroyDataset(dataset); // no record points at it
+          await e.driver.createDataset(dataset);
+        });
         r.add(`remove dataset ${dataset}`, () => e.driver.destroyDataset(dataset));
-        await limitDisk(e.driver, dataset, spec.diskBytes, name, this.log);
-        const ip = await e.leases.acquire(name, spec.ip);
+        await timed(t, 'disk limit', () => limitDisk(e.driver, dataset, spec.diskBytes, name, this.log));
+        const ip = await timed(t, 'lease', () => e.leases.acquire(name, spec.ip));
         r.add(`release ${ip}`, () => e.leases.release(name));
         spec.ip = ip;
         r.add(`remove ${jailDir(this.dataDir, name)}`, () => rm(jailDir(this.dataDir, name), { recursive: true, force: true }));
-        await this.writeJailBundle(spec, ip, hostEtc);
+        await timed(t, 'bundle', () => this.writeJailBundle(spec, ip, hostEtc));
         const now = new Date().toISOString();
         const rec: JailRecord = {
           name, spec, ip, pool: e.driver.pool.name, dataset, createdAt: now, desired: req.start ? 'running' : 'stopped', state: 'created',
           startedAt: null, diedAt: null, restarts: 0, lastExitCode: null, lastExitReason: null,
         };
-        await writeRecord(this.dataDir, rec);
-        if (req.start) await this.doStart(rec, 0, { fresh: true });
+        await timed(t, 'record', () => writeRecord(this.dataDir, rec));
+        if (req.start) pid = (await this.startRecorded(rec, 0, { fresh: true })).pid;
         return rec;
       });
       this.log?.info({ jail: name, ip: rec.ip, image: formatImageRef(ref) }, `created jail ${name}`);
-      return this.view(rec);
+      return timed(t, 'view', () => this.view(rec, pid === undefined ? undefined : { status: 'running', pid }));
     }));
   }
 
@@ -243,18 +256,23 @@ export class JailManager implements JailService {
 
   /** Starts the jail's process and records it (caller holds the lock). */
   async doStart(rec: JailRecord, restarts = 0, opts: { fresh?: boolean } = {}): Promise<JailRecord> {
+    return (await this.startRecorded(rec, restarts, opts)).rec;
+  }
+
+  /** doStart, also giving the init PID runc just reported (so the view needs no `runc state`). */
+  private async startRecorded(rec: JailRecord, restarts = 0, opts: { fresh?: boolean } = {}): Promise<{ rec: JailRecord; pid: number }> {
     // a restart sees the host's OS as it is now: new masks, new passwd entries, a new resolv.conf
     if (!opts.fresh) await this.writeJailBundle(rec.spec, rec.ip);
-    await startJail(await this.lifecycleDeps(), rec, opts);
+    const pid = await startJail(await this.lifecycleDeps(), rec, opts);
     Object.assign(rec, { desired: 'running', state: 'running', startedAt: new Date().toISOString(), diedAt: null, restarts });
-    await writeRecord(this.dataDir, rec);
-    return rec;
+    await timed(this.o.onStep, 'record (running)', () => writeRecord(this.dataDir, rec));
+    return { rec, pid };
   }
 
   start(name: string): Promise<JailView> {
     return this.locked(checkName('jail', name), async () => {
-      const rec = await getRecord(this.dataDir, name);
-      return this.view(await this.doStart(rec));
+      const { rec, pid } = await this.startRecorded(await getRecord(this.dataDir, name));
+      return this.view(rec, { status: 'running', pid });
     });
   }
 
@@ -304,8 +322,9 @@ export class JailManager implements JailService {
     return diskOf((await this.env()).driver, rec, (err) => this.warn(err, `disk use of jail ${rec.name} unknown`, { jail: rec.name }));
   }
 
-  async view(rec: JailRecord): Promise<JailView> {
-    const st = await this.liveness.state(rec.name).catch((err: unknown) => { this.warn(err, `reading runc's state of jail ${rec.name} failed; shown as not running`, { jail: rec.name }); return undefined; });
+  /** `known`: the state runc just reported (a start), instead of asking again. */
+  async view(rec: JailRecord, known?: Pick<RuncState, 'status' | 'pid'>): Promise<JailView> {
+    const st = known ?? await this.liveness.state(rec.name).catch((err: unknown) => { this.warn(err, `reading runc's state of jail ${rec.name} failed; shown as not running`, { jail: rec.name }); return undefined; });
     const running = st?.status === 'running';
     return {
       name: rec.name,

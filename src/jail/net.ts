@@ -46,6 +46,8 @@ export const linkDel = (dev: string): Argv => ip(undefined, 'link', 'del', 'dev'
 export const linkShow = (dev: string, netns?: string): Argv => ip(netns, '-j', '-d', 'link', 'show', 'dev', dev);
 export const addrAdd = (cidr: string, dev: string, netns?: string): Argv => ip(netns, 'addr', 'add', cidr, 'dev', dev);
 export const addrShow = (dev: string, netns?: string): Argv => ip(netns, '-j', '-4', 'addr', 'show', 'dev', dev);
+/** The link's details (kind, flags) and all its addresses in one process: parseLinkShow and parseAddrShow both read it. */
+export const linkAddrShow = (dev: string, netns?: string): Argv => ip(netns, '-j', '-d', 'addr', 'show', 'dev', dev);
 export const routeAddDefault = (gateway: string, netns?: string): Argv => ip(netns, 'route', 'add', 'default', 'via', gateway);
 
 /** Linux interface names: 1-15 characters, no "/", no whitespace, not "." or "..". */

@@ -16,7 +16,7 @@ import { Revert } from '../sys/revert.js';
 import { gatewayCidr, type Subnet } from './ipam.js';
 import type { JailNames } from './naming.js';
 import {
-  addrAdd, addrShow, batchPlan, bridgeAdd, checkIfName, jailNetworkPlan, jailTeardownPlan, linkDel, linkSetUp, linkShow,
+  addrAdd, batchPlan, bridgeAdd, checkIfName, jailNetworkPlan, jailTeardownPlan, linkAddrShow, linkDel, linkSetUp, linkShow,
   netnsList, parseAddrShow, parseLinkShow, parseNetnsList, type Argv,
 } from './net.js';
 
@@ -68,22 +68,33 @@ export class NetworkRuntime {
     }
   }
 
+  /**
+   * One `ip` process when the bridge is as it should be (every jail start calls this): the
+   * link's kind, flags and addresses come from one `ip -j -d addr show`; only what is
+   * missing (the bridge, its gateway address, up) is then made.
+   */
   async ensureBridge(): Promise<void> {
     let created = false;
+    let link: ReturnType<typeof parseLinkShow>;
+    let addrs: string[] = [];
     try {
-      const link = parseLinkShow(await this.ip(linkShow(this.bridge)));
-      if (link?.kind !== undefined && link.kind !== 'bridge') {
-        throw new UserError(`network device ${this.bridge} exists and is a ${link.kind}, not a bridge`, 'configure another bridge name for jails');
-      }
+      const out = await this.ip(linkAddrShow(this.bridge));
+      link = parseLinkShow(out);
+      addrs = parseAddrShow(out);
     } catch (e) {
       if (!(e instanceof ExecError && e.kind === 'not-found')) throw e;
+    }
+    if (link?.kind !== undefined && link.kind !== 'bridge') {
+      throw new UserError(`network device ${this.bridge} exists and is a ${link.kind}, not a bridge`, 'configure another bridge name for jails');
+    }
+    if (!link) {
       await this.ip(bridgeAdd(this.bridge));
       created = true;
     }
     try {
       const want = gatewayCidr(this.subnet);
-      if (!parseAddrShow(await this.ip(addrShow(this.bridge))).includes(want)) await this.ip(addrAdd(want, this.bridge));
-      await this.ip(linkSetUp(this.bridge));
+      if (!addrs.includes(want)) await this.ip(addrAdd(want, this.bridge));
+      if (!link?.up) await this.ip(linkSetUp(this.bridge));
     } catch (e) {
       if (created) {
         await this.ipGone(linkDel(this.bridge)).catch((ce: unknown) => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  addrAdd, addrShow, bridgeAdd, bridgePlan, checkIfName, ip, jailNetworkPlan, jailTeardownPlan, linkDel, linkSetMaster,
+  addrAdd, addrShow, linkAddrShow, bridgeAdd, bridgePlan, checkIfName, ip, jailNetworkPlan, jailTeardownPlan, linkDel, linkSetMaster,
   linkSetNetns, linkSetUp, linkShow, netnsAdd, netnsDel, netnsList, parseAddrShow, parseLinkShow, parseNetnsList,
   routeAddDefault, vethAdd,
 } from '../../src/jail/net.js';
@@ -36,6 +36,7 @@ test('single commands', () => {
   assert.deepEqual(linkShow('cb0'), ['ip', '-j', '-d', 'link', 'show', 'dev', 'cb0']);
   assert.deepEqual(addrAdd('10.77.0.1/24', 'cb0'), ['ip', 'addr', 'add', '10.77.0.1/24', 'dev', 'cb0']);
   assert.deepEqual(addrShow('cb0'), ['ip', '-j', '-4', 'addr', 'show', 'dev', 'cb0']);
+  assert.deepEqual(linkAddrShow('cb0'), ['ip', '-j', '-d', 'addr', 'show', 'dev', 'cb0']);
   assert.deepEqual(routeAddDefault('10.77.0.1', 'ns'), ['ip', '-n', 'ns', 'route', 'add', 'default', 'via', '10.77.0.1']);
 });
 

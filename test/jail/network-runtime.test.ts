@@ -27,25 +27,30 @@ const subnet = parseSubnet('s', '10.77.0.0/24');
 const n = jailNames('h1', 'web');
 const V = n.vethHost;
 const NO_DEVICE = (d: string) => ({ code: 1, stderr: `Device "${d}" does not exist.\n` });
-const BRIDGE_JSON = '[{"ifname":"cb0","flags":["BROADCAST","MULTICAST","UP"],"linkinfo":{"info_kind":"bridge"}}]';
+const BRIDGE_ADDR_JSON = '[{"ifname":"cb0","flags":["BROADCAST","MULTICAST","UP"],"linkinfo":{"info_kind":"bridge"},"addr_info":[{"family":"inet","local":"10.77.0.1","prefixlen":24}]}]';
 
 test('ensureBridge creates a missing bridge with the gateway address and brings it up', async () => {
-  const r = recorder((a) => (a.includes('show') && a.includes('link') ? NO_DEVICE('cb0') : a.includes('addr') && a.includes('show') ? '[]' : ''));
+  const r = recorder((a) => (a.includes('show') ? NO_DEVICE('cb0') : ''));
   await new NetworkRuntime(r.exec, 'cb0', subnet).ensureBridge();
   assert.deepEqual(r.calls, [
-    'ip -j -d link show dev cb0',
+    'ip -j -d addr show dev cb0',
     'ip link add name cb0 type bridge',
-    'ip -j -4 addr show dev cb0',
     'ip addr add 10.77.0.1/24 dev cb0',
     'ip link set dev cb0 up',
   ]);
 });
 
-test('ensureBridge on a configured bridge only checks and sets it up', async () => {
-  const r = recorder((a) => (a.includes('link') && a.includes('show') ? BRIDGE_JSON
-    : a.includes('addr') ? '[{"ifname":"cb0","addr_info":[{"family":"inet","local":"10.77.0.1","prefixlen":24}]}]' : ''));
+test('ensureBridge on a configured bridge that is up only checks, in one process', async () => {
+  const r = recorder((a) => (a.includes('show') ? BRIDGE_ADDR_JSON : ''));
   await new NetworkRuntime(r.exec, 'cb0', subnet).ensureBridge();
-  assert.deepEqual(r.calls, ['ip -j -d link show dev cb0', 'ip -j -4 addr show dev cb0', 'ip link set dev cb0 up']);
+  assert.deepEqual(r.calls, ['ip -j -d addr show dev cb0']);
+});
+
+test('ensureBridge adds only what a bridge lacks: the gateway address, up', async () => {
+  const down = '[{"ifname":"cb0","flags":["BROADCAST","MULTICAST"],"linkinfo":{"info_kind":"bridge"},"addr_info":[{"family":"inet6","local":"fe80::1","prefixlen":64}]}]';
+  const r = recorder((a) => (a.includes('show') ? down : ''));
+  await new NetworkRuntime(r.exec, 'cb0', subnet).ensureBridge();
+  assert.deepEqual(r.calls, ['ip -j -d addr show dev cb0', 'ip addr add 10.77.0.1/24 dev cb0', 'ip link set dev cb0 up']);
 });
 
 test('ensureBridge refuses a device of that name that is not a bridge', async () => {
@@ -54,7 +59,7 @@ test('ensureBridge refuses a device of that name that is not a bridge', async ()
 });
 
 test('ensureBridge removes a bridge it just created when the address cannot be set', async () => {
-  const r = recorder((a) => (a[1] === '-j' && a.includes('link') ? NO_DEVICE('cb0') : a.includes('addr') && a.includes('add') ? { code: 2, stderr: 'Error: boom.\n' } : a.includes('show') ? '[]' : ''));
+  const r = recorder((a) => (a.includes('show') ? NO_DEVICE('cb0') : a.includes('addr') && a.includes('add') ? { code: 2, stderr: 'Error: boom.\n' } : ''));
   await assert.rejects(new NetworkRuntime(r.exec, 'cb0', subnet).ensureBridge(), ExecError);
   assert.equal(r.calls.at(-1), 'ip link del dev cb0');
 });
@@ -100,7 +105,7 @@ test('teardownJailNetwork passes on other failures', async () => {
 });
 
 test('linkExists and listNetns', async () => {
-  const r = recorder((a) => (a.includes('netns') ? '[{"name":"cb-web@h1","id":0}]' : a.includes('cb0') ? BRIDGE_JSON : NO_DEVICE(a.at(-1)!)));
+  const r = recorder((a) => (a.includes('netns') ? '[{"name":"cb-web@h1","id":0}]' : a.includes('cb0') ? BRIDGE_ADDR_JSON : NO_DEVICE(a.at(-1)!)));
   const net = new NetworkRuntime(r.exec, 'cb0', subnet);
   assert.equal(await net.linkExists('cb0'), true);
   assert.equal(await net.linkExists('nope'), false);
