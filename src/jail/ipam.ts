@@ -43,8 +43,22 @@ export function formatIPv4(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
-function maskOf(prefix: number): number {
+/** The netmask of a prefix length (0..32) as a number. */
+export function maskOf(prefix: number): number {
   return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+/**
+ * True when the address `ip` is inside the network `cidr` (A.B.C.D/P, P 0..32, host bits
+ * ignored); false for anything unparsable. For addresses read from other hosts and tools.
+ */
+export function inCidr(cidr: string, ip: string): boolean {
+  const m = /^([^/]+)\/(\d{1,2})$/.exec(cidr);
+  const n = m ? tryParseIPv4(m[1]!) : undefined;
+  const a = tryParseIPv4(ip);
+  const p = Number(m?.[2]);
+  if (n === undefined || a === undefined || p > 32) return false;
+  return ((a & maskOf(p)) >>> 0) === ((n & maskOf(p)) >>> 0);
 }
 
 /**

@@ -13,6 +13,7 @@ import type { LbSpec, Stack } from '../spec/types.js';
 import { LB_DEFAULTS } from '../spec/types.js';
 import type { HostLive, ServiceRecord } from '../cluster/model.js';
 import type { LbRecord } from './model.js';
+import { formatIPv4, inCidr, maskOf, tryParseIPv4 } from '../jail/ipam.js';
 
 export interface ClaimProblem { path: PropertyKey[]; message: string; fix: string }
 
@@ -113,7 +114,7 @@ export function clusterClaimProblems(stack: Stack, v: ClusterView): ClaimProblem
     const taken = v.hosts.find((h) => h.address === vip);
     if (taken) {
       out.push({ path: ['lb', 'vip'], message: `${vip} is the address of host ${taken.name}`, fix: 'choose a free address of the hosts\' network: the floating address moves between hosts and may belong to none of them' });
-    } else if (nets.length > 0 && !nets.some((n) => inNetwork(vip, n.network))) {
+    } else if (nets.length > 0 && !nets.some((n) => inCidr(n.network, vip))) {
       const list = [...new Set(nets.map((n) => n.network))].sort();
       out.push({
         path: ['lb', 'vip'],
@@ -125,32 +126,14 @@ export function clusterClaimProblems(stack: Stack, v: ClusterView): ClaimProblem
   return out;
 }
 
-function ipToInt(ip: string): number | undefined {
-  const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
-}
-
-/** True when the IPv4 address is inside the CIDR network (10.231.0.0/24); false for anything unreadable. */
-export function inNetwork(ip: string, cidr: string): boolean {
-  const [base, bits] = cidr.split('/');
-  const a = ipToInt(ip);
-  const b = ipToInt(base ?? '');
-  const n = Number(bits);
-  if (a === undefined || b === undefined || !Number.isInteger(n) || n < 0 || n > 32) return false;
-  const mask = n === 0 ? 0 : (~0 << (32 - n)) >>> 0;
-  return ((a & mask) >>> 0) === ((b & mask) >>> 0);
-}
-
 /** An address near the top of the network, for the fix (10.231.0.0/24 -> 10.231.0.200). */
 function exampleIn(cidr: string): string {
   const [base, bits] = cidr.split('/');
-  const b = ipToInt(base ?? '') ?? 0;
+  const b = tryParseIPv4(base ?? '') ?? 0;
   const n = Number(bits);
   const size = n >= 32 ? 1 : 2 ** (32 - n);
   const offset = size >= 256 ? 200 : Math.max(0, size - 2);
-  const x = ((b & (n === 0 ? 0 : (~0 << (32 - n)) >>> 0)) >>> 0) + offset;
-  return [x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255].join('.');
+  return formatIPv4(((b & maskOf(n)) >>> 0) + offset);
 }
 
 /** The ports HAProxy listens on for a set of services: lb.http with any virtual host, lb.https with any tls, each TCP port. */

@@ -4,8 +4,9 @@
  * the agent's start from `ip -j -4 addr show` (parsed by a pure function), and every second
  * by the VIP watcher (addressesOn: does this host hold the VIP?).
  */
-import { formatIPv4, parseIPv4, tryParseIPv4 } from '../jail/ipam.js';
+import { formatIPv4, maskOf, parseIPv4, tryParseIPv4 } from '../jail/ipam.js';
 import type { Exec } from '../sys/exec.js';
+import { parseAddrShow } from '../jail/net.js';
 
 export interface HostNetwork {
   /** CIDR network of the interface's address, e.g. 10.101.0.0/24. */
@@ -35,27 +36,15 @@ export function networkOf(stdout: string, address: string): HostNetwork | undefi
   for (const l of links(stdout)) {
     for (const a of l.addr_info ?? []) {
       if (a.family !== 'inet' || a.local !== address || a.prefixlen === undefined || !l.ifname) continue;
-      const mask = a.prefixlen === 0 ? 0 : (0xffffffff << (32 - a.prefixlen)) >>> 0;
-      return { network: `${formatIPv4((ip & mask) >>> 0)}/${a.prefixlen}`, interface: l.ifname, prefix: a.prefixlen };
+      return { network: `${formatIPv4((ip & maskOf(a.prefixlen)) >>> 0)}/${a.prefixlen}`, interface: l.ifname, prefix: a.prefixlen };
     }
   }
   return undefined;
 }
 
-/** Every IPv4 address (without prefix) in `ip -j -4 addr show [dev D]` output (pure). */
+/** Every IPv4 address (without prefix) in `ip -j -4 addr show [dev D]` output (pure; jail/net.ts parses it). */
 export function addressesIn(stdout: string): string[] {
-  return links(stdout).flatMap((l) => (l.addr_info ?? []).filter((a) => a.family === 'inet' && a.local).map((a) => a.local!));
-}
-
-/** True when `ip` is inside the CIDR network `cidr` (pure; false for anything unparsable). */
-export function inNetwork(cidr: string, ip: string): boolean {
-  const m = /^([^/]+)\/(\d{1,2})$/.exec(cidr);
-  const n = m ? tryParseIPv4(m[1]!) : undefined;
-  const a = tryParseIPv4(ip);
-  if (!m || n === undefined || a === undefined) return false;
-  const p = Number(m[2]);
-  const mask = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
-  return ((a & mask) >>> 0) === ((n & mask) >>> 0);
+  return parseAddrShow(stdout).map((a) => a.slice(0, a.indexOf('/')));
 }
 
 /** This host's network for `address` (throws the ExecError when `ip` fails). */

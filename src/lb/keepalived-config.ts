@@ -26,7 +26,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { LbRecord } from './model.js';
-import { inNetwork } from './host-network.js';
+import { inCidr } from '../jail/ipam.js';
 
 /** Seconds between adverts (VRRPv3 allows centiseconds). */
 export const ADVERT_INT = 0.1;
@@ -161,7 +161,7 @@ export function vipSettings(lb: LbRecord | undefined, self: VipSelf, hosts: read
   const vip = lb?.spec.vip;
   if (!vip) return { none: 'no lb.vip is set' };
   if (!self.network || !self.interface) return { none: `no interface of this host carries its address ${self.address}` };
-  if (!inNetwork(self.network, vip)) return { none: `lb.vip ${vip} is outside this host's network ${self.network}` };
+  if (!inCidr(self.network, vip)) return { none: `lb.vip ${vip} is outside this host's network ${self.network}` };
   const others = hosts.filter((h) => h.name !== self.name);
   const prefix = Number(self.network.split('/')[1]);
   return { settings: { host: self.name, address: self.address, interface: self.interface, prefix, vip, hosts: [{ name: self.name, address: self.address }, ...others], trackFile } };

@@ -1,7 +1,8 @@
 /** lb/claims.ts and lb/apply.ts: claims against the cluster, the VIP's network, the ports to ask about, the writes. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clusterClaimProblems, effectiveLb, inNetwork, publishedPorts } from '../../src/lb/claims.js';
+import { clusterClaimProblems, effectiveLb, publishedPorts } from '../../src/lb/claims.js';
+import { inCidr } from '../../src/jail/ipam.js';
 import { lbDeletes, lbWrites, portProblems, portsToProbe } from '../../src/lb/apply.js';
 import type { HostLive, ServiceRecord } from '../../src/cluster/model.js';
 import type { LbRecord, CertRecord } from '../../src/lb/model.js';
@@ -54,10 +55,10 @@ test('the VIP must be in some live host\'s network; hosts that say none are skip
   assert.deepEqual(clusterClaimProblems(s, { stack: 'blog', others: [], hosts: [host('h1')] }), [], 'no host says its network: not checked');
   const own = stackOf([svc('site')], { vip: '10.231.0.2', http: 80, https: 443 });
   assert.deepEqual(fmt(clusterClaimProblems(own, { stack: 'blog', others: [], hosts: [{ ...host('h1', '10.231.0.0/24'), address: '10.231.0.2' }] })), ['lb.vip: 10.231.0.2 is the address of host h1']);
-  assert.ok(inNetwork('10.231.0.100', '10.231.0.0/24'));
-  assert.ok(!inNetwork('10.231.1.100', '10.231.0.0/24'));
-  assert.ok(inNetwork('192.168.7.9', '0.0.0.0/0'));
-  assert.ok(!inNetwork('10.0.0.1', 'nonsense'));
+  assert.ok(inCidr('10.231.0.0/24', '10.231.0.100'));
+  assert.ok(!inCidr('10.231.0.0/24', '10.231.1.100'));
+  assert.ok(inCidr('0.0.0.0/0', '192.168.7.9'));
+  assert.ok(!inCidr('nonsense', '10.0.0.1'));
 });
 
 test('ports to ask about: only those the load balancer does not hold yet', () => {

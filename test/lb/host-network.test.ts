@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { addressesIn, inNetwork, ipAddrShowArgv, networkOf } from '../../src/lb/host-network.js';
+import { addressesIn, ipAddrShowArgv, networkOf } from '../../src/lb/host-network.js';
+import { inCidr } from '../../src/jail/ipam.js';
 
 const OUT = readFileSync(fileURLToPath(new URL('../../../test/fixtures/lb/ip-addr-show-vip.json', import.meta.url)), 'utf8');
 
@@ -23,11 +24,11 @@ test('addressesIn: every IPv4 address, secondaries (a VIP) included', () => {
   assert.deepEqual(addressesIn(''), []);
 });
 
-test('inNetwork', () => {
-  assert.equal(inNetwork('10.9.0.0/24', '10.9.0.100'), true);
-  assert.equal(inNetwork('10.9.0.0/24', '10.9.1.100'), false);
-  assert.equal(inNetwork('10.9.0.0/16', '10.9.1.100'), true);
-  assert.equal(inNetwork('garbage', '10.9.1.100'), false);
+test('inCidr', () => {
+  assert.equal(inCidr('10.9.0.0/24', '10.9.0.100'), true);
+  assert.equal(inCidr('10.9.0.0/24', '10.9.1.100'), false);
+  assert.equal(inCidr('10.9.0.0/16', '10.9.1.100'), true);
+  assert.equal(inCidr('garbage', '10.9.1.100'), false);
 });
 
 test('ipAddrShowArgv', () => {
