@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { readFile, rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { Exec } from '../sys/exec.js';
+import { ANY_CODE, type Exec } from '../sys/exec.js';
 import { ExecError, ExistsError, UserError } from '../sys/errors.js';
 import { checkName, formatImageRef, parseImageRef } from '../sys/names.js';
 import { formatSize } from '../sys/size.js';
@@ -371,7 +371,7 @@ export class JailManager implements JailService {
     const env = Object.entries({ ...rec.spec.env, ...parseEnv(req.env ?? []) }).map(([k, v]) => `${k}=${v}`);
     if (!Array.isArray(req.command) || req.command.length === 0) throw new UserError('exec: no command given', 'put the command after --, e.g. cellblock jail exec web -- ls /app');
     try {
-      const r = await this.runc.execIn(name, req.command, { user: `${user.uid}:${user.gid}`, env, timeoutMs: (req.timeoutSeconds ?? 60) * 1000, okCodes: Array.from({ length: 256 }, (_, i) => i) });
+      const r = await this.runc.execIn(name, req.command, { user: `${user.uid}:${user.gid}`, env, timeoutMs: (req.timeoutSeconds ?? 60) * 1000, okCodes: ANY_CODE });
       return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
     } catch (err) {
       if (err instanceof ExecError && err.kind === 'timeout') throw new UserError(`exec in jail ${name} timed out`, 'give it more time with --timeout');

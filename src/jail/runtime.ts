@@ -117,7 +117,7 @@ export class RuncRuntime {
   }
 
   /** Runs a further process in the container and waits for it. */
-  async execIn(id: string, argv: readonly string[], o: RuncExecOptions & { okCodes?: number[]; timeoutMs?: number } = {}): Promise<ExecResult> {
+  async execIn(id: string, argv: readonly string[], o: RuncExecOptions & { okCodes?: readonly number[]; timeoutMs?: number } = {}): Promise<ExecResult> {
     try {
       return await this.exec(runcExec(this.global, id, argv, o), { timeoutMs: o.timeoutMs ?? CONTROL_TIMEOUT_MS, okCodes: o.okCodes ?? [0] });
     } catch (e) {

@@ -11,9 +11,9 @@ import { cgroupDirs } from '../jail/cgroups.js';
 import { instanceFor } from '../jail/host-config.js';
 import type { Exec } from '../sys/exec.js';
 import { netnsPids } from './plan.js';
-import { alive } from '../sys/proc.js';
+import { alive, parsePid, signalAll, waitGone } from '../sys/proc.js';
 
-export { alive };
+export { alive, parsePid, signalAll, waitGone };
 
 export type ProcKind = 'agent' | 'etcd' | 'conmon' | 'keepalived' | 'haproxy' | 'jail' | 'other';
 
@@ -29,12 +29,6 @@ export interface HostProcess {
 /** The files that hold PIDs of a data dir's daemons. */
 export function pidFiles(dataDir: string): { agent: string; etcd: string } {
   return { agent: join(dataDir, 'run', 'agent.pid'), etcd: join(dataDir, 'run', 'etcd.pid') };
-}
-
-/** A pid file's content as a PID, or undefined. */
-export function parsePid(text: string): number | undefined {
-  const n = Number(text.trim());
-  return Number.isInteger(n) && n > 1 ? n : undefined;
 }
 
 /** True when an argument of argv is dataDir or a path under it. */
@@ -126,24 +120,4 @@ export async function hostProcesses(dataDir: string, opts: FindOptions = {}): Pr
     for (const pid of parsePidLines(r.stdout)) await add(pid);
   }
   return [...found.values()].sort((a, b) => a.pid - b.pid);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Sends signal to every pid at once (a gone one is skipped). */
-export function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
-  for (const pid of pids) {
-    try { process.kill(pid, signal); } catch { /* already gone: what we wanted */ }
-  }
-}
-
-/** Waits up to ms for every pid to be gone; returns those still alive. */
-export async function waitGone(pids: readonly number[], ms: number): Promise<number[]> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const left: number[] = [];
-    for (const p of pids) if (await alive(p)) left.push(p);
-    if (left.length === 0 || Date.now() >= deadline) return left;
-    await sleep(25);
-  }
 }

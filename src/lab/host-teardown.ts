@@ -105,7 +105,7 @@ export interface HostFacts {
 }
 
 export type Step =
-  | { kind: 'exec'; what: string; argv: string[]; okCodes?: number[] }
+  | { kind: 'exec'; what: string; argv: string[]; okCodes?: readonly number[] }
   | { kind: 'pool'; what: string; name: string }
   | { kind: 'cgroups'; what: string; instance: string }
   | { kind: 'rm'; what: string; path: string };

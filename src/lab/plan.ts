@@ -19,6 +19,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { UserError } from '../sys/errors.js';
+import { ANY_CODE } from '../sys/exec.js';
 
 export const LAB_NAME_RE = /^[a-z][a-z0-9]{0,15}$/;
 export const DEFAULT_LAB_NAME = 'lab';
@@ -36,8 +37,7 @@ export const CLIENT = 'client';
 
 export type Argv = string[];
 
-/** Every exit code counts as an answer (the caller looks at it). */
-export const ANY_CODE = Array.from({ length: 256 }, (_, i) => i);
+export { ANY_CODE };
 
 export interface LabHostPlan {
   /** h0, h1, ...: the host's name in the cluster too. */

@@ -19,7 +19,7 @@ import type { Exec } from '../sys/exec.js';
 import { api, send } from './haproxy-api.js';
 import type { LbPaths } from './haproxy-config.js';
 import type { DesiredCert } from './desired.js';
-import { alive } from '../sys/proc.js';
+import { pidFromFile, stopPid } from '../sys/proc.js';
 
 export interface HaproxyProcessOptions {
   paths: LbPaths;
@@ -49,11 +49,10 @@ export class HaproxyProcess {
 
   /** The master's pid, when its pid file names a live haproxy process. */
   async pid(): Promise<number | undefined> {
-    const text = await readFile(this.o.paths.pid, 'utf8').catch(() => ''); // no pid file: not running
-    const pid = Number(text.split('\n')[0]?.trim());
-    if (!Number.isInteger(pid) || pid <= 1 || !(await alive(pid))) return undefined;
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''); // gone meanwhile
-    return cmdline.includes('haproxy') && cmdline.includes(this.o.paths.config) ? pid : undefined;
+    return pidFromFile(this.o.paths.pid, (argv) => {
+      const cmdline = argv.join('\0');
+      return cmdline.includes('haproxy') && cmdline.includes(this.o.paths.config);
+    });
   }
 
   /** Running: a live master and an admin socket that answers. */
@@ -146,14 +145,7 @@ export class HaproxyProcess {
   /** Stops HAProxy (soft stop, then TERM, then KILL) and removes its sockets and pid file. */
   async stop(graceMs = 5000): Promise<void> {
     const pid = await this.pid();
-    if (pid !== undefined) {
-      const signalIf = (sig: NodeJS.Signals) => { try { process.kill(pid, sig); } catch { /* gone already */ } };
-      signalIf('SIGUSR1');
-      for (let t = 0; t < graceMs && (await alive(pid)); t += 100) await sleep(100);
-      if (await alive(pid)) signalIf('SIGTERM');
-      for (let t = 0; t < 2000 && (await alive(pid)); t += 100) await sleep(100);
-      if (await alive(pid)) signalIf('SIGKILL');
-    }
+    if (pid !== undefined) await stopPid(pid, [['SIGUSR1', graceMs], ['SIGTERM', 2000], ['SIGKILL', 0]]);
     for (const f of [this.o.paths.pid, this.o.paths.admin, this.o.paths.master, this.o.paths.shape]) await rm(f, { force: true });
   }
 }

@@ -21,13 +21,13 @@ import type { Logger } from 'pino';
 import { K } from '../cluster/keys.js';
 import type { HostInfo } from '../cluster/model.js';
 import type { Store, StoreWatch } from '../cluster/store.js';
-import { spawnDetached, type Exec } from '../sys/exec.js';
+import { ANY_CODE, spawnDetached, type Exec } from '../sys/exec.js';
 import { UserError } from '../sys/errors.js';
 import { logged, logWarn } from '../sys/log.js';
 import { addressesIn, ipAddrShowArgv } from './host-network.js';
 import { keepalivedArgv, keepalivedConfig, keepalivedPaths, keepalivedTestArgv, trackValue, vipSettings, type KeepalivedPaths, type VipSelf, type VipSettings } from './keepalived-config.js';
 import type { LbRecord } from './model.js';
-import { alive } from '../sys/proc.js';
+import { pidFromFile, signalAll, stopPid } from '../sys/proc.js';
 
 export interface KeepalivedDeps {
   dataDir: string;
@@ -43,15 +43,11 @@ export interface KeepalivedDeps {
   checkMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The PID of dataDir's keepalived (its pid file, checked against its command line), or undefined. */
 export async function keepalivedPid(dataDir: string): Promise<number | undefined> {
   const p = keepalivedPaths(dataDir);
-  const n = Number((await readFile(p.pid, 'utf8').catch(() => '')).trim()); // no pid file: not running
-  if (!Number.isInteger(n) || n <= 1 || !(await alive(n))) return undefined;
-  const argv = (await readFile(`/proc/${n}/cmdline`, 'utf8').catch(() => '')).split('\0'); // gone since: not ours
-  return argv.includes(p.config) ? n : undefined;
+  return pidFromFile(p.pid, (argv) => argv.includes(p.config));
 }
 
 /**
@@ -62,15 +58,8 @@ export async function keepalivedPid(dataDir: string): Promise<number | undefined
 export async function stopKeepalived(dataDir: string, graceMs = 5000): Promise<number | undefined> {
   const pid = await keepalivedPid(dataDir);
   if (pid === undefined) return undefined;
-  signal(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while ((await alive(pid)) && Date.now() < deadline) await sleep(50);
-  if (await alive(pid)) signal(pid, 'SIGKILL');
+  await stopPid(pid, [['SIGTERM', graceMs], ['SIGKILL', 0]]);
   return pid;
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try { process.kill(pid, sig); } catch { /* gone meanwhile: the 1 s check starts it again if needed */ }
 }
 
 export class Keepalived {
@@ -157,7 +146,7 @@ export class Keepalived {
     if (text !== old) {
       const tmp = `${this.paths.config}.new`;
       await writeFile(tmp, text, { mode: 0o600 });
-      const t = await this.d.exec(keepalivedTestArgv(tmp), { okCodes: Array.from({ length: 256 }, (_, i) => i) });
+      const t = await this.d.exec(keepalivedTestArgv(tmp), { okCodes: ANY_CODE });
       if (t.code !== 0) {
         throw new UserError(`keepalived refused the configuration made for lb.vip ${s.vip} (keepalived -t exit ${t.code}): ${t.stderr.trim() || t.stdout.trim()}`, `this is a bug of cellblock; the running keepalived keeps its configuration (${tmp} shows the refused one)`);
       }
@@ -171,7 +160,7 @@ export class Keepalived {
       this.startedAt = Date.now();
       this.d.log.info({ pid: started, vip: s.vip, interface: s.interface, peers: s.hosts.length - 1 }, `started keepalived for VIP ${s.vip} on ${s.interface}`);
     } else if (text !== old) {
-      signal(pid, 'SIGHUP');
+      signalAll([pid], 'SIGHUP'); // gone meanwhile: the 1 s check starts it again with this configuration
       this.d.log.info({ pid, vip: s.vip, peers: s.hosts.length - 1 }, `reloaded keepalived (its configuration changed: VIP ${s.vip}, ${s.hosts.length} hosts)`);
     } else if (first) {
       this.d.log.info({ pid, vip: s.vip }, 'adopted the running keepalived');

@@ -9,6 +9,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { ExecError } from './errors.js';
 
+/** okCodes for a command whose every exit code is an answer (the caller looks at it). */
+export const ANY_CODE: readonly number[] = Array.from({ length: 256 }, (_, i) => i);
+
 export interface ExecOptions {
   /** Milliseconds before the command is killed (SIGKILL) and an ExecError of kind 'timeout' thrown. 0 = none. */
   timeoutMs?: number;
@@ -18,7 +21,7 @@ export interface ExecOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** Exit codes that count as success (default [0]). */
-  okCodes?: number[];
+  okCodes?: readonly number[];
   /**
    * exec() only: give the command this file descriptor as stdout and stderr instead of
    * capturing them (the result's stdout and stderr are then ''), and /dev/null as stdin unless
