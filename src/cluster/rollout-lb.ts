@@ -2,7 +2,7 @@
  * What a rollout reads of the load balancers: the `lbstate/<host>` records of the live hosts
  * (lb/model.ts). Pure.
  */
-import type { LbHostState } from '../lb/model.js';
+import { notInRotation, type LbHostState } from '../lb/model.js';
 
 export class LbView {
   private readonly by: Map<string, LbHostState>;
@@ -13,11 +13,7 @@ export class LbView {
 
   /** Live hosts whose HAProxy does not have `jail` in rotation (or runs no HAProxy, or says nothing). */
   notIn(jail: string): string[] {
-    return this.liveHosts.filter((h) => {
-      const st = this.by.get(h);
-      if (!st || st.haproxy !== 'running') return true;
-      return !st.backends.some((b) => b.servers.some((s) => s.jail === jail && s.inRotation));
-    });
+    return notInRotation(jail, this.by, this.liveHosts);
   }
 
   /** True when every live host's HAProxy has `jail` out of rotation with no session left on it. */

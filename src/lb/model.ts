@@ -72,12 +72,16 @@ export interface LbHostState {
 /** HAProxy's name for a service's backend: `stack.service` (names cannot contain '.'). */
 export const backendName = (stack: string, service: string): string => `${stack}.${service}`;
 
+/** The live hosts whose HAProxy does not have `jail` in rotation (or runs no HAProxy, or says nothing). */
+export function notInRotation(jail: string, byHost: ReadonlyMap<string, LbHostState>, liveHosts: readonly string[]): string[] {
+  return liveHosts.filter((h) => {
+    const st = byHost.get(h);
+    if (!st || st.haproxy !== 'running') return true;
+    return !st.backends.some((b) => b.servers.some((s) => s.jail === jail && s.inRotation));
+  });
+}
+
 /** True when every live host's HAProxy has `jail` in rotation (a rollout's "healthy everywhere"). */
 export function inRotationEverywhere(jail: string, states: readonly LbHostState[], liveHosts: readonly string[]): boolean {
-  const by = new Map(states.map((s) => [s.host, s]));
-  return liveHosts.every((h) => {
-    const st = by.get(h);
-    if (!st || st.haproxy !== 'running') return false;
-    return st.backends.some((b) => b.servers.some((s) => s.jail === jail && s.inRotation));
-  });
+  return notInRotation(jail, new Map(states.map((s) => [s.host, s])), liveHosts).length === 0;
 }
