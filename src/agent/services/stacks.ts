@@ -58,6 +58,9 @@ export interface StackServiceDeps {
   now?: () => Date;
 }
 
+/** Every service of the cluster and its live hosts, as apply and diff read them. */
+interface ClusterView { all: ServiceRecord[]; live: HostLive[] }
+
 export class StackService {
   constructor(private readonly d: StackServiceDeps) {}
 
@@ -65,20 +68,28 @@ export class StackService {
     return (await this.d.store.listJson<ServiceRecord>(K.servicesOf(stack))).map((e) => e.value);
   }
 
+  /** What apply and diff check against, read once: every service of the cluster and the live hosts. */
+  private async cluster(): Promise<ClusterView> {
+    const [all, live] = await Promise.all([this.d.store.listJson<ServiceRecord>(K.services), this.d.store.mapJson<HostLive>(K.hostsLive)]);
+    return { all: all.map((e) => e.value), live: [...live.values()] };
+  }
+
   /** What apply would change; a file whose publish or tls the cluster would refuse is refused here too (ports are not asked). */
   async diff(name: string, stack: Stack, src: StackSource = {}): Promise<ServiceDiff[]> {
     const stackName = checkStackName(name);
-    await this.checkLb(stackName, stack, src, false);
-    return diffStack(await this.current(stackName), serviceRecords(stackName, stack));
+    const c = await this.cluster();
+    await this.checkLb(stackName, stack, src, false, c);
+    return diffStack(c.all.filter((r) => r.stack === stackName), serviceRecords(stackName, stack));
   }
 
   /** Writes the stack in one transaction, after checking that each image is on some host. */
   async apply(name: string, file: string, stack: Stack, text?: string, files?: Readonly<Record<string, string>>): Promise<ApplyResult> {
     const stackName = checkStackName(name);
-    const current = await this.current(stackName);
+    const c = await this.cluster();
+    const current = c.all.filter((r) => r.stack === stackName);
     const next = serviceRecords(stackName, stack);
-    await this.checkDiskFits(file, text, next);
-    const lb = await this.checkLb(stackName, stack, { file, ...(text !== undefined ? { text } : {}), ...(files ? { files } : {}) }, true);
+    await this.checkDiskFits(file, text, next, c.live);
+    const lb = await this.checkLb(stackName, stack, { file, ...(text !== undefined ? { text } : {}), ...(files ? { files } : {}) }, true, c);
     await this.d.images.announce();
     for (const svc of next) {
       const ref = svc.spec.image;
@@ -104,12 +115,12 @@ export class StackService {
    * the cluster's overcommit) could never be placed: refused at its line, nothing applied.
    * (One that fits a pool but not the free space left is placed later or reported unplaced.)
    */
-  private async checkDiskFits(file: string, text: string | undefined, next: readonly ServiceRecord[]): Promise<void> {
+  private async checkDiskFits(file: string, text: string | undefined, next: readonly ServiceRecord[], live: readonly HostLive[]): Promise<void> {
     const wants = next.filter((r) => r.spec.diskBytes !== undefined);
     if (wants.length === 0) return;
-    const [live, settings] = await Promise.all([this.d.store.mapJson<HostLive>(K.hostsLive), this.d.store.getJson<ClusterSettings>(K.settings)]);
+    const settings = await this.d.store.getJson<ClusterSettings>(K.settings);
     const ratio = settings?.overcommit ?? DEFAULT_OVERCOMMIT;
-    const pools = [...live.values()].filter((h) => h.capacity.diskBytes !== undefined).map((h) => ({ host: h.name, bytes: Math.floor(h.capacity.diskBytes! * ratio) }));
+    const pools = live.filter((h) => h.capacity.diskBytes !== undefined).map((h) => ({ host: h.name, bytes: Math.floor(h.capacity.diskBytes! * ratio) }));
     if (pools.length === 0) return; // no host has said its pool's size yet: the scheduler decides
     const largest = pools.reduce((a, b) => (b.bytes > a.bytes ? b : a));
     const problems = wants.filter((r) => r.spec.diskBytes! > largest.bytes).map((r) => ({
@@ -127,12 +138,8 @@ export class StackService {
    * every problem at its line, nothing written. Returns the cluster's lb record and the
    * certificate records to write.
    */
-  private async checkLb(stackName: string, stack: Stack, src: StackSource, probe: boolean) {
-    const [all, recKv, live] = await Promise.all([
-      this.d.store.listJson<ServiceRecord>(K.services).then((l) => l.map((e) => e.value)),
-      this.d.store.get(K.lb),
-      this.d.store.mapJson<HostLive>(K.hostsLive).then((m) => [...m.values()]),
-    ]);
+  private async checkLb(stackName: string, stack: Stack, src: StackSource, probe: boolean, { all, live }: ClusterView) {
+    const recKv = await this.d.store.get(K.lb);
     const rec = recKv ? JSON.parse(recKv.value) as LbRecord : undefined;
     const others = all.filter((r) => r.stack !== stackName);
     const problems: ClaimProblem[] = clusterClaimProblems(stack, { stack: stackName, others, ...(rec ? { lb: rec } : {}), hosts: live });
